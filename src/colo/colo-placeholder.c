@@ -1,0 +1,2 @@
+/* Keeps the library non-empty while parts land; holds nothing. */
+int colo_placeholder_;

@@ -1,0 +1,289 @@
+/*
+ * Virtual clock: QEMU_CLOCK_VIRTUAL semantics (see clock.h).
+ *
+ * While running, vnow = host monotonic ns + cpu_clock_offset; while paused,
+ * cpu_clock_offset is the frozen vnow (QEMU's cpu_disable_ticks does the
+ * same, which is why the saved `timer` section restores time). In stepped
+ * mode cpu_clock_offset is simply the current time.
+ */
+#include "hw/clock.h"
+
+#include "base/log.h"
+
+struct HwTimer {
+    HwClock *clock;
+    HwTimerCb cb;
+    void *opaque;
+    int64_t deadline; /* -1: not pending */
+};
+
+typedef struct HwClockSource {
+    GSource source;
+    HwClock *clock;
+} HwClockSource;
+
+struct HwClock {
+    HwClockState s;
+    bool stepped;
+    bool running;
+    GPtrArray *timers;   /* all timers, pending or not */
+    GSource *source;     /* borrowed: set while a source is attached */
+};
+
+static const VmsField hw_clock_fields[] = {
+    VMS_INT64(HwClockState, cpu_ticks_offset),
+    VMS_UNUSED(8),
+    VMS_INT64_V(HwClockState, cpu_clock_offset, 2),
+    VMS_END_OF_LIST,
+};
+
+const VmsDesc hw_clock_vmsd = {
+    .name = "timer",
+    .version_id = 2,
+    .minimum_version_id = 1,
+    .fields = hw_clock_fields,
+};
+
+static int64_t host_ns(void)
+{
+    return g_get_monotonic_time() * 1000;
+}
+
+HwClock *hw_clock_new(bool stepped)
+{
+    HwClock *clock = g_new0(HwClock, 1);
+
+    clock->stepped = stepped;
+    clock->timers = g_ptr_array_new();
+    return clock;
+}
+
+void hw_clock_free(HwClock *clock)
+{
+    if (!clock) {
+        return;
+    }
+    g_assert(clock->timers->len == 0);
+    g_ptr_array_free(clock->timers, TRUE);
+    g_free(clock);
+}
+
+HwClockState *hw_clock_state(HwClock *clock)
+{
+    return &clock->s;
+}
+
+bool hw_clock_is_stepped(const HwClock *clock)
+{
+    return clock->stepped;
+}
+
+bool hw_clock_running(const HwClock *clock)
+{
+    return clock->running;
+}
+
+int64_t hw_clock_now(HwClock *clock)
+{
+    if (clock->running && !clock->stepped) {
+        return host_ns() + clock->s.cpu_clock_offset;
+    }
+    return clock->s.cpu_clock_offset;
+}
+
+static void clock_kick(HwClock *clock)
+{
+    if (clock->source) {
+        int64_t d = hw_clock_next_deadline(clock);
+        if (!clock->running || clock->stepped || d < 0) {
+            g_source_set_ready_time(clock->source, -1);
+        } else {
+            int64_t wait_ns = d - hw_clock_now(clock);
+            int64_t wait_us = wait_ns <= 0 ? 0 : (wait_ns + 999) / 1000;
+            g_source_set_ready_time(clock->source,
+                                    g_get_monotonic_time() + wait_us);
+        }
+    }
+}
+
+void hw_clock_start(HwClock *clock)
+{
+    if (clock->running) {
+        return;
+    }
+    if (!clock->stepped) {
+        clock->s.cpu_clock_offset -= host_ns();
+        clock->s.cpu_ticks_offset -= host_ns();
+    }
+    clock->running = true;
+    clock_kick(clock);
+}
+
+void hw_clock_stop(HwClock *clock)
+{
+    if (!clock->running) {
+        return;
+    }
+    if (!clock->stepped) {
+        int64_t now = host_ns();
+        clock->s.cpu_clock_offset += now;
+        clock->s.cpu_ticks_offset += now;
+    }
+    clock->running = false;
+    clock_kick(clock);
+}
+
+int64_t hw_clock_next_deadline(HwClock *clock)
+{
+    int64_t best = -1;
+
+    for (guint i = 0; i < clock->timers->len; i++) {
+        HwTimer *t = g_ptr_array_index(clock->timers, i);
+        if (t->deadline >= 0 && (best < 0 || t->deadline < best)) {
+            best = t->deadline;
+        }
+    }
+    return best;
+}
+
+/* Fires every timer due at `now`, earliest first; a callback may re-arm
+   timers, including its own, so the earliest is searched each round. */
+static void clock_run_until(HwClock *clock, int64_t now)
+{
+    for (;;) {
+        HwTimer *due = NULL;
+        for (guint i = 0; i < clock->timers->len; i++) {
+            HwTimer *t = g_ptr_array_index(clock->timers, i);
+            if (t->deadline >= 0 && t->deadline <= now &&
+                (!due || t->deadline < due->deadline)) {
+                due = t;
+            }
+        }
+        if (!due) {
+            break;
+        }
+        due->deadline = -1;
+        due->cb(due->opaque);
+    }
+}
+
+void hw_clock_run_timers(HwClock *clock)
+{
+    if (clock->running) {
+        clock_run_until(clock, hw_clock_now(clock));
+    }
+    clock_kick(clock);
+}
+
+int64_t hw_clock_set(HwClock *clock, int64_t ns)
+{
+    if (!clock->stepped || ns <= clock->s.cpu_clock_offset) {
+        return hw_clock_now(clock);
+    }
+    if (!clock->running) {
+        clock->s.cpu_clock_offset = ns;
+        return ns;
+    }
+    /* Walk from deadline to deadline so each callback sees its own time,
+       as QEMU's qtest_clock_warp does. */
+    for (;;) {
+        int64_t d = hw_clock_next_deadline(clock);
+        if (d < 0 || d > ns) {
+            break;
+        }
+        if (d > clock->s.cpu_clock_offset) {
+            clock->s.cpu_clock_offset = d;
+        }
+        clock_run_until(clock, clock->s.cpu_clock_offset);
+    }
+    clock->s.cpu_clock_offset = ns;
+    return ns;
+}
+
+int64_t hw_clock_step(HwClock *clock, int64_t ns)
+{
+    if (ns < 0) {
+        ns = 0;
+    }
+    return hw_clock_set(clock, clock->s.cpu_clock_offset + ns);
+}
+
+static gboolean clock_source_dispatch(GSource *source, GSourceFunc cb,
+                                      gpointer data)
+{
+    HwClockSource *cs = (HwClockSource *)source;
+
+    g_source_set_ready_time(source, -1);
+    hw_clock_run_timers(cs->clock);
+    return G_SOURCE_CONTINUE;
+}
+
+static void clock_source_finalize(GSource *source)
+{
+    HwClockSource *cs = (HwClockSource *)source;
+
+    if (cs->clock->source == source) {
+        cs->clock->source = NULL;
+    }
+}
+
+static GSourceFuncs clock_source_funcs = {
+    .dispatch = clock_source_dispatch,
+    .finalize = clock_source_finalize,
+};
+
+GSource *hw_clock_source_new(HwClock *clock)
+{
+    GSource *source = g_source_new(&clock_source_funcs,
+                                   sizeof(HwClockSource));
+
+    ((HwClockSource *)source)->clock = clock;
+    g_source_set_name(source, "lockstep-virtual-clock");
+    clock->source = source;
+    clock_kick(clock);
+    return source;
+}
+
+HwTimer *hw_timer_new(HwClock *clock, HwTimerCb cb, void *opaque)
+{
+    HwTimer *t = g_new0(HwTimer, 1);
+
+    t->clock = clock;
+    t->cb = cb;
+    t->opaque = opaque;
+    t->deadline = -1;
+    g_ptr_array_add(clock->timers, t);
+    return t;
+}
+
+void hw_timer_free(HwTimer *t)
+{
+    if (!t) {
+        return;
+    }
+    g_ptr_array_remove(t->clock->timers, t);
+    clock_kick(t->clock);
+    g_free(t);
+}
+
+void hw_timer_mod(HwTimer *t, int64_t deadline_ns)
+{
+    t->deadline = deadline_ns < 0 ? 0 : deadline_ns;
+    clock_kick(t->clock);
+}
+
+void hw_timer_del(HwTimer *t)
+{
+    t->deadline = -1;
+    clock_kick(t->clock);
+}
+
+bool hw_timer_pending(const HwTimer *t)
+{
+    return t->deadline >= 0;
+}
+
+int64_t hw_timer_deadline(const HwTimer *t)
+{
+    return t->deadline;
+}
