@@ -1,0 +1,49 @@
+/*
+ * lockstep-dm command line, QEMU's spelling (see DESIGN.md). Parsed by
+ * dm_options_parse (options.c); read by the machine, the QMP setup and
+ * qtest. Strings are owned by the struct.
+ */
+#ifndef LS_DM_OPTIONS_H
+#define LS_DM_OPTIONS_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "vms/vms.h"
+
+#define DM_MAX_SERIAL 4
+
+typedef enum DmMachineKind {
+    DM_MACHINE_PC,
+    DM_MACHINE_NONE,
+} DmMachineKind;
+
+typedef struct DmOptions {
+    bool start_paused;              /* -S */
+    char *name;                     /* -name */
+    DmMachineKind machine;          /* -machine pc|none */
+    bool section_footers;           /* -machine pc,section-footers= (on) */
+    VmsUnknownPolicy unknown_sections; /* unknown-sections=reject|skip */
+    GPtrArray *qmp_specs;           /* -qmp SPEC, and -chardev+-mon pairs
+                                       resolved to SPEC strings, char * */
+    char *serial[DM_MAX_SERIAL];    /* -serial SPEC, in order */
+    int nserial;
+    bool nodefaults;                /* -nodefaults */
+    char *qtest_spec;               /* -qtest SPEC, or NULL */
+    char *qtest_log;                /* -qtest-log PATH */
+    bool accel_qtest;               /* -accel qtest: stepped clock */
+    char *rtc_base;                 /* -rtc base=utc|localtime|DATETIME */
+    char *rtc_clock;                /* -rtc clock=host|rt|vm */
+    char *boot_order;               /* -boot order=... ("cad" by default) */
+    char *boot_once;                /* -boot once=... */
+    bool no_fd_bootchk;             /* -no-fd-bootchk */
+    char *pidfile;                  /* -pidfile */
+    bool daemonize;                 /* -daemonize */
+} DmOptions;
+
+/* Parses argv (QEMU spelling, option keys in any order). On error returns
+   false with a message fit for stderr; the caller exits with status 1. */
+bool dm_options_parse(DmOptions *opts, int argc, char **argv, GError **errp);
+void dm_options_clear(DmOptions *opts);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * QEMU's qtest text protocol (docs/devel/qtest.rst; tests/qtest/libqtest.c
+ * is the client it must satisfy), on -qtest unix:PATH[,server=on,wait=off]:
+ * connects out by default, listens with server=on. Commands: outb/outw/outl,
+ * inb/inw/inl, clock_step [ns], clock_set ns, irq_intercept_in/out with
+ * asynchronous "IRQ raise N"/"IRQ lower N" lines, endianness; "FAIL" for
+ * the rest. The parser is separate from the socket so it can be fuzzed.
+ */
+#ifndef LS_DM_QTEST_H
+#define LS_DM_QTEST_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "dm/machine.h"
+
+#define DM_QTEST_MAX_LINE 4096
+
+typedef struct DmQtest DmQtest;
+
+/* Starts the endpoint in the default main context. `log_path` (may be
+   NULL or "/dev/null") receives a log of the exchange, as -qtest-log. */
+DmQtest *dm_qtest_start(DmMachine *m, const char *spec, const char *log_path,
+                        GError **errp);
+void dm_qtest_free(DmQtest *q);
+
+/* One protocol line (without its newline) in, the reply lines out
+   (appended to `reply`, each ending in "\n"). Pure: for tests and fuzzing. */
+void dm_qtest_process_line(DmQtest *q, const char *line, GString *reply);
+
+#endif
