@@ -1,20 +1,624 @@
-/* qtest endpoint: stub until the protocol lands. */
+/*
+ * QEMU's qtest protocol (softmmu/qtest.c in QEMU 7.2 is the behaviour
+ * matched; tests/qtest/libqtest.c is the client it must satisfy).
+ *
+ * Covers: the line parser (dm_qtest_process_line, pure, fuzzed) with
+ * QEMU's reply formats ("OK", "OK 0x%04x" for every in*, "OK <ns>" for the
+ * clock, "FAIL Unknown command 'X'", "FAIL Unknown device", "FAIL IRQ
+ * intercept already enabled"), asynchronous "IRQ raise N"/"IRQ lower N"
+ * lines for ISA IRQs 0..15 once "irq_intercept_in ioapic" is given (N is the
+ * ISA line, as QEMU reports it from the IOAPIC's inputs), the -qtest-log
+ * file, and the socket layer: -qtest unix:PATH connects out (libqtest
+ * listens), unix:PATH,server=on listens (wait=on blocks until a client
+ * connects, as QEMU).
+ *
+ * Leaves out: guest memory (there is no RAM: readb/writeb/read/write/
+ * memset/b64read/b64write answer FAIL with the reason), set_irq_in and
+ * module_load (FAIL). Where QEMU asserts on malformed input (missing or
+ * bad numbers, port > 0xffff) we answer "FAIL <reason>" and carry on.
+ */
 #include "dm/qtest.h"
 
-#include "base/error.h"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
-DmQtest *dm_qtest_start(DmMachine *m, const char *spec, const char *log_path,
-                        GError **errp)
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+
+#include "base/error.h"
+#include "base/log.h"
+
+typedef enum DmQtestIntercept {
+    DM_QTEST_ICPT_NONE,
+    DM_QTEST_ICPT_IN,  /* ioapic inputs: report ISA lines */
+    DM_QTEST_ICPT_OUT, /* ioapic outputs: accepted, nothing to report */
+} DmQtestIntercept;
+
+struct DmQtest {
+    DmMachine *m;
+    FILE *log;
+    GTimer *timer;
+    int64_t max_step_ns;             /* 0: no cap (QEMU) */
+    DmQtestIntercept intercept;
+    int irq_levels[DM_ISA_IRQS];
+    GString *collect;                /* reply being built, or NULL */
+
+    char *path;
+    bool server;
+    GSocket *listener;
+    GSource *accept_src;
+    GSocket *conn;
+    GSource *conn_src;
+    GString *inbuf;
+    bool discarding;                 /* over-long line: drop up to '\n' */
+};
+
+/* ---- output ---- */
+
+static void dm_qtest_log(DmQtest *q, char dir, const char *text)
 {
-    ls_error_set(errp, "-qtest is not implemented yet");
-    return NULL;
+    if (!q->log) {
+        return;
+    }
+    fprintf(q->log, "[%c +%.06f] %s", dir,
+            q->timer ? g_timer_elapsed(q->timer, NULL) : 0.0, text);
+    if (!g_str_has_suffix(text, "\n")) {
+        fputc('\n', q->log);
+    }
+    fflush(q->log);
 }
 
-void dm_qtest_free(DmQtest *q)
+static void dm_qtest_send_raw(DmQtest *q, const char *text)
 {
+    size_t len = strlen(text);
+    size_t done = 0;
+
+    while (q->conn && done < len) {
+        gssize n = g_socket_send(q->conn, text + done, len - done, NULL,
+                                 NULL);
+        if (n <= 0) {
+            break; /* the reader notices the hang-up and closes */
+        }
+        done += (size_t)n;
+    }
+}
+
+/* A line for the client: into the reply being built, else straight out. */
+static void dm_qtest_emit(DmQtest *q, const char *line)
+{
+    dm_qtest_log(q, 'S', line);
+    if (q->collect) {
+        g_string_append(q->collect, line);
+    } else {
+        dm_qtest_send_raw(q, line);
+    }
+}
+
+static void G_GNUC_PRINTF(2, 3) dm_qtest_emitf(DmQtest *q, const char *fmt,
+                                               ...)
+{
+    va_list ap;
+    g_autofree char *s = NULL;
+
+    va_start(ap, fmt);
+    s = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    dm_qtest_emit(q, s);
+}
+
+static void dm_qtest_irq_observer(void *opaque, int n, int level)
+{
+    DmQtest *q = opaque;
+
+    if (q->intercept != DM_QTEST_ICPT_IN || n < 0 || n >= DM_ISA_IRQS) {
+        return;
+    }
+    level = level != 0;
+    if (q->irq_levels[n] != level) {
+        q->irq_levels[n] = level;
+        dm_qtest_emitf(q, "IRQ %s %d\n", level ? "raise" : "lower", n);
+    }
+}
+
+/* ---- argument parsing (QEMU: qemu_strtoul/qemu_strtoi64, base 0) ---- */
+
+static bool dm_qtest_parse_u64(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+
+    if (!s || !*s || g_ascii_isspace(*s)) {
+        return false;
+    }
+    errno = 0;
+    *out = g_ascii_strtoull(s, &end, 0);
+    return errno == 0 && end && *end == '\0';
+}
+
+static bool dm_qtest_parse_i64(const char *s, int64_t *out)
+{
+    char *end = NULL;
+
+    if (!s || !*s || g_ascii_isspace(*s)) {
+        return false;
+    }
+    errno = 0;
+    *out = g_ascii_strtoll(s, &end, 0);
+    return errno == 0 && end && *end == '\0';
+}
+
+static bool dm_qtest_port_arg(DmQtest *q, const char *s, uint16_t *port)
+{
+    uint64_t v;
+
+    if (!dm_qtest_parse_u64(s, &v)) {
+        dm_qtest_emitf(q, "FAIL bad or missing address '%s'\n", s ? s : "");
+        return false;
+    }
+    if (v > 0xffff) {
+        dm_qtest_emitf(q, "FAIL address out of range: %s\n", s);
+        return false;
+    }
+    *port = (uint16_t)v;
+    return true;
+}
+
+/* ---- commands ---- */
+
+static unsigned dm_qtest_width(char c)
+{
+    return c == 'b' ? 1 : c == 'w' ? 2 : 4;
+}
+
+static void dm_qtest_cmd_out(DmQtest *q, char **w)
+{
+    uint16_t port;
+    uint64_t val;
+
+    if (!dm_qtest_port_arg(q, w[1], &port)) {
+        return;
+    }
+    if (!dm_qtest_parse_u64(w[2], &val)) {
+        dm_qtest_emitf(q, "FAIL bad or missing value '%s'\n",
+                       w[2] ? w[2] : "");
+        return;
+    }
+    hw_bus_out(&q->m->bus, port, (uint32_t)val, dm_qtest_width(w[0][3]));
+    dm_qtest_emit(q, "OK\n");
+}
+
+static void dm_qtest_cmd_in(DmQtest *q, char **w)
+{
+    uint16_t port;
+    uint32_t val;
+
+    if (!dm_qtest_port_arg(q, w[1], &port)) {
+        return;
+    }
+    val = hw_bus_in(&q->m->bus, port, dm_qtest_width(w[0][2]));
+    dm_qtest_emitf(q, "OK 0x%04x\n", val);
+}
+
+static int64_t dm_qtest_now(DmQtest *q)
+{
+    return hw_clock_now(q->m->clock);
+}
+
+/* Moves the clock to `dest` (never back), as qtest_clock_warp. */
+static void dm_qtest_warp(DmQtest *q, int64_t dest)
+{
+    int64_t now = dm_qtest_now(q);
+
+    if (dest > now) {
+        hw_clock_set(q->m->clock, dest);
+    }
+    dm_qtest_emitf(q, "OK %" G_GINT64_FORMAT "\n", dm_qtest_now(q));
+}
+
+static bool dm_qtest_step_allowed(DmQtest *q, int64_t now, int64_t dest)
+{
+    if (q->max_step_ns > 0 && dest - now > q->max_step_ns) {
+        dm_qtest_emitf(q, "FAIL clock step over the cap of %" G_GINT64_FORMAT
+                       " ns\n", q->max_step_ns);
+        return false;
+    }
+    return true;
+}
+
+static void dm_qtest_cmd_clock_step(DmQtest *q, char **w)
+{
+    int64_t now = dm_qtest_now(q);
+    int64_t ns;
+
+    if (w[1]) {
+        if (!dm_qtest_parse_i64(w[1], &ns)) {
+            dm_qtest_emitf(q, "FAIL bad number '%s'\n", w[1]);
+            return;
+        }
+    } else {
+        int64_t deadline = hw_clock_next_deadline(q->m->clock);
+        ns = deadline < 0 ? -1 : MAX(deadline - now, 0);
+    }
+    if (ns > G_MAXINT64 - now) {
+        ns = G_MAXINT64 - now;
+    }
+    if (dm_qtest_step_allowed(q, now, now + ns)) {
+        dm_qtest_warp(q, now + ns);
+    }
+}
+
+static void dm_qtest_cmd_clock_set(DmQtest *q, char **w)
+{
+    int64_t ns;
+
+    if (!dm_qtest_parse_i64(w[1], &ns)) {
+        dm_qtest_emitf(q, "FAIL bad or missing number '%s'\n",
+                       w[1] ? w[1] : "");
+        return;
+    }
+    if (dm_qtest_step_allowed(q, dm_qtest_now(q), ns)) {
+        dm_qtest_warp(q, ns);
+    }
+}
+
+/* QOM paths QEMU 7.2 resolves to the pc machine's IOAPIC. */
+static bool dm_qtest_is_ioapic(const char *name)
+{
+    return g_strcmp0(name, "ioapic") == 0 ||
+           g_strcmp0(name, "/machine/i440fx/ioapic") == 0;
+}
+
+static void dm_qtest_cmd_intercept(DmQtest *q, char **w)
+{
+    if (!w[1] || !dm_qtest_is_ioapic(w[1])) {
+        dm_qtest_emit(q, "FAIL Unknown device\n");
+        return;
+    }
+    if (q->intercept != DM_QTEST_ICPT_NONE) {
+        /* Same device again is OK in QEMU (and installs nothing new). */
+        dm_qtest_emit(q, "OK\n");
+        return;
+    }
+    q->intercept = w[0][14] == 'o' ? DM_QTEST_ICPT_OUT : DM_QTEST_ICPT_IN;
+    memset(q->irq_levels, 0, sizeof(q->irq_levels));
+    q->m->irq_observer = dm_qtest_irq_observer;
+    q->m->irq_observer_opaque = q;
+    dm_qtest_emit(q, "OK\n");
+}
+
+static bool dm_qtest_is_memory_cmd(const char *c)
+{
+    static const char *const mem[] = {
+        "readb", "readw", "readl", "readq", "writeb", "writew", "writel",
+        "writeq", "read", "write", "memset", "b64read", "b64write", NULL,
+    };
+
+    return g_strv_contains(mem, c);
+}
+
+static bool dm_qtest_is_one_of(const char *c, const char *a, const char *b,
+                               const char *d)
+{
+    return !strcmp(c, a) || !strcmp(c, b) || !strcmp(c, d);
+}
+
+static void dm_qtest_dispatch(DmQtest *q, char **w)
+{
+    const char *c = w[0];
+    bool stepped = hw_clock_is_stepped(q->m->clock);
+
+    if (dm_qtest_is_one_of(c, "outb", "outw", "outl")) {
+        dm_qtest_cmd_out(q, w);
+    } else if (dm_qtest_is_one_of(c, "inb", "inw", "inl")) {
+        dm_qtest_cmd_in(q, w);
+    } else if (stepped && !strcmp(c, "clock_step")) {
+        dm_qtest_cmd_clock_step(q, w);
+    } else if (stepped && !strcmp(c, "clock_set")) {
+        dm_qtest_cmd_clock_set(q, w);
+    } else if (!strcmp(c, "irq_intercept_in") ||
+               !strcmp(c, "irq_intercept_out")) {
+        dm_qtest_cmd_intercept(q, w);
+    } else if (!strcmp(c, "endianness")) {
+        dm_qtest_emit(q, "OK little\n");
+    } else if (dm_qtest_is_memory_cmd(c)) {
+        dm_qtest_emitf(q, "FAIL '%s': this machine has no guest memory "
+                       "(device model only)\n", c);
+    } else if (!strcmp(c, "set_irq_in")) {
+        dm_qtest_emit(q, "FAIL set_irq_in: no IOAPIC model here\n");
+    } else if (!strcmp(c, "module_load")) {
+        dm_qtest_emit(q, "FAIL\n");
+    } else {
+        dm_qtest_emitf(q, "FAIL Unknown command '%s'\n", c);
+    }
 }
 
 void dm_qtest_process_line(DmQtest *q, const char *line, GString *reply)
 {
-    g_string_append(reply, "FAIL\n");
+    g_autofree char *copy = g_strndup(line, DM_QTEST_MAX_LINE);
+    g_auto(GStrv) words = NULL;
+    GString *outer = q->collect;
+    size_t len = strlen(copy);
+
+    if (len > 0 && copy[len - 1] == '\r') {
+        copy[len - 1] = '\0';
+    }
+    words = g_strsplit(copy, " ", 0);
+    q->collect = reply;
+    if (q->log) {
+        g_autofree char *joined = g_strjoinv(" ", words);
+        dm_qtest_log(q, 'R', joined);
+    }
+    if (!words[0]) {
+        dm_qtest_emit(q, "FAIL Unknown command ''\n");
+    } else if (strlen(line) > DM_QTEST_MAX_LINE) {
+        dm_qtest_emitf(q, "FAIL line longer than %d bytes\n",
+                       DM_QTEST_MAX_LINE);
+    } else {
+        dm_qtest_dispatch(q, words);
+    }
+    q->collect = outer;
+}
+
+/* ---- lifecycle ---- */
+
+DmQtest *dm_qtest_new(DmMachine *m)
+{
+    DmQtest *q = g_new0(DmQtest, 1);
+
+    q->m = m;
+    q->inbuf = g_string_new(NULL);
+    return q;
+}
+
+void dm_qtest_set_max_step(DmQtest *q, int64_t max_ns)
+{
+    q->max_step_ns = max_ns;
+}
+
+static void dm_qtest_close_conn(DmQtest *q)
+{
+    if (q->conn_src) {
+        g_source_destroy(q->conn_src);
+        g_source_unref(q->conn_src);
+        q->conn_src = NULL;
+    }
+    if (q->conn) {
+        g_socket_close(q->conn, NULL);
+        g_object_unref(q->conn);
+        q->conn = NULL;
+    }
+    g_string_truncate(q->inbuf, 0);
+    q->discarding = false;
+    dm_qtest_log(q, 'I', "CLOSED\n");
+}
+
+void dm_qtest_free(DmQtest *q)
+{
+    if (!q) {
+        return;
+    }
+    if (q->m && q->m->irq_observer == dm_qtest_irq_observer) {
+        q->m->irq_observer = NULL;
+        q->m->irq_observer_opaque = NULL;
+    }
+    if (q->conn) {
+        dm_qtest_close_conn(q);
+    }
+    if (q->accept_src) {
+        g_source_destroy(q->accept_src);
+        g_source_unref(q->accept_src);
+    }
+    if (q->listener) {
+        g_socket_close(q->listener, NULL);
+        g_object_unref(q->listener);
+    }
+    if (q->log) {
+        fclose(q->log);
+    }
+    if (q->timer) {
+        g_timer_destroy(q->timer);
+    }
+    g_string_free(q->inbuf, TRUE);
+    g_free(q->path);
+    g_free(q);
+}
+
+/* ---- socket layer ---- */
+
+/* Splits buffered input into lines and answers each. */
+static void dm_qtest_consume(DmQtest *q)
+{
+    char *nl;
+
+    while ((nl = memchr(q->inbuf->str, '\n', q->inbuf->len)) != NULL) {
+        size_t n = (size_t)(nl - q->inbuf->str);
+        g_autoptr(GString) reply = g_string_new(NULL);
+
+        if (q->discarding) {
+            q->discarding = false;
+        } else {
+            q->inbuf->str[n] = '\0';
+            dm_qtest_process_line(q, q->inbuf->str, reply);
+        }
+        g_string_erase(q->inbuf, 0, (gssize)n + 1);
+        dm_qtest_send_raw(q, reply->str);
+    }
+    if (q->inbuf->len > DM_QTEST_MAX_LINE) {
+        if (!q->discarding) {
+            dm_qtest_emitf(q, "FAIL line longer than %d bytes\n",
+                           DM_QTEST_MAX_LINE);
+        }
+        q->discarding = true;
+        g_string_truncate(q->inbuf, 0);
+    }
+}
+
+static gboolean dm_qtest_on_readable(GSocket *sock, GIOCondition cond,
+                                     gpointer opaque)
+{
+    DmQtest *q = opaque;
+    char buf[1024];
+    gssize n = g_socket_receive(sock, buf, sizeof(buf), NULL, NULL);
+
+    if (n <= 0) {
+        /* The source is destroyed by close_conn; returning REMOVE too is
+           harmless, and the socket stays alive through the source's ref
+           until this callback returns. */
+        dm_qtest_close_conn(q);
+        return G_SOURCE_REMOVE;
+    }
+    g_string_append_len(q->inbuf, buf, n);
+    dm_qtest_consume(q);
+    return G_SOURCE_CONTINUE;
+}
+
+static void dm_qtest_attach(DmQtest *q, GSocket *conn)
+{
+    q->conn = conn;
+    g_socket_set_blocking(conn, TRUE);
+    q->conn_src = g_socket_create_source(conn, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                         NULL);
+    g_source_set_callback(q->conn_src, G_SOURCE_FUNC(dm_qtest_on_readable), q,
+                          NULL);
+    g_source_attach(q->conn_src, NULL);
+    memset(q->irq_levels, 0, sizeof(q->irq_levels));
+    if (q->timer) {
+        g_timer_destroy(q->timer);
+    }
+    q->timer = g_timer_new();
+    dm_qtest_log(q, 'I', "OPENED\n");
+}
+
+static gboolean dm_qtest_on_accept(GSocket *sock, GIOCondition cond,
+                                   gpointer opaque)
+{
+    DmQtest *q = opaque;
+    GSocket *conn = g_socket_accept(sock, NULL, NULL);
+
+    if (!conn) {
+        return G_SOURCE_CONTINUE;
+    }
+    if (q->conn) {
+        /* One client at a time, as QEMU's chardev. */
+        g_socket_close(conn, NULL);
+        g_object_unref(conn);
+        return G_SOURCE_CONTINUE;
+    }
+    dm_qtest_attach(q, conn);
+    return G_SOURCE_CONTINUE;
+}
+
+static GSocket *dm_qtest_unix_socket(const char *path, bool listen,
+                                     GError **errp)
+{
+    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
+    GSocket *s = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                              G_SOCKET_PROTOCOL_DEFAULT, errp);
+
+    if (!s) {
+        return NULL;
+    }
+    if (listen) {
+        unlink(path);
+        if (g_socket_bind(s, addr, FALSE, errp) && g_socket_listen(s, errp)) {
+            return s;
+        }
+    } else if (g_socket_connect(s, addr, NULL, errp)) {
+        return s;
+    }
+    g_object_unref(s);
+    return NULL;
+}
+
+/* "unix:PATH[,server=on|off][,wait=on|off]" (also "server", "nowait"). */
+static bool dm_qtest_parse_spec(DmQtest *q, const char *spec, bool *wait,
+                                GError **errp)
+{
+    g_auto(GStrv) parts = NULL;
+
+    if (!g_str_has_prefix(spec, "unix:") || !spec[5]) {
+        ls_error_set(errp, "-qtest '%s': only unix:PATH is supported", spec);
+        return false;
+    }
+    parts = g_strsplit(spec + 5, ",", 0);
+    q->path = g_strdup(parts[0]);
+    *wait = true;
+    for (int i = 1; parts[i]; i++) {
+        const char *o = parts[i];
+        if (!strcmp(o, "server") || !strcmp(o, "server=on")) {
+            q->server = true;
+        } else if (!strcmp(o, "server=off")) {
+            q->server = false;
+        } else if (!strcmp(o, "nowait") || !strcmp(o, "wait=off")) {
+            *wait = false;
+        } else if (!strcmp(o, "wait=on")) {
+            *wait = true;
+        } else {
+            ls_error_set(errp, "-qtest '%s': unknown option '%s'", spec, o);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool dm_qtest_open_log(DmQtest *q, const char *log_path,
+                              GError **errp)
+{
+    if (!log_path || !strcmp(log_path, "/dev/null") ||
+        !strcmp(log_path, "none")) {
+        return true;
+    }
+    q->log = fopen(log_path, "w+");
+    if (!q->log) {
+        ls_error_set(errp, "-qtest-log: cannot open '%s': %s", log_path,
+                     g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static bool dm_qtest_listen(DmQtest *q, bool wait, GError **errp)
+{
+    q->listener = dm_qtest_unix_socket(q->path, true, errp);
+    if (!q->listener) {
+        return false;
+    }
+    if (wait) {
+        GSocket *conn = g_socket_accept(q->listener, NULL, errp);
+        if (!conn) {
+            return false;
+        }
+        dm_qtest_attach(q, conn);
+    }
+    q->accept_src = g_socket_create_source(q->listener, G_IO_IN, NULL);
+    g_source_set_callback(q->accept_src, G_SOURCE_FUNC(dm_qtest_on_accept), q,
+                          NULL);
+    g_source_attach(q->accept_src, NULL);
+    return true;
+}
+
+DmQtest *dm_qtest_start(DmMachine *m, const char *spec, const char *log_path,
+                        GError **errp)
+{
+    DmQtest *q = dm_qtest_new(m);
+    bool wait = true;
+    bool ok = dm_qtest_parse_spec(q, spec, &wait, errp) &&
+              dm_qtest_open_log(q, log_path, errp);
+
+    if (ok && q->server) {
+        ok = dm_qtest_listen(q, wait, errp);
+    } else if (ok) {
+        GSocket *conn = dm_qtest_unix_socket(q->path, false, errp);
+        if (conn) {
+            dm_qtest_attach(q, conn);
+        }
+        ok = conn != NULL;
+    }
+    if (!ok) {
+        g_prefix_error(errp, "Failed to initialize device for qtest: ");
+        dm_qtest_free(q);
+        return NULL;
+    }
+    return q;
 }

@@ -11,9 +11,11 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "dm/machine.h"
 
+/* Longest accepted command line; longer ones get "FAIL" and are dropped. */
 #define DM_QTEST_MAX_LINE 4096
 
 typedef struct DmQtest DmQtest;
@@ -23,6 +25,14 @@ typedef struct DmQtest DmQtest;
 DmQtest *dm_qtest_start(DmMachine *m, const char *spec, const char *log_path,
                         GError **errp);
 void dm_qtest_free(DmQtest *q);
+
+/* An endpoint without a socket (tests, fuzzing): only
+   dm_qtest_process_line talks to it. Free with dm_qtest_free. */
+DmQtest *dm_qtest_new(DmMachine *m);
+/* Caps one clock_step/clock_set move at `max_ns` ("FAIL" beyond it); 0,
+   the default, means no cap, as QEMU. The fuzzer sets one so that a
+   periodic timer with a tiny period cannot make one line run for hours. */
+void dm_qtest_set_max_step(DmQtest *q, int64_t max_ns);
 
 /* One protocol line (without its newline) in, the reply lines out
    (appended to `reply`, each ending in "\n"). Pure: for tests and fuzzing. */
