@@ -85,13 +85,14 @@ static void serial_update_irq(SerialDevice *d)
     hw_irq_set(d->irq, id != UART_IIR_NO_INT);
 }
 
-/* QEMU keeps the old character time when the divisor is 0 or too big. */
+/* QEMU keeps the old character time when the divisor is 0 (its other
+   guard, divisor > baud base, cannot trigger with a 16-bit divisor). */
 static void serial_update_parameters(SerialDevice *d)
 {
     const SerialState *s = &d->s;
     int frame = 1, speed;
 
-    if (s->divider == 0 || s->divider > SERIAL_BAUDBASE) {
+    if (s->divider == 0) {
         return;
     }
     if (s->lcr & 0x08) {
