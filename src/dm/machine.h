@@ -68,7 +68,11 @@ bool dm_machine_save(DmMachine *m, const char *runstate, GByteArray *out,
 bool dm_machine_load(DmMachine *m, const uint8_t *buf, size_t len,
                      GError **errp);
 
-/* machine-pc.c: create, wire and register the PC devices. */
+/* machine-pc.c: create, wire and register the PC devices. Called by
+   dm_machine_new after `timer` (section id 0) is registered and before
+   `globalstate`; it must leave the registry's section-id counter at the
+   id QEMU 7.2 gives `globalstate` on pc/TCG (40: acpi_build's 39 is
+   skipped too), using vms_registry_skip_section_ids for QEMU's gaps. */
 bool dm_machine_pc_init(DmMachine *m, const DmOptions *opts, GError **errp);
 void dm_machine_pc_reset(DmMachine *m);
 void dm_machine_pc_free(DmMachine *m);

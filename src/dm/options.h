@@ -18,6 +18,23 @@ typedef enum DmMachineKind {
     DM_MACHINE_NONE,
 } DmMachineKind;
 
+/* A socket endpoint for a QMP monitor (-qmp, or -chardev socket + -mon). */
+typedef enum DmSockKind {
+    DM_SOCK_UNIX,  /* path */
+    DM_SOCK_TCP,   /* host, port */
+    DM_SOCK_FD,    /* fd: a listening socket inherited from the launcher */
+} DmSockKind;
+
+typedef struct DmSockSpec {
+    DmSockKind kind;
+    char *path;
+    char *host;
+    char *port;
+    int fd;
+    bool server; /* listen (server=on) or connect out (libqtest's way) */
+    bool wait;   /* server=on,wait=on: accepted, but we never block */
+} DmSockSpec;
+
 typedef struct DmOptions {
     bool start_paused;              /* -S */
     char *name;                     /* -name */
@@ -39,11 +56,26 @@ typedef struct DmOptions {
     bool no_fd_bootchk;             /* -no-fd-bootchk */
     char *pidfile;                  /* -pidfile */
     bool daemonize;                 /* -daemonize */
+    GPtrArray *monitors;            /* DmSockSpec *, same order as
+                                       qmp_specs */
+    bool show_version;              /* -version */
+    bool show_help;                 /* -help, -h */
 } DmOptions;
 
 /* Parses argv (QEMU spelling, option keys in any order). On error returns
    false with a message fit for stderr; the caller exits with status 1. */
 bool dm_options_parse(DmOptions *opts, int argc, char **argv, GError **errp);
 void dm_options_clear(DmOptions *opts);
+
+/* Parses a socket SPEC as -qmp takes it: unix:PATH | tcp:HOST:PORT |
+   fd:N, then ,server=on|off ,wait=on|off (or the flags server, nowait).
+   `opt` names the option in error messages. */
+bool dm_sock_spec_parse(const char *opt, const char *spec, DmSockSpec *out,
+                        GError **errp);
+void dm_sock_spec_free(DmSockSpec *s);
+/* Canonical text of a spec: "unix:PATH,server=on,wait=off" etc. */
+char *dm_sock_spec_str(const DmSockSpec *s);
+/* The usage text printed by -help. */
+const char *dm_options_usage(void);
 
 #endif

@@ -1,0 +1,46 @@
+/*
+ * The daemon: options, machine, run state, QMP server and the GLib main
+ * loop that drives them (loop.c), plus the QMP command handlers
+ * (qmp-cmds.c). Leaves out device assembly (machine-pc.c) and the qtest
+ * protocol (qtest.c).
+ */
+#ifndef LS_DM_DAEMON_H
+#define LS_DM_DAEMON_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "dm/machine.h"
+#include "dm/options.h"
+#include "dm/qtest.h"
+#include "dm/runstate.h"
+#include "qmp/qmp.h"
+
+typedef struct DmDaemon {
+    DmOptions *opts;     /* borrowed */
+    DmMachine *machine;
+    DmRunstate rs;
+    QmpCommands *cmds;
+    QmpServer *srv;
+    DmQtest *qtest;
+    GMainLoop *loop;
+    GSource *clock_src;
+    guint signal_ids[3];
+    guint reset_idle;    /* pending guest reset request */
+    bool dirty_log;      /* xen-set-global-dirty-log: remembered only */
+    bool quit;           /* the loop ends after this dispatch */
+    int ready_fd;        /* -daemonize: pipe to the waiting parent, or -1 */
+} DmDaemon;
+
+/* Builds the machine and the QMP server, opens every endpoint. */
+bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp);
+/* Runs until quit or a signal; returns the exit status. */
+int dm_daemon_run(DmDaemon *d);
+void dm_daemon_cleanup(DmDaemon *d);
+/* Ends the main loop after the current dispatch (quit, signals). */
+void dm_daemon_request_quit(DmDaemon *d);
+
+/* qmp-cmds.c: registers every command of the daemon on d->cmds. */
+void dm_qmp_cmds_register(DmDaemon *d);
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * The daemon's life: build the machine and the QMP server, open every
+ * endpoint, write the pid file, tell a -daemonize parent we are ready, run
+ * the GLib main loop until `quit` or SIGTERM/SIGINT/SIGHUP (QEMU's
+ * SHUTDOWN event, reason host-signal), flush replies, clean up. QMP
+ * handlers run inside the loop and never block it.
+ */
+#include "dm/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/log.h"
+
+#define DM_QUIT_FLUSH_MS 1000
+
+static void dm_daemon_emit(void *opaque, const char *event, json_t *data)
+{
+    DmDaemon *d = opaque;
+
+    if (d->srv) {
+        qmp_server_emit(d->srv, event, data);
+    } else if (data) {
+        json_decref(data);
+    }
+}
+
+void dm_daemon_request_quit(DmDaemon *d)
+{
+    d->quit = true;
+    if (d->loop) {
+        g_main_loop_quit(d->loop);
+    }
+}
+
+static gboolean dm_daemon_on_signal(gpointer opaque)
+{
+    DmDaemon *d = opaque;
+
+    if (!d->quit) {
+        dm_runstate_shutdown(&d->rs, false, "host-signal");
+        dm_daemon_request_quit(d);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* Device-requested reset (port 92, i8042): done from the loop, never
+   inside the device's own register write. */
+static gboolean dm_daemon_do_guest_reset(gpointer opaque)
+{
+    DmDaemon *d = opaque;
+
+    d->reset_idle = 0;
+    dm_runstate_reset(&d->rs, true, "guest-reset");
+    return G_SOURCE_REMOVE;
+}
+
+static void dm_daemon_reset_request(void *opaque)
+{
+    DmDaemon *d = opaque;
+
+    if (!d->reset_idle) {
+        d->reset_idle = g_idle_add(dm_daemon_do_guest_reset, d);
+    }
+}
+
+/* QEMU's pid file: created, locked against a second instance, "PID\n". */
+static bool dm_write_pidfile(const char *path, GError **errp)
+{
+    g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        ls_error_set(errp, "cannot create PID file: %s", g_strerror(errno));
+        return false;
+    }
+    if (lockf(fd, F_TLOCK, 0) < 0) {
+        ls_error_set(errp, "cannot lock PID file: %s", g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    if (ftruncate(fd, 0) < 0 ||
+        write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        ls_error_set(errp, "failed to write PID file: %s",
+                     g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    return true; /* the fd stays open: it holds the lock until exit */
+}
+
+static bool dm_daemon_open_qmp(DmDaemon *d, GError **errp)
+{
+    d->cmds = qmp_commands_new();
+    dm_qmp_cmds_register(d);
+    d->srv = qmp_server_new(d->cmds, NULL, NULL);
+    for (guint i = 0; i < d->opts->qmp_specs->len; i++) {
+        if (!qmp_server_add(d->srv, g_ptr_array_index(d->opts->qmp_specs, i),
+                            errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void dm_daemon_signals(DmDaemon *d)
+{
+    static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+    signal(SIGPIPE, SIG_IGN);
+    for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        d->signal_ids[i] = g_unix_signal_add(sigs[i], dm_daemon_on_signal, d);
+    }
+}
+
+bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp)
+{
+    d->opts = opts;
+    d->machine = dm_machine_new(opts, errp);
+    if (!d->machine) {
+        return false;
+    }
+    d->machine->reset_request = dm_daemon_reset_request;
+    d->machine->reset_opaque = d;
+    dm_runstate_init(&d->rs, d->machine, opts->start_paused, dm_daemon_emit,
+                     d);
+    d->clock_src = hw_clock_source_new(d->machine->clock);
+    g_source_attach(d->clock_src, NULL);
+    d->loop = g_main_loop_new(NULL, FALSE);
+    dm_daemon_signals(d);
+    if (!dm_daemon_open_qmp(d, errp)) {
+        return false;
+    }
+    if (opts->qtest_spec) {
+        d->qtest = dm_qtest_start(d->machine, opts->qtest_spec,
+                                  opts->qtest_log, errp);
+        if (!d->qtest) {
+            return false;
+        }
+    }
+    return !opts->pidfile || dm_write_pidfile(opts->pidfile, errp);
+}
+
+/* -daemonize: the parent waits for this byte, then exits 0. */
+static void dm_daemon_notify_ready(DmDaemon *d)
+{
+    int null_fd;
+
+    if (d->ready_fd < 0) {
+        return;
+    }
+    if (write(d->ready_fd, "", 1) != 1) {
+        ls_warn("cannot notify the parent process: %s", g_strerror(errno));
+    }
+    close(d->ready_fd);
+    d->ready_fd = -1;
+    null_fd = open("/dev/null", O_RDWR);
+    if (null_fd >= 0) {
+        dup2(null_fd, STDIN_FILENO);
+        dup2(null_fd, STDOUT_FILENO);
+        dup2(null_fd, STDERR_FILENO);
+        close(null_fd);
+    }
+}
+
+int dm_daemon_run(DmDaemon *d)
+{
+    dm_daemon_notify_ready(d);
+    if (!d->quit) {
+        g_main_loop_run(d->loop);
+    }
+    qmp_server_flush(d->srv, DM_QUIT_FLUSH_MS);
+    return 0;
+}
+
+void dm_daemon_cleanup(DmDaemon *d)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(d->signal_ids); i++) {
+        if (d->signal_ids[i]) {
+            g_source_remove(d->signal_ids[i]);
+        }
+    }
+    if (d->reset_idle) {
+        g_source_remove(d->reset_idle);
+    }
+    dm_qtest_free(d->qtest);
+    if (d->srv) {
+        qmp_server_free(d->srv);
+    }
+    if (d->cmds) {
+        qmp_commands_free(d->cmds);
+    }
+    if (d->clock_src) {
+        g_source_destroy(d->clock_src);
+        g_source_unref(d->clock_src);
+    }
+    dm_machine_free(d->machine);
+    if (d->loop) {
+        g_main_loop_unref(d->loop);
+    }
+    if (d->opts && d->opts->pidfile) {
+        unlink(d->opts->pidfile);
+    }
+}

@@ -1,0 +1,188 @@
+/*
+ * Socket endpoints for QMP monitors: the -qmp SPEC form and the
+ * -chardev socket form, both ending in a DmSockSpec. Covers unix, tcp and
+ * inherited listening fds; server (listen) or client (connect out, as
+ * libqtest launches its QEMU). wait=on is accepted and ignored: the daemon
+ * never blocks for a client.
+ */
+#include "dm/options.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "dm/options-kv.h"
+
+void dm_sock_spec_free(DmSockSpec *s)
+{
+    if (!s) {
+        return;
+    }
+    g_free(s->path);
+    g_free(s->host);
+    g_free(s->port);
+    g_free(s);
+}
+
+/* QemuOpts escaping: a literal comma is written twice. */
+static char *dm_sock_escape(const char *s)
+{
+    g_auto(GStrv) parts = g_strsplit(s, ",", -1);
+
+    return g_strjoinv(",,", parts);
+}
+
+char *dm_sock_spec_str(const DmSockSpec *s)
+{
+    const char *tail = s->server ? (s->wait ? ",server=on,wait=on"
+                                            : ",server=on,wait=off")
+                                 : "";
+    g_autofree char *path = NULL;
+
+    switch (s->kind) {
+    case DM_SOCK_UNIX:
+        path = dm_sock_escape(s->path);
+        return g_strdup_printf("unix:%s%s", path, tail);
+    case DM_SOCK_TCP:
+        return g_strdup_printf(strchr(s->host, ':') ? "tcp:[%s]:%s%s"
+                                                    : "tcp:%s:%s%s",
+                               s->host, s->port, tail);
+    case DM_SOCK_FD:
+        return g_strdup_printf("fd:%d", s->fd); /* listening already */
+    }
+    return g_strdup("?");
+}
+
+static bool dm_sock_parse_fd(const char *opt, const char *str, int *fd,
+                             GError **errp)
+{
+    char *end = NULL;
+    long v = strtol(str, &end, 10);
+
+    if (!*str || *end || v < 0 || v > 65535) {
+        ls_error_set(errp, "%s: invalid file descriptor '%s'", opt, str);
+        return false;
+    }
+    *fd = (int)v;
+    return true;
+}
+
+/* "HOST:PORT" or "[V6]:PORT"; an empty host means any address. */
+static bool dm_sock_parse_hostport(const char *opt, const char *str,
+                                   DmSockSpec *out, GError **errp)
+{
+    const char *colon = strrchr(str, ':');
+    g_autofree char *host = NULL;
+
+    if (!colon || !colon[1]) {
+        ls_error_set(errp, "%s: host and port expected in '%s'", opt, str);
+        return false;
+    }
+    host = g_strndup(str, colon - str);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        char *inner = g_strndup(host + 1, strlen(host) - 2);
+
+        g_free(host);
+        host = inner;
+    }
+    out->host = g_strdup(host[0] ? host : "0.0.0.0");
+    out->port = g_strdup(colon + 1);
+    return true;
+}
+
+/* server=, wait=, and the old bare flags server / nowait. */
+static bool dm_sock_parse_flags(const char *opt, GPtrArray *kv,
+                                DmSockSpec *out, GError **errp)
+{
+    out->server = false;
+    out->wait = true;
+    for (guint i = 0; i < kv->len; i++) {
+        DmKv *e = g_ptr_array_index(kv, i);
+        bool *dst = NULL;
+
+        if (!strcmp(e->key, "server")) {
+            dst = &out->server;
+        } else if (!strcmp(e->key, "wait")) {
+            dst = &out->wait;
+        } else if (!strcmp(e->key, "nowait") && !e->val) {
+            out->wait = false;
+            continue;
+        } else {
+            continue;
+        }
+        if (!e->val) {
+            *dst = true;
+        } else if (!dm_kv_parse_bool(opt, e->key, e->val, dst, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool dm_sock_spec_parse(const char *opt, const char *spec, DmSockSpec *out,
+                        GError **errp)
+{
+    static const char *const keys[] = { "addr", "server", "wait", "nowait",
+                                        NULL };
+    g_autoptr(GPtrArray) kv = dm_kv_split(spec, "addr");
+    const char *addr = dm_kv_get(kv, "addr");
+
+    memset(out, 0, sizeof(*out));
+    out->fd = -1;
+    if (!dm_kv_check_keys(kv, opt, keys, errp)) {
+        return false;
+    }
+    if (addr && g_str_has_prefix(addr, "unix:") && addr[5]) {
+        out->kind = DM_SOCK_UNIX;
+        out->path = g_strdup(addr + 5);
+    } else if (addr && g_str_has_prefix(addr, "tcp:")) {
+        out->kind = DM_SOCK_TCP;
+        if (!dm_sock_parse_hostport(opt, addr + 4, out, errp)) {
+            return false;
+        }
+    } else if (addr && g_str_has_prefix(addr, "fd:")) {
+        out->kind = DM_SOCK_FD;
+        if (!dm_sock_parse_fd(opt, addr + 3, &out->fd, errp)) {
+            return false;
+        }
+    } else {
+        ls_error_set(errp, "%s: '%s' is not a valid char driver (expected "
+                     "unix:PATH, tcp:HOST:PORT or fd:N)", opt,
+                     addr ? addr : "");
+        return false;
+    }
+    return dm_sock_parse_flags(opt, kv, out, errp);
+}
+
+/* -chardev socket,id=ID,(path=P | host=H,port=N | fd=N)[,server..][,wait..] */
+bool dm_sock_spec_from_chardev(const char *opt, GPtrArray *kv,
+                               DmSockSpec *out, GError **errp)
+{
+    const char *path = dm_kv_get(kv, "path");
+    const char *port = dm_kv_get(kv, "port");
+    const char *fd = dm_kv_get(kv, "fd");
+
+    memset(out, 0, sizeof(*out));
+    out->fd = -1;
+    if ((path != NULL) + (port != NULL) + (fd != NULL) != 1) {
+        ls_error_set(errp, "%s: exactly one of 'path', 'host'/'port' or "
+                     "'fd' is required", opt);
+        return false;
+    }
+    if (path) {
+        out->kind = DM_SOCK_UNIX;
+        out->path = g_strdup(path);
+    } else if (port) {
+        const char *host = dm_kv_get(kv, "host");
+
+        out->kind = DM_SOCK_TCP;
+        out->host = g_strdup(host && host[0] ? host : "0.0.0.0");
+        out->port = g_strdup(port);
+    } else {
+        out->kind = DM_SOCK_FD;
+        if (!dm_sock_parse_fd(opt, fd, &out->fd, errp)) {
+            return false;
+        }
+    }
+    return dm_sock_parse_flags(opt, kv, out, errp);
+}
