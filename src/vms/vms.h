@@ -195,6 +195,7 @@ typedef struct VmsRegistry VmsRegistry;
 
 VmsRegistry *vms_registry_new(void);
 void vms_registry_free(VmsRegistry *reg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmsRegistry, vms_registry_free)
 
 /*
  * Registers a section. `instance_id` -1 means "any": one more than the
@@ -212,8 +213,11 @@ bool vms_register(VmsRegistry *reg, const char *idstr, int instance_id,
                   size_t state_size, GError **errp);
 void vms_registry_skip_section_ids(VmsRegistry *reg, unsigned n);
 
-/* Number of sections, and the idstr of the i-th (registration order). */
+/* Number of sections, and the idstr / instance id of the i-th
+   (registration order); NULL / -1 when out of range. */
 unsigned vms_registry_count(const VmsRegistry *reg);
+const char *vms_registry_idstr(const VmsRegistry *reg, unsigned i);
+int vms_registry_instance(const VmsRegistry *reg, unsigned i);
 
 /* ---- save ---- */
 
@@ -254,6 +258,13 @@ typedef struct VmsLoadOpts {
 } VmsLoadOpts;
 
 /*
+ * Load decisions where QEMU is loose: a subsection's be32 version is
+ * checked in full against [minimum_version_id, version_id] (QEMU keeps only
+ * its low 8 bits); instance 0xFFFFFFFF never matches an unset alias; a
+ * second section for a device already loaded is an error (QEMU re-applies
+ * it); trailing bytes after EOF are an error. Footers are detected on the
+ * first section and then required on every section (or on none).
+ *
  * Decodes `buf` (a whole stream: QEVM header, sections, EOF; footers are
  * detected, not required) into staging copies, validates everything, then
  * commits all sections and runs post_commit hooks in registration order.
@@ -266,7 +277,8 @@ bool vms_load_all(VmsRegistry *reg, const uint8_t *buf, size_t len,
 
 /*
  * QEMU-style vmdesc JSON ({"page_size":..., "devices":[...]}) describing the
- * registered sections as they would be saved now. Returns a new string.
+ * registered sections as they would be saved now. Returns a new string
+ * (g_free), or NULL with *errp set (a variable count above capacity).
  */
 char *vms_vmdesc_export(VmsRegistry *reg, GError **errp);
 
