@@ -170,8 +170,9 @@ class Qmp:
 class Machine:
     """A QEMU or lockstep-dm process with its qtest and QMP connections."""
 
-    def __init__(self, kind, args, workdir=None, qtest=True):
+    def __init__(self, kind, args, workdir=None, qtest=True, machine="pc"):
         self.kind = kind
+        self.machine = machine
         self.tmp = tempfile.mkdtemp(prefix="ls-%s-" % kind, dir=workdir)
         self.proc = None
         self.qt = None
@@ -195,12 +196,10 @@ class Machine:
             cmd, env = qemu_command()
             if cmd is None:
                 raise HarnessError("QEMU 7.2 with the qtest accel not found")
-            cmd = cmd + ["-machine", "pc", "-accel", "qtest", "-nodefaults",
-                         "-display", "none"]
+            cmd = cmd + ["-machine", self.machine]
         else:
-            cmd, env = [dm_binary(), "-machine", "pc", "-accel", "qtest",
-                        "-nodefaults", "-display", "none"], None
-        # a later -machine in args overrides ours, as QEMU's merge does
+            cmd, env = [dm_binary(), "-machine", self.machine], None
+        cmd += ["-accel", "qtest", "-nodefaults", "-display", "none"]
         cmd += list(args)
         if qsock:
             cmd += ["-qtest", "unix:" + qsock, "-qtest-log", "/dev/null"]
@@ -393,3 +392,218 @@ def _plausible_sub(payload, j, prev):
     parent = prev.split("/")[0].encode()
     return nlen > 0 and name.startswith(parent + b"/") and \
         j + 2 + nlen + 4 <= len(payload)
+
+
+# ---- the read-back sequence (played after a save, or after a load) ----
+
+def readback_lines(args):
+    """Reads back the guest-visible registers of every modelled device and
+    lets time run on, so that two machines in the same state answer the
+    same. RTC time registers are read only with a deterministic RTC."""
+    deterministic_rtc = any("clock=vm" in a for a in args)
+    out = ["inb 0x21", "inb 0xa1"]
+    for base in (0x20, 0xa0):
+        out += ["outb 0x%x 0x0a" % base, "inb 0x%x" % base,
+                "outb 0x%x 0x0b" % base, "inb 0x%x" % base]
+    out += ["inb 0x4d0", "inb 0x4d1", "inb 0x61"]
+    for ch in range(3):   # read-back: latch status and count
+        out += ["outb 0x43 0x%02x" % (0xc0 | (2 << ch))]
+        out += ["inb 0x%x" % (0x40 + ch)] * 3
+    regs = range(0x0e) if deterministic_rtc else (0x0b, 0x0d)
+    for r in list(regs) + [0x0e, 0x0f, 0x10, 0x14, 0x32, 0x34, 0x35, 0x3d]:
+        out += ["outb 0x70 0x%02x" % r, "inb 0x71"]
+    for base in (0x3f8, 0x2f8, 0x3e8, 0x2e8):
+        out += ["inb 0x%x" % (base + off) for off in (1, 2, 3, 4, 5, 6, 7)]
+    out += ["inb 0x64", "inb 0x92", "clock_step 2000000", "inb 0x21",
+            "outb 0x20 0x0a", "inb 0x20", "inb 0x3fd", "inb 0x64",
+            "outb 0x70 0x0c", "inb 0x71", "clock_step 3000000"]
+    return out
+
+
+def replies_only(transcript):
+    """The reply lines of a transcript, without IRQ lines or commands."""
+    return [l for l in transcript
+            if not l.startswith("> ") and not l.startswith("IRQ ")]
+
+
+def last_clock(transcript):
+    """Virtual time after the last clock command of a transcript (0 if
+    none), i.e. the machine's time at the end of it."""
+    t, pending = 0, False
+    for l in transcript:
+        if l.startswith("> "):
+            pending = l[2:].startswith("clock_")
+        elif pending and l.startswith("OK "):
+            t = int(l.split()[1])
+    return t
+
+
+def with_clock(data, now_ns):
+    """The stream with its `timer` section holding virtual time `now_ns`
+    as a paused machine saves it (cpu_clock_offset). QEMU's qtest-accel
+    saves host offsets there, meaningless to another process."""
+    for sec in split_devstate(data):
+        if sec.idstr == "timer" and len(sec.payload) == 24:
+            new = struct.pack(">q8sq", 0, b"\0" * 8, now_ns)
+            return data[:sec.offset] + new + data[sec.offset + 24:]
+    return data
+
+
+# ---- section comparison ----
+
+MODELLED = ("i8259", "mc146818rtc", "i8254", "pcspk", "serial", "ps2kbd",
+            "ps2mouse", "pckbd", "port92", "globalstate", "timer")
+
+SERIAL_BASE = [("divider", 2), ("rbr", 1), ("ier", 1), ("iir", 1),
+               ("lcr", 1), ("mcr", 1), ("lsr", 1), ("msr", 1), ("scr", 1),
+               ("fcr_vmstate", 1)]
+FIFO_SUBS = ("serial/recv_fifo", "serial/xmit_fifo")
+
+
+def _vmdesc_layouts():
+    path = os.path.join(shared_dir(), "reference", "qemu-7.2",
+                        "vmdesc-pc.json")
+    try:
+        with open(path) as f:
+            devs = json.load(f)["devices"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {d["name"]: d for d in devs}
+
+
+def _flatten(fields, prefix=""):
+    out = []
+    for fd in fields:
+        name = prefix + fd["name"]
+        n = fd.get("array_len", 1)
+        st = fd.get("struct")
+        for i in range(n):
+            nm = name if n == 1 else "%s[%d]" % (name, i)
+            if st and not st.get("subsections"):
+                out += _flatten(st["fields"], nm + ".")
+            else:
+                out.append((nm, fd["size"]))
+    return out
+
+
+_LAYOUTS = None
+
+
+def field_at(idstr, payload, off):
+    """Best-effort name of the field at payload offset `off`."""
+    global _LAYOUTS
+    if _LAYOUTS is None:
+        _LAYOUTS = _vmdesc_layouts()
+    if idstr == "serial":
+        flat = SERIAL_BASE
+    elif idstr in _LAYOUTS:
+        flat = _flatten(_LAYOUTS[idstr]["fields"])
+    else:
+        return "?"
+    pos = 0
+    for name, size in flat:
+        if pos <= off < pos + size:
+            return "%s+%d" % (name, off - pos) if size > 1 else name
+        pos += size
+    for name, body, chunk in subsections(payload, pos)[1:]:
+        if body <= off < body + len(chunk):
+            return "subsection %s +%d" % (name, off - body)
+        if body - 6 - len(name) <= off < body:
+            return "subsection %s header" % name
+    return "beyond the known fields"
+
+
+def _fifo_dead_bytes(payload):
+    """Offsets of UART FIFO slots outside the live window: not guest
+    visible, and QEMU leaves never-written ones as heap garbage."""
+    dead = set()
+    for name, body, chunk in subsections(payload, 11)[1:]:
+        if name in FIFO_SUBS and len(chunk) == 24:
+            head, num = struct.unpack(">II", chunk[16:24])
+            live = {(head + i) % 16 for i in range(min(num, 16))}
+            dead |= {body + i for i in range(16) if i not in live}
+    return dead
+
+
+def diff_payload(sec_q, sec_o):
+    """Lines describing every differing byte run of two payloads."""
+    a, b = sec_q.payload, sec_o.payload
+    masked = _fifo_dead_bytes(a) if sec_q.idstr == "serial" else set()
+    out = []
+    if len(a) != len(b):
+        out.append("  length: QEMU %d bytes, lockstep %d" % (len(a), len(b)))
+    diffs = [i for i in range(min(len(a), len(b)))
+             if a[i] != b[i] and i not in masked]
+    runs = []
+    for i in diffs:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    for lo, hi in runs[:12]:
+        out.append("  payload 0x%03x-0x%03x (%s): QEMU %s, lockstep %s" % (
+            lo, hi, field_at(sec_q.idstr, a, lo), a[lo:hi + 1].hex(),
+            b[lo:hi + 1].hex()))
+    if len(runs) > 12:
+        out.append("  ... %d more differing runs" % (len(runs) - 12))
+    return out
+
+
+def compare_devstate(qemu_data, ours_data, skip=("timer",)):
+    """Compares every section both streams hold (payload bytes, section id,
+    order). Returns (ok, report lines)."""
+    q = {s.key: s for s in split_devstate(qemu_data)}
+    o = {s.key: s for s in split_devstate(ours_data)}
+    ok, rep = True, []
+    for key, so in o.items():
+        if key not in q:
+            ok = False
+            rep.append("section %r instance %d: lockstep writes it, QEMU "
+                       "does not" % key)
+    for key, sq in q.items():
+        if key not in o:
+            if key[0] in MODELLED:
+                ok = False
+                rep.append("section %r instance %d: missing from lockstep's "
+                           "file" % key)
+            continue
+        so = o[key]
+        if sq.section_id != so.section_id or sq.version != so.version:
+            ok = False
+            rep.append("section %r instance %d: id/version QEMU %d/%d, "
+                       "lockstep %d/%d" % (key + (sq.section_id, sq.version,
+                                                  so.section_id, so.version)))
+        if key[0] in skip:
+            continue
+        lines = diff_payload(sq, so)
+        if lines:
+            ok = False
+            rep.append("section %r instance %d differs:" % key)
+            rep += lines
+    shared_q = [s.key for s in split_devstate(qemu_data) if s.key in o]
+    shared_o = [s.key for s in split_devstate(ours_data) if s.key in q]
+    if shared_q != shared_o:
+        ok = False
+        rep.append("section order differs: QEMU %r, lockstep %r" % (
+            shared_q, shared_o))
+    return ok, rep
+
+
+def diff_transcripts(want, got, label):
+    """Line diff of two transcripts; [] when equal."""
+    out = []
+    for i in range(max(len(want), len(got))):
+        w = want[i] if i < len(want) else "<missing>"
+        g = got[i] if i < len(got) else "<missing>"
+        if w != g:
+            cmd = ""
+            for j in range(min(i, len(want) - 1), -1, -1):
+                if want[j].startswith("> "):
+                    cmd = want[j][2:]
+                    break
+            out.append("%s line %d (after '%s'): QEMU %r, lockstep %r" % (
+                label, i + 1, cmd, w, g))
+            if len(out) >= 10:
+                out.append("  (further differences not shown)")
+                break
+    return out
