@@ -22,6 +22,7 @@
 #include "dm/machine.h"
 
 #include "base/error.h"
+#include "hw/i8042.h"
 #include "hw/pcspk.h"
 #include "hw/pic.h"
 #include "hw/pit.h"
@@ -53,6 +54,7 @@ struct DmPcDevices {
     PcspkDevice *pcspk;
     SerialDevice *serial[DM_MAX_SERIAL];
     int nserial;
+    I8042Device *i8042;
     Port92Device *port92;
     unsigned next_sid; /* the registry's section-id counter, mirrored */
 };
@@ -143,12 +145,18 @@ static bool dm_pc_serials(DmMachine *m, const DmOptions *opts, GError **errp)
     return true;
 }
 
-/* The i8042 (ps2kbd, ps2mouse, pckbd) joins here once it lands. */
 static bool dm_pc_input(DmMachine *m, GError **errp)
 {
     DmPcDevices *pc = m->pc;
     unsigned shift = (unsigned)pc->nserial;
 
+    pc->i8042 = i8042_new(m->clock, &m->isa_irq[1], &m->isa_irq[12],
+                          dm_pc_reset_request, m);
+    dm_pc_skip_to(m, DM_PC_SID_PS2KBD + shift);
+    pc->next_sid += 3; /* ps2kbd, ps2mouse, pckbd */
+    if (!i8042_realize(pc->i8042, &m->bus, m->reg, errp)) {
+        return false;
+    }
     pc->port92 = port92_new(dm_pc_reset_request, m, NULL);
     dm_pc_skip_to(m, DM_PC_SID_PORT92 + shift);
     pc->next_sid++;
@@ -194,6 +202,7 @@ void dm_machine_pc_reset(DmMachine *m)
     for (int i = 0; i < pc->nserial; i++) {
         serial_reset(pc->serial[i]);
     }
+    i8042_reset(pc->i8042);
     port92_reset(pc->port92);
 }
 
@@ -207,6 +216,9 @@ void dm_machine_pc_free(DmMachine *m)
     /* Devices a failed init did not create are NULL. */
     if (pc->port92) {
         port92_free(pc->port92);
+    }
+    if (pc->i8042) {
+        i8042_free(pc->i8042);
     }
     for (int i = 0; i < pc->nserial; i++) {
         serial_free(pc->serial[i]);
