@@ -816,7 +816,7 @@ static void rtc_post_commit(void *opaque, int version_id)
 {
     RtcDevice *d = container_of(opaque, RtcDevice, s);
     RtcState *s = &d->s;
-    uint64_t now;
+    uint64_t now, next;
 
     rtc_timer_sync(&d->periodic);
     rtc_timer_sync(&d->update);
@@ -827,8 +827,19 @@ static void rtc_post_commit(void *opaque, int version_id)
     }
     s->period = rtc_periodic_ticks(s);
     now = (uint64_t)rtc_now(d);
-    if (now < (uint64_t)s->next_periodic_time ||
-        now > (uint64_t)s->next_periodic_time + RTC_MAX_CLOCK_JUMP_NS) {
+    next = (uint64_t)s->next_periodic_time;
+    /*
+     * QEMU re-phases the periodic timer to the load time whenever the
+     * saved next tick is in the future, i.e. on nearly every load; a COLO
+     * secondary would then tick out of step with its primary. We keep a
+     * saved phase that is plausible (pending, at most one period ahead)
+     * and otherwise do as QEMU.
+     */
+    if (s->period && s->periodic_timer == s->next_periodic_time &&
+        now < next &&
+        next - now <= (uint64_t)rtc_periodic_clock_to_ns(s->period) + 1) {
+        /* keep it */
+    } else if (now < next || now > next + RTC_MAX_CLOCK_JUMP_NS) {
         rtc_periodic_update(d, (int64_t)now, s->period, false);
     }
     rtc_irq_set(d, (s->cmos_data[RTC_REG_C] & RTC_REG_C_IRQF) ? 1 : 0);
