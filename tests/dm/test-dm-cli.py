@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""lockstep-dm command line end to end: errors and exit status, -version,
+-help, keys in any order, -pidfile, -daemonize, -qtest failure, machine
+options that show in the saved stream."""
+import os
+import signal
+import subprocess
+import time
+
+from dmlib import DM, Dm, check, run_tests, wait_for_path
+
+
+def run(*args):
+    p = subprocess.run([DM] + list(args), capture_output=True, text=True,
+                       timeout=10, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_unknown_option():
+    rc, out, errtext = run("-foo")
+    check(rc == 1, "exit 1, got %d" % rc)
+    check(errtext == "lockstep-dm: -foo: invalid option\n",
+          "stderr %r" % errtext)
+    rc, _, errtext = run("-machine", "none", "-qmp")
+    check(rc == 1 and "-qmp: requires an argument" in errtext, errtext)
+    rc, _, errtext = run("-machine", "q35")
+    check(rc == 1 and "machine" in errtext, errtext)
+
+
+def test_version_help():
+    rc, out, _ = run("-version")
+    check(rc == 0, "exit 0")
+    check("lockstep" in out and "7.2.0" in out, "version line %r" % out)
+    rc, out, _ = run("-help")
+    check(rc == 0 and "-qmp" in out and "-machine" in out, "help %r" % out)
+
+
+def test_keys_any_order():
+    with Dm(qmp=False, start=False) as dm:
+        dm.qmp_path = dm.path("q.sock")
+        dm.args = ["-machine", "section-footers=off,type=none", "-S",
+                   "-mon", "mode=control,chardev=c0",
+                   "-chardev", "socket,wait=off,path=%s,server=on,id=c0" %
+                   dm.qmp_path, "-qmp"]
+        dm.args += ["unix:%s,wait=off,server=on" % dm.path("q2.sock")]
+        dm.start()
+        q = dm.connect()
+        check(q.status() == "prelaunch", "-S")
+        f = dm.path("nf.devstate")
+        q.cmd_ok("xen-save-devices-state", {"filename": f})
+        data = open(f, "rb").read()
+        # timer section: header(8) + 1+4+1+5+4+4 + 24 payload = 0x33; with
+        # footers off the next byte starts a section, not 0x7e.
+        check(data[0x33] != 0x7E, "section-footers=off honoured")
+        wait_for_path(dm.path("q2.sock"), dm.proc)
+
+
+def test_footers_default_on():
+    with Dm("-machine", "none", "-S") as dm:
+        q = dm.connect()
+        f = dm.path("f.devstate")
+        q.cmd_ok("xen-save-devices-state", {"filename": f})
+        data = open(f, "rb").read()
+        check(data[0x33:0x38] == b"\x7e\0\0\0\0", "timer footer, id 0")
+        check(data[-1] == 0, "EOF byte")
+
+
+def test_pidfile():
+    with Dm("-machine", "none", "-S", start=False) as dm:
+        pidfile = dm.path("dm.pid")
+        dm.args += ["-pidfile", pidfile]
+        dm.start()
+        dm.connect()
+        check(open(pidfile).read() == "%d\n" % dm.proc.pid, "pid file")
+        dm.proc.send_signal(signal.SIGTERM)
+        check(dm.wait() == 0, "exit 0")
+        check(not os.path.exists(pidfile), "pid file removed at exit")
+
+
+def test_daemonize():
+    with Dm("-machine", "none", "-S", start=False) as dm:
+        pidfile = dm.path("dm.pid")
+        p = subprocess.run([DM] + dm.args + ["-daemonize", "-pidfile",
+                                             pidfile],
+                           capture_output=True, timeout=10,
+                           stdin=subprocess.DEVNULL)
+        check(p.returncode == 0, "parent exits 0: %r" % p.stderr)
+        check(os.path.exists(dm.qmp_path), "listening before parent exits")
+        pid = int(open(pidfile).read())
+        try:
+            q = dm.connect()
+            check(q.status() == "prelaunch", "daemon answers")
+            q.send({"execute": "quit"})
+            q.reply()
+        finally:
+            end = time.monotonic() + 5
+            while time.monotonic() < end:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.01)
+            else:
+                os.kill(pid, signal.SIGKILL)
+                check(False, "daemon did not exit after quit")
+
+
+def test_daemonize_failure():
+    rc, _, errtext = run("-machine", "none", "-daemonize", "-qmp",
+                         "unix:/nonexistent-dir/x.sock,server=on,wait=off")
+    check(rc == 1, "parent reports the child's failure: %d" % rc)
+    check("lockstep-dm:" in errtext, "message %r" % errtext)
+
+
+def test_qtest_failure_exits():
+    rc, _, errtext = run("-machine", "none", "-qtest",
+                         "unix:/nonexistent-dir/qt.sock")
+    check(rc == 1, "bad -qtest exits 1, got %d" % rc)
+    check(errtext.startswith("lockstep-dm: "), "message %r" % errtext)
+
+
+def test_noop_options():
+    with Dm("-machine", "none", "-S", "-nographic", "-display", "none",
+            "-audio", "none", "-nodefaults", "-no-fd-bootchk", "-boot",
+            "order=cd,once=n", "-rtc", "base=utc,clock=vm") as dm:
+        check(dm.connect().status() == "prelaunch", "accepted")
+
+
+if __name__ == "__main__":
+    run_tests([test_unknown_option, test_version_help, test_keys_any_order,
+               test_footers_default_on, test_pidfile, test_daemonize,
+               test_daemonize_failure, test_qtest_failure_exits,
+               test_noop_options])

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""lockstep-dm as its real clients drive it: fd passing (add-fd +
+/dev/fdset/N) for save and load, libxl's one-connection-per-command
+pattern, several monitors at once (-qmp twice, -chardev + -mon), an
+inherited listening fd (libxl), connecting out (libqtest), tcp."""
+import os
+import socket
+
+from dmlib import Dm, Qmp, check, run_tests, wait_for_path
+
+DET = ("-S", "-accel", "qtest", "-nodefaults", "-rtc",
+       "base=2006-06-17T16:01:21,clock=vm")
+
+
+def test_fdset_round_trip():
+    with Dm(*DET) as dm:
+        q = dm.connect()
+        ref = dm.path("ref.devstate")
+        q.cmd_ok("xen-save-devices-state", {"filename": ref})
+        out = dm.path("fd.devstate")
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        r = q.cmd_ok("add-fd", {"fdset-id": 1}, fds=[fd])
+        os.close(fd)
+        check(r["fdset-id"] == 1, "add-fd %r" % r)
+        q.cmd_ok("xen-save-devices-state", {"filename": "/dev/fdset/1",
+                                            "live": False})
+        check(open(out, "rb").read() == open(ref, "rb").read(),
+              "save through an fd set writes the same bytes")
+        fd = os.open(out, os.O_RDONLY)
+        r = q.cmd_ok("add-fd", fds=[fd])
+        os.close(fd)
+        q.cmd_ok("xen-load-devices-state",
+                 {"filename": "/dev/fdset/%d" % r["fdset-id"]})
+        check(q.status() == "prelaunch", "load keeps prelaunch")
+        again = dm.path("again.devstate")
+        q.cmd_ok("xen-save-devices-state", {"filename": again})
+        check(open(again, "rb").read() == open(ref, "rb").read(),
+              "round trip through fd sets")
+        r = q.cmd("xen-save-devices-state", {"filename": "/dev/fdset/99"})
+        check("error" in r and r["error"]["desc"].startswith(
+            "Unable to open /dev/fdset/99: "), "missing fd set %r" % r)
+
+
+def test_memfd_fdset():
+    """COLO passes O_RDWR memfds: accepted for both directions."""
+    with Dm(*DET) as dm:
+        q = dm.connect()
+        mfd = os.memfd_create("devstate")
+        r = q.cmd_ok("add-fd", fds=[mfd])
+        q.cmd_ok("xen-save-devices-state",
+                 {"filename": "/dev/fdset/%d" % r["fdset-id"]})
+        size = os.lseek(mfd, 0, os.SEEK_END)
+        check(size > 8, "memfd written")
+        os.lseek(mfd, 0, os.SEEK_SET)
+        check(os.read(mfd, 4) == b"QEVM", "magic in memfd")
+        os.lseek(mfd, 0, os.SEEK_SET)
+        r = q.cmd_ok("add-fd", fds=[mfd])
+        q.cmd_ok("xen-load-devices-state",
+                 {"filename": "/dev/fdset/%d" % r["fdset-id"]})
+        os.close(mfd)
+
+
+def test_libxl_one_connection_per_command():
+    with Dm(*DET) as dm:
+        f = dm.path("x.devstate")
+        for i in range(20):
+            q = Qmp(dm.qmp_path, negotiate=False)
+            q.send({"execute": "qmp_capabilities", "id": 1})
+            check(q.reply() == {"return": {}, "id": 1}, "caps")
+            cmd = ("xen-save-devices-state" if i % 2 == 0
+                   else "xen-load-devices-state")
+            q.send({"execute": cmd, "arguments": {"filename": f},
+                    "id": i + 2})
+            check(q.reply() == {"return": {}, "id": i + 2}, "%s #%d" % (cmd, i))
+            q.close()
+        check(dm.alive(), "alive after 20 connections")
+
+
+def test_two_qmp_monitors_and_chardev():
+    with Dm("-machine", "none", "-S", start=False) as dm:
+        p2, p3 = dm.path("q2.sock"), dm.path("q3.sock")
+        dm.args += ["-qmp", "unix:%s,server,nowait" % p2,
+                    "-chardev", "socket,id=mon3,path=%s,server=on,wait=off" % p3,
+                    "-mon", "chardev=mon3,mode=control"]
+        dm.start()
+        wait_for_path(p2, dm.proc)
+        wait_for_path(p3, dm.proc)
+        qs = [dm.connect(), Qmp(p2), Qmp(p3)]
+        qs[1].cmd_ok("cont")
+        for q in qs:
+            check(q.recv()["event"] == "RESUME", "RESUME on every monitor")
+            check(q.status() == "running", "shared state")
+
+
+def test_inherited_listening_fd():
+    with Dm("-machine", "none", "-S", qmp=False, start=False) as dm:
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        path = dm.path("libxl.sock")
+        lsock.bind(path)
+        lsock.listen(1)
+        fd = lsock.fileno()
+        dm.pass_fds = (fd,)
+        dm.args += ["-chardev",
+                    "socket,id=libxl-cmd,fd=%d,server=on,wait=off" % fd,
+                    "-mon", "chardev=libxl-cmd,mode=control"]
+        dm.start()
+        lsock.close()
+        for _ in range(3):
+            q = Qmp(path)
+            check(q.status() == "prelaunch", "answers on the inherited fd")
+            q.close()
+
+
+def test_connect_out_like_libqtest():
+    with Dm("-machine", "none", "-S", qmp=False, start=False) as dm:
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        path = dm.path("qtest.qmp")
+        lsock.bind(path)
+        lsock.listen(1)
+        lsock.settimeout(10)
+        dm.args += ["-chardev", "socket,path=%s,id=char0" % path,
+                    "-mon", "chardev=char0,mode=control", "-display", "none"]
+        dm.start()
+        conn, _ = lsock.accept()
+        lsock.close()
+        q = Qmp.from_socket(conn)
+        check(q.status() == "prelaunch", "QMP over the outgoing connection")
+
+
+def test_tcp():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with Dm("-machine", "none", "-S", qmp=False, start=False) as dm:
+        dm.args += ["-qmp", "tcp:127.0.0.1:%d,server=on,wait=off" % port]
+        dm.start()
+        for _ in range(200):
+            try:
+                q = Qmp(("127.0.0.1", port), family=socket.AF_INET)
+                break
+            except ConnectionRefusedError:
+                import time
+                time.sleep(0.01)
+        check(q.status() == "prelaunch", "tcp monitor")
+
+
+if __name__ == "__main__":
+    run_tests([test_fdset_round_trip, test_memfd_fdset,
+               test_libxl_one_connection_per_command,
+               test_two_qmp_monitors_and_chardev, test_inherited_listening_fd,
+               test_connect_out_like_libqtest, test_tcp])
