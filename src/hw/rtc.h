@@ -21,6 +21,14 @@
  * are GSources attached to the thread-default main context at rtc_new()
  * time (they fire whatever the VM run state, as QEMU's host-clock timers).
  *
+ * One deliberate difference on load: QEMU's post_load re-phases the
+ * periodic timer to the load time whenever the saved next tick is ahead;
+ * we keep a saved phase that is plausible (pending, at most one period
+ * ahead), so a loaded copy ticks in step with the saved one (COLO).
+ * post_load also rejects what would make QEMU assert or misbehave:
+ * cmos_index >= 128, a period that matches neither 0 nor REG_A's rate,
+ * deadlines below -1, an update pending or UIP set in divider reset.
+ *
  * Leaves out: lost_tick_policy=slew (irq_coalesced is carried, never
  * used), the RTC_CHANGE QMP event (see rtc_set_change_notify), the S3
  * suspend notifier, IDE disk geometry bytes (no disks here), base_year

@@ -394,6 +394,33 @@ static void test_host_clocks(void)
     fx_free(&f);
 }
 
+static gboolean flag_set(gpointer opaque)
+{
+    *(bool *)opaque = true;
+    return G_SOURCE_REMOVE;
+}
+
+/* Host-clock timers are GSources on the thread-default context: a
+   periodic interrupt arrives while the context runs (10 s guard). */
+static void test_host_clock_timer(void)
+{
+    Fx f;
+    bool expired = false;
+    guint guard;
+
+    fx_init(&f, RTC_CLOCK_RT, "utc");
+    guard = g_timeout_add_seconds(10, flag_set, &expired);
+    wr(&f, RTC_REG_A, 0x23); /* 8192 Hz */
+    wr(&f, RTC_REG_B, RTC_REG_B_PIE | RTC_REG_B_24H);
+    while (!f.level && !expired) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_false(expired);
+    g_assert_cmphex(rd(&f, RTC_REG_C), ==, 0xc0);
+    g_source_remove(guard);
+    fx_free(&f);
+}
+
 /* QEMU's bytes after: rate 12, PIE|AIE, alarm second 7, 3.3 s, read
    REG_C, 1.234567 ms more, index 0x21. */
 static void golden_seq(Fx *f)
@@ -567,6 +594,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rtc/cmos-pc", test_cmos_pc);
     g_test_add_func("/rtc/base-parsing", test_base_parsing);
     g_test_add_func("/rtc/host-clocks", test_host_clocks);
+    g_test_add_func("/rtc/host-clock-timer", test_host_clock_timer);
     g_test_add_func("/rtc/golden-mid-operation", test_golden_mid_operation);
     g_test_add_func("/rtc/snapshot-round-trip", test_snapshot_round_trip);
     g_test_add_func("/rtc/bad-stream", test_bad_stream);
