@@ -85,23 +85,24 @@ static void serial_update_irq(SerialDevice *d)
     hw_irq_set(d->irq, id != UART_IIR_NO_INT);
 }
 
-/* QEMU keeps the old character time when the divisor is 0 (its other
-   guard, divisor > baud base, cannot trigger with a 16-bit divisor). */
+/*
+ * Character time as QEMU 7.2 computes it, in float (so 115200 7E2 gives
+ * 95486 ns, not 11 * 8680); a zero divisor counts as about 3500 baud.
+ */
 static void serial_update_parameters(SerialDevice *d)
 {
     const SerialState *s = &d->s;
-    int frame = 1, speed;
+    int frame = 1;
+    float speed, ns;
 
-    if (s->divider == 0) {
-        return;
-    }
     if (s->lcr & 0x08) {
         frame++;
     }
     frame += (s->lcr & 0x04) ? 2 : 1;
     frame += (s->lcr & 0x03) + 5;
-    speed = SERIAL_BAUDBASE / s->divider;
-    d->char_transmit_time = (HW_NS_PER_SEC / speed) * frame;
+    speed = s->divider ? (float)SERIAL_BAUDBASE / s->divider : 3500.0f;
+    ns = ((float)HW_NS_PER_SEC / speed) * (float)frame;
+    d->char_transmit_time = (int64_t)ns;
 }
 
 /* No backend reports modem lines: QEMU's GET_TIOCM fails with ENOTSUP and
