@@ -44,6 +44,8 @@ typedef struct VmsDecSection {
     bool described;         /* the vmdesc has this device */
     bool decoded;           /* fields decoded, ending exactly at the footer */
     char *problem;          /* why not decoded; NULL when decoded */
+    bool length_mismatch;   /* decoded, but not to the footer: corrupt
+                               payload or a schema of another layout */
     VmsDecNode *root;       /* the fields, when decoded */
 } VmsDecSection;
 

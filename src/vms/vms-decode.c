@@ -333,6 +333,7 @@ static bool vms_dec_by_footer(VmsDec *c, VmsDecSection *s, GError **errp)
         s->problem = g_strdup_printf("the vmdesc layout ends at offset "
                                      "0x%zx but the footer is at 0x%zx",
                                      c->pos, f);
+        s->length_mismatch = true;
         vms_dec_node_free(s->root);
         s->root = NULL;
     }

@@ -240,14 +240,14 @@ static void test_decode_malformed(void)
     json_t *vmdesc = pc_vmdesc();
     g_autoptr(GByteArray) s = fixture("pc-tcg-ran1s.devstate");
 
-    for (guint n = 0; n < s->len; n += 7) {
+    for (guint n = 0; n < s->len; n += 61) {
         g_autoptr(GError) err = NULL;
         g_autoptr(VmsDecoded) d = vms_decode(s->data, n, vmdesc, &err);
         g_assert_null(d);
         g_assert_nonnull(err);
     }
     g_autofree guint8 *copy = g_memdup2(s->data, s->len);
-    for (guint i = 0; i < s->len; i += 3) {
+    for (guint i = 0; i < s->len; i += 37) {
         g_autoptr(GError) err = NULL;
         copy[i] ^= 0xff;
         g_autoptr(VmsDecoded) d = vms_decode(copy, s->len, vmdesc, &err);
