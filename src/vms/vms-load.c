@@ -30,7 +30,9 @@ typedef struct VmsLoader {
     char idstr[256];    /* section being read; "" between sections */
     uint32_t instance;
     size_t sec_off;
-    GString *path;      /* field path inside the section */
+    GString *path;      /* struct/subsection prefix inside the section */
+    const VmsField *field; /* field being read, NULL between fields */
+    int index;          /* its element index, -1 when not an array */
     void **staging;     /* per registered section; NULL: not in stream */
     int *version;       /* stream version of each staged section */
     size_t *seen_at;    /* stream offset of each staged section */
@@ -46,12 +48,21 @@ static void G_GNUC_PRINTF(4, 5) vms_ld_fail(const VmsLoader *l, size_t off,
     va_start(ap, fmt);
     g_autofree char *why = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    g_autoptr(GString) path = g_string_new(l->path->str);
+    if (l->field) {
+        g_string_append(path, l->field->name);
+        if (l->index >= 0) {
+            g_string_append_printf(path, "[%d]", l->index);
+        }
+    } else if (path->len && path->str[path->len - 1] == '/') {
+        g_string_truncate(path, path->len - 1);
+    }
     if (!l->idstr[0]) {
         ls_error_set(errp, "offset 0x%zx: %s", off, why);
-    } else if (l->path->len) {
+    } else if (path->len) {
         ls_error_set(errp, "section '%s' instance %u (offset 0x%zx): "
                      "field '%s' (offset 0x%zx): %s", l->idstr, l->instance,
-                     l->sec_off, l->path->str, off, why);
+                     l->sec_off, path->str, off, why);
     } else {
         ls_error_set(errp, "section '%s' instance %u (offset 0x%zx): %s",
                      l->idstr, l->instance, off, why);
@@ -137,7 +148,7 @@ static bool vms_load_scalar(VmsLoader *l, const VmsField *f, uint8_t *elem,
         return false;
     }
     uint64_t v = vms_ld_uint(l->buf + at, w);
-    uint64_t cur = vms_mem_uint(elem, w);
+    uint64_t cur;
     l->pos += w;
     switch (f->type) {
     case VMS_INT32_EQUAL:
@@ -145,6 +156,7 @@ static bool vms_load_scalar(VmsLoader *l, const VmsField *f, uint8_t *elem,
     case VMS_UINT16_EQUAL:
     case VMS_UINT32_EQUAL:
     case VMS_UINT64_EQUAL:
+        cur = vms_mem_uint(elem, w);
         if (v != cur) {
             vms_ld_fail(l, at, errp, "%" G_GINT64_MODIFIER "x != %"
                         G_GINT64_MODIFIER "x", v, cur);
@@ -152,6 +164,7 @@ static bool vms_load_scalar(VmsLoader *l, const VmsField *f, uint8_t *elem,
         }
         return true;
     case VMS_INT32_LE:
+        cur = vms_mem_uint(elem, w);
         if ((int32_t)v < 0 || (int32_t)v > (int32_t)cur) {
             vms_ld_fail(l, at, errp, "Invalid value %d expecting positive "
                         "value <= %d", (int32_t)v, (int32_t)cur);
@@ -175,9 +188,19 @@ static bool vms_load_elem(VmsLoader *l, const VmsField *f, uint8_t *elem,
                           unsigned depth, GError **errp)
 {
     if (f->type == VMS_STRUCT) {
+        size_t mark = l->path->len;
+        g_string_append(l->path, f->name);
+        if (l->index >= 0) {
+            g_string_append_printf(l->path, "[%d]", l->index);
+        }
         g_string_append_c(l->path, '/');
-        return vms_load_desc(l, f->vmsd, elem, f->vmsd->version_id,
-                             depth + 1, errp);
+        l->field = NULL;
+        if (!vms_load_desc(l, f->vmsd, elem, f->vmsd->version_id,
+                           depth + 1, errp)) {
+            return false;
+        }
+        g_string_truncate(l->path, mark);
+        return true;
     }
     if (f->type == VMS_BUFFER) {
         if (!vms_ld_need(l, f->size, errp)) {
@@ -193,17 +216,16 @@ static bool vms_load_elem(VmsLoader *l, const VmsField *f, uint8_t *elem,
 static bool vms_load_field(VmsLoader *l, const VmsField *f, void *state,
                            unsigned depth, GError **errp)
 {
-    size_t mark = l->path->len;
     unsigned n;
     g_autoptr(GError) err = NULL;
 
-    g_string_append(l->path, f->name);
+    l->field = f;
+    l->index = -1;
     if (f->type == VMS_UNUSED) {
         if (!vms_ld_need(l, f->size, errp)) {
             return false;
         }
         l->pos += f->size;
-        g_string_truncate(l->path, mark);
         return true;
     }
     if (!vms_field_count(f, state, &n, &err)) {
@@ -212,16 +234,13 @@ static bool vms_load_field(VmsLoader *l, const VmsField *f, void *state,
     }
     bool indexed = n > 1 || f->count_type != VMS_COUNT_NONE;
     for (unsigned i = 0; i < n; i++) {
-        g_string_truncate(l->path, mark + strlen(f->name));
-        if (indexed) {
-            g_string_append_printf(l->path, "[%u]", i);
-        }
         uint8_t *elem = (uint8_t *)state + f->offset + (size_t)i * f->size;
+        l->field = f;
+        l->index = indexed ? (int)i : -1;
         if (!vms_load_elem(l, f, elem, depth, errp)) {
             return false;
         }
     }
-    g_string_truncate(l->path, mark);
     return true;
 }
 
@@ -325,6 +344,7 @@ static bool vms_load_desc(VmsLoader *l, const VmsDesc *d, void *state,
             return false;
         }
     }
+    l->field = NULL;
     if (!vms_load_subsections(l, d, state, depth, errp)) {
         return false;
     }
@@ -475,6 +495,7 @@ static bool vms_ld_section(VmsLoader *l, GError **errp)
     l->version[idx] = (int)ver;
     l->seen_at[idx] = l->sec_off;
     g_string_truncate(l->path, 0);
+    l->field = NULL;
     if (!vms_load_desc(l, s->vmsd, l->staging[idx], (int)ver, 0, errp)) {
         return false;
     }
