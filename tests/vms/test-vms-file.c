@@ -45,13 +45,13 @@ static void test_errors(void)
     g_autofree char *dir = g_dir_make_tmp("vms-file-XXXXXX", NULL);
     g_autofree char *sub = g_build_filename(dir, "sub", NULL);
     g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
-    g_assert_cmpint(g_mkdir(g_build_filename(sub, "x", NULL), 0700), ==, 0);
+    g_autofree char *x = g_build_filename(sub, "x", NULL);
+    g_assert_cmpint(g_mkdir(x, 0700), ==, 0);
     g_assert_false(vms_write_file(sub, "a", 1, false, &err));
     g_assert_true(g_str_has_prefix(err->message, "Unable to open "));
     g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
     g_assert_cmpstr(g_dir_read_name(d), ==, "sub");
     g_assert_null(g_dir_read_name(d));
-    g_autofree char *x = g_build_filename(sub, "x", NULL);
     g_rmdir(x);
     g_rmdir(sub);
     g_rmdir(dir);
