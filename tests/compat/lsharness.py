@@ -36,6 +36,15 @@ def dm_binary():
     return os.path.join(BUILD, "lockstep-dm")
 
 
+def dm_usable():
+    """True when lockstep-dm is built and starts (-version exits 0)."""
+    try:
+        return subprocess.run([dm_binary(), "-version"], capture_output=True,
+                              timeout=10).returncode == 0
+    except OSError:
+        return False
+
+
 def shared_dir():
     return os.path.normpath(os.path.join(SRC, "..", "shared"))
 

