@@ -45,62 +45,52 @@ static const HwPortRegion *bus_find(const HwBus *bus, uint16_t port)
     return NULL;
 }
 
-static unsigned region_width(const HwPortRegion *r, uint16_t port,
-                             unsigned size)
-{
-    unsigned max = r->ops->access_size ? r->ops->access_size : 1;
-    unsigned left = r->len - (port - r->base);
-
-    while (max > size || max > left) {
-        max >>= 1;
-    }
-    return max ? max : 1;
-}
-
+/*
+ * QEMU's memory core delivers a guest access to the region holding its
+ * first port, split into pieces no wider than the device takes, at
+ * consecutive ports: so `outw 0x70` reaches the RTC at 0x70 and 0x71, and
+ * `inw 0x60` reads the i8042 data port twice (port 0x61 handed to the
+ * i8042, not the speaker), as QEMU does. Devices decode `port` against
+ * their own range.
+ */
 uint32_t hw_bus_in(HwBus *bus, uint16_t port, unsigned size)
 {
+    const HwPortRegion *r = bus_find(bus, port);
     uint32_t val = 0;
-    unsigned done = 0;
+    unsigned w;
 
-    while (done < size) {
-        uint16_t p = (uint16_t)(port + done);
-        const HwPortRegion *r = bus_find(bus, p);
-        unsigned w = 1;
-        uint32_t part = 0xff;
-
-        if (r && r->ops->read) {
-            w = region_width(r, p, size - done);
-            part = r->ops->read(r->opaque, p, w);
-        } else if (r) {
-            w = region_width(r, p, size - done);
-            part = 0xffffffffu;
-        }
+    if (!r || !r->ops->read) {
+        return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+    }
+    w = r->ops->access_size ? r->ops->access_size : 1;
+    while (w > size) {
+        w >>= 1;
+    }
+    for (unsigned done = 0; done < size; done += w) {
+        uint32_t part = r->ops->read(r->opaque, (uint16_t)(port + done), w);
         part &= w == 4 ? 0xffffffffu : ((1u << (8 * w)) - 1);
         val |= part << (8 * done);
-        done += w;
     }
     return val;
 }
 
 void hw_bus_out(HwBus *bus, uint16_t port, uint32_t val, unsigned size)
 {
-    unsigned done = 0;
+    const HwPortRegion *r = bus_find(bus, port);
+    unsigned w;
 
-    while (done < size) {
-        uint16_t p = (uint16_t)(port + done);
-        const HwPortRegion *r = bus_find(bus, p);
-        unsigned w = 1;
-
-        if (r) {
-            w = region_width(r, p, size - done);
-            if (r->ops->write) {
-                uint32_t part = val >> (8 * done);
-                if (w < 4) {
-                    part &= (1u << (8 * w)) - 1;
-                }
-                r->ops->write(r->opaque, p, part, w);
-            }
+    if (!r || !r->ops->write) {
+        return;
+    }
+    w = r->ops->access_size ? r->ops->access_size : 1;
+    while (w > size) {
+        w >>= 1;
+    }
+    for (unsigned done = 0; done < size; done += w) {
+        uint32_t part = val >> (8 * done);
+        if (w < 4) {
+            part &= (1u << (8 * w)) - 1;
         }
-        done += w;
+        r->ops->write(r->opaque, (uint16_t)(port + done), part, w);
     }
 }

@@ -1,10 +1,13 @@
 /*
  * x86 port-I/O bus. Devices map port ranges with an access width they
- * implement (1, 2 or 4 bytes); a wider guest access is split into
- * consecutive narrower accesses, little-endian, each routed on its own (so
- * `outw 0x70, 0x0a0b` writes 0x0b to 0x70 and 0x0a to 0x71, as QEMU's
- * memory core does). Reads of unmapped ports return all ones; writes to them
- * are dropped. Guest access never fails.
+ * implement (1, 2 or 4 bytes). As in QEMU's memory core, a guest access
+ * goes to the region that holds its first port; a wider access is split
+ * into consecutive narrower ones, little-endian, all handed to that same
+ * region (so `outw 0x70, 0x0a0b` writes 0x0b to 0x70 and 0x0a to 0x71, and
+ * `inw 0x60` reads the i8042 at 0x60 and 0x61): a device's read/write may
+ * see a port just past its range and must decode it as its hardware does.
+ * Reads of unmapped ports return all ones; writes to them are dropped.
+ * Guest access never fails.
  */
 #ifndef LS_HW_BUS_H
 #define LS_HW_BUS_H
