@@ -246,8 +246,8 @@ static void test_field_errors(void)
                 "(offset 0x50): Invalid value -1 expecting positive value "
                 "<= 100");
     expect_fail(HDR TD("00000000", "00000001") TDEV_V1
-                "00 00000007 00000005 0000 0000 00 0000 00 05 0a \"tsub/extra\" "
-                "00000002 01 00 00", 0,
+                "00 00000007 00000005 0000 0000 00 0000 00 "
+                "05 0a \"tsub/extra\" 00000002 01 00 00", 0,
                 "section 'tdev' instance 0 (offset 0x8): field "
                 "'sub[1]/tsub/extra' (offset 0x68): unsupported subsection "
                 "version 2 (accepted 1..1)");
