@@ -164,11 +164,11 @@ def main():
         return 77
     print("mode: %s" % ("in-process machine (qtest-play): lockstep-dm "
                         "does not run yet" if inproc else "lockstep-dm"))
-    names = sys.argv[1:] or [
-        n for n in H.seq_names()
-        if all(os.path.exists(fixture(n, e))
-               for e in ("replies", "devstate", "readback"))]
-    missing = [n for n in H.seq_names() if n not in names]
+    have = [n for n in H.seq_names()
+            if all(os.path.exists(fixture(n, e))
+                   for e in ("replies", "devstate", "readback"))]
+    names = sys.argv[1:] or have
+    missing = [n for n in H.seq_names() if n not in have]
     failed = 0
     for name in names:
         problems = run_case(name, inproc)
