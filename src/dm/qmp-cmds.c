@@ -114,6 +114,31 @@ static int dm_open_fdset(DmDaemon *d, const char *path, int mode,
     return fd;
 }
 
+/*
+ * Error texts quote stream bytes (a corrupted idstr) and file names; JSON
+ * strings must be UTF-8, so bytes outside printable ASCII are shown as
+ * \xNN rather than making the reply unencodable.
+ */
+static void dm_error_make_printable(GError *err)
+{
+    GString *out;
+
+    if (!err || g_utf8_validate(err->message, -1, NULL)) {
+        return;
+    }
+    out = g_string_new(NULL);
+    for (const unsigned char *p = (const unsigned char *)err->message; *p;
+         p++) {
+        if (*p >= 0x20 && *p < 0x7f) {
+            g_string_append_c(out, *p);
+        } else {
+            g_string_append_printf(out, "\\x%02x", *p);
+        }
+    }
+    g_free(err->message);
+    err->message = g_string_free(out, FALSE);
+}
+
 static bool dm_save_to(DmDaemon *d, const char *path, GByteArray *buf,
                        GError **errp)
 {
@@ -149,7 +174,11 @@ static json_t *qmp_cmd_xen_save_devices_state(json_t *args, QmpSession *s,
     if (was == DM_RUN_RUNNING) {
         dm_runstate_cont(&d->rs);
     }
-    return ok ? json_object() : NULL;
+    if (!ok) {
+        dm_error_make_printable(errp ? *errp : NULL);
+        return NULL;
+    }
+    return json_object();
 }
 
 static bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
@@ -184,6 +213,7 @@ static json_t *qmp_cmd_xen_load_devices_state(json_t *args, QmpSession *s,
     }
     if (!dm_load_from(d, path, &buf, errp) ||
         !dm_machine_load(d->machine, buf->data, buf->len, errp)) {
+        dm_error_make_printable(errp ? *errp : NULL);
         return NULL;
     }
     return json_object();

@@ -147,7 +147,7 @@ class Dm:
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE,
                                      pass_fds=self.pass_fds)
-        if "-qmp" in self.args:
+        if self.qmp_path in " ".join(self.args):
             wait_for_path(self.qmp_path, self.proc)
 
     def connect(self, negotiate=True):

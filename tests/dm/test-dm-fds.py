@@ -87,8 +87,10 @@ def test_two_qmp_monitors_and_chardev():
         wait_for_path(p3, dm.proc)
         qs = [dm.connect(), Qmp(p2), Qmp(p3)]
         qs[1].cmd_ok("cont")
-        for q in qs:
+        check(qs[1].event_names() == ["RESUME"], "RESUME to the sender")
+        for q in (qs[0], qs[2]):
             check(q.recv()["event"] == "RESUME", "RESUME on every monitor")
+        for q in qs:
             check(q.status() == "running", "shared state")
 
 

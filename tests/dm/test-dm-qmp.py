@@ -261,7 +261,8 @@ def test_signals():
 
 
 def test_pc_machine_round_trip():
-    with Dm("-S", "-nodefaults") as dm:
+    with Dm("-S", "-nodefaults", "-accel", "qtest", "-rtc",
+            "base=2006-06-17T16:01:21,clock=vm") as dm:
         q = dm.connect()
         a, b = dm.path("a"), dm.path("b")
         q.cmd_ok("xen-save-devices-state", {"filename": a})
