@@ -8,8 +8,9 @@ the RTC periodic interrupt armed, UART FIFOs half full (loopback), the
 i8042 with keyboard and mouse replies queued, port 92 A20 set. A saves
 (xen-save-devices-state); a fresh machine B (same options) stops, loads
 the file, continues. Then both get the same further sequence (which
-starts by intercepting IRQs, so both report from the same point) and must answer identically (replies and IRQ lines), and their
-re-saves must be identical byte for byte.
+starts by intercepting IRQs, so both report from the same point) and
+must answer identically (replies and IRQ lines), and their re-saves must
+be identical byte for byte.
 
 Exit 77 (skip) when lockstep-dm is not built or does not start.
 """
