@@ -29,6 +29,7 @@
 #include "hw/port92.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
+#include "dm/chardev.h"
 
 /* QEMU 7.2 pc section ids (with no UART; ids after pcspk shift by one per
    UART). */
@@ -53,6 +54,7 @@ struct DmPcDevices {
     PitDevice *pit;
     PcspkDevice *pcspk;
     SerialDevice *serial[DM_MAX_SERIAL];
+    DmCharBackend *serial_be[DM_MAX_SERIAL];
     int nserial;
     I8042Device *i8042;
     Port92Device *port92;
@@ -128,19 +130,23 @@ static bool dm_pc_serials(DmMachine *m, const DmOptions *opts, GError **errp)
     dm_pc_skip_to(m, DM_PC_SID_SERIAL);
     for (int i = 0; i < n && i < DM_MAX_SERIAL; i++) {
         const char *spec = i < opts->nserial ? opts->serial[i] : "null";
-        if (g_strcmp0(spec, "null") != 0) {
-            ls_error_set(errp, "-serial %s: only 'null' is wired so far",
-                         spec);
+        g_autofree char *label = g_strdup_printf("serial%d", i);
+        DmCharBackend *be = dm_chardev_new(spec, label, errp);
+
+        if (!be) {
             return false;
         }
+        pc->serial_be[i] = be;
         pc->serial[i] = serial_new(m->clock,
                                    &m->isa_irq[dm_pc_serial_irq[i]],
-                                   dm_pc_serial_base[i], NULL, NULL);
+                                   dm_pc_serial_base[i], dm_chardev_ops(be),
+                                   be);
         pc->nserial = i + 1;
         pc->next_sid++;
         if (!serial_realize(pc->serial[i], &m->bus, m->reg, errp)) {
             return false;
         }
+        dm_chardev_connect_serial(be, pc->serial[i]);
     }
     return true;
 }
@@ -220,8 +226,11 @@ void dm_machine_pc_free(DmMachine *m)
     if (pc->i8042) {
         i8042_free(pc->i8042);
     }
+    /* A UART goes before its backend: the backend may hold a watch
+       that calls into it. */
     for (int i = 0; i < pc->nserial; i++) {
         serial_free(pc->serial[i]);
+        dm_chardev_free(pc->serial_be[i]);
     }
     if (pc->pcspk) {
         pcspk_free(pc->pcspk);
