@@ -89,6 +89,9 @@ static void serial_update_irq(SerialDevice *d)
  * Character time as QEMU 7.2 computes it, in float (so 115200 7E2 gives
  * 95486 ns, not 11 * 8680); a zero divisor counts as about 3500 baud.
  */
+#define SERIAL_RESET_DIVIDER 0x0C
+#define SERIAL_RESET_CHAR_NS ((HW_NS_PER_SEC / 9600) * 10)
+
 static void serial_update_parameters(SerialDevice *d)
 {
     const SerialState *s = &d->s;
@@ -582,11 +585,11 @@ void serial_reset(SerialDevice *d)
     s->lcr = 0;
     s->lsr = UART_LSR_TEMT | UART_LSR_THRE;
     s->msr = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;
-    s->divider = 0x0C; /* 9600 baud, 8N1 */
+    s->divider = SERIAL_RESET_DIVIDER; /* 9600 baud, 8N1 */
     s->mcr = UART_MCR_OUT2;
     s->scr = 0;
     s->tsr_retry = 0;
-    d->char_transmit_time = (HW_NS_PER_SEC / 9600) * 10;
+    d->char_transmit_time = SERIAL_RESET_CHAR_NS;
     s->poll_msl = 0;
     s->timeout_ipending = 0;
     serial_fifo_timer_mod(d, -1);
