@@ -1,2 +1,0 @@
-/* Keeps the library non-empty while parts land; holds nothing. */
-int qmp_placeholder_;
