@@ -23,8 +23,12 @@ static void qmp_session_watch(QmpSession *s)
 {
     GIOCondition cond = 0;
 
+    /* A session closing after its output waits for writability even with
+       nothing left to write, so that it gets closed. */
     if (!s->dead) {
-        cond = G_IO_IN | (s->out->len > s->out_off ? G_IO_OUT : 0);
+        cond = G_IO_IN | (s->out->len > s->out_off || s->close_when_flushed
+                              ? G_IO_OUT
+                              : 0);
     }
     g_source_modify_unix_fd(s->src, s->tag, cond);
 }

@@ -1,7 +1,7 @@
 /*
  * A QMP server with a dummy command table, for comparing the library's
- * replies with QEMU's byte for byte (tests/qmp/test-qmp-vs-qemu.py) and
- * for manual poking: lockstep-qmp-test-server SPEC...
+ * replies with QEMU's byte for byte by hand (run both, send the same
+ * bytes with socat or python, diff): qmp-test-server SPEC...
  * Commands: query-name ({}), query-status (prelaunch), the fd commands,
  * and "emit" {event} which broadcasts an event.
  */

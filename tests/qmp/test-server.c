@@ -109,6 +109,13 @@ static json_t *cmd_named_fd(json_t *args, QmpSession *s, void *opaque,
     return json_boolean(qmp_session_get_named_fd(s, name) >= 0);
 }
 
+static json_t *cmd_bye(json_t *args, QmpSession *s, void *opaque,
+                       GError **errp)
+{
+    qmp_session_close_later(s);
+    return json_object();
+}
+
 static const QmpArg emit_args[] = { { "event", QMP_ARG_STR, false },
                                     { NULL } };
 static const QmpArg flood_args[] = { { "n", QMP_ARG_INT, false },
@@ -147,6 +154,7 @@ static void fx_setup(Fx *fx, gconstpointer data)
     qmp_commands_add(fx->cmds, "emit", cmd_emit, emit_args, 0, NULL);
     qmp_commands_add(fx->cmds, "flood", cmd_flood, flood_args, 0, NULL);
     qmp_commands_add(fx->cmds, "count", cmd_count, NULL, 0, NULL);
+    qmp_commands_add(fx->cmds, "bye", cmd_bye, NULL, 0, NULL);
     qmp_commands_add(fx->cmds, "fdset-check", cmd_fdset_check, check_args, 0,
                      NULL);
     qmp_commands_add(fx->cmds, "named-fd", cmd_named_fd, name_args, 0, NULL);
@@ -347,6 +355,36 @@ static void test_slow_reader_dropped(Fx *fx, gconstpointer data)
     qmp_client_free(slow);
 }
 
+/* close_later: the reply still goes out, then the server hangs up, and
+   input sent meanwhile is not run. */
+static void test_close_later(Fx *fx, gconstpointer data)
+{
+    QmpClient *c = connect_ok(fx, 0);
+    QmpClient *other = connect_ok(fx, 0);
+    g_autoptr(GError) err = NULL;
+    const char two[] = "{\"execute\": \"bye\", \"id\": 1}"
+                       "{\"execute\": \"emit\", \"arguments\": "
+                       "{\"event\": \"NOPE\"}, \"id\": 2}";
+    json_t *rsp;
+    g_autofree char *text = NULL;
+
+    g_assert_true(qmp_client_send_raw(c, two, strlen(two), &err));
+    rsp = qmp_client_recv_reply(c, &err);
+    g_assert_no_error(err);
+    text = qmp_json_dumps(rsp);
+    g_assert_cmpstr(text, ==, "{\"return\": {}, \"id\": 1}");
+    json_decref(rsp);
+    rsp = qmp_client_recv_reply(c, &err);
+    g_assert_null(rsp);
+    g_assert_error(err, LS_ERROR, LS_ERROR_GENERIC);
+    g_assert_cmpstr(err->message, ==,
+                    "QMP client: connection closed by server");
+    g_assert_null(qmp_client_next_event(other, 0, NULL));
+    wait_sessions(other, 1);
+    qmp_client_free(other);
+    qmp_client_free(c);
+}
+
 static int open_tmp(Fx *fx, int flags)
 {
     g_autofree char *p = g_build_filename(fx->dir, "f", NULL);
@@ -462,6 +500,7 @@ int main(int argc, char **argv)
     ADD("events-after-negotiation", test_events_after_negotiation);
     ADD("two-sessions-half-message", test_two_sessions_and_half_message);
     ADD("slow-reader-dropped", test_slow_reader_dropped);
+    ADD("close-later", test_close_later);
     ADD("getfd-closefd", test_getfd_closefd);
     ADD("fdsets", test_fdsets);
 #undef ADD
