@@ -49,6 +49,7 @@ struct DmQtest {
     bool server;
     GSocket *listener;
     GSource *accept_src;
+    GSocket *pending;   /* a client that connected while one was served */
     GSocket *conn;
     GSource *conn_src;
     GString *inbuf;
@@ -376,6 +377,8 @@ void dm_qtest_set_max_step(DmQtest *q, int64_t max_ns)
     q->max_step_ns = max_ns;
 }
 
+static void dm_qtest_attach(DmQtest *q, GSocket *conn);
+
 static void dm_qtest_close_conn(DmQtest *q)
 {
     if (q->conn_src) {
@@ -391,6 +394,11 @@ static void dm_qtest_close_conn(DmQtest *q)
     g_string_truncate(q->inbuf, 0);
     q->discarding = false;
     dm_qtest_log(q, 'I', "CLOSED\n");
+    if (q->pending) {
+        GSocket *next = q->pending;
+        q->pending = NULL;
+        dm_qtest_attach(q, next);
+    }
 }
 
 void dm_qtest_free(DmQtest *q)
@@ -401,6 +409,10 @@ void dm_qtest_free(DmQtest *q)
     if (q->m && q->m->irq_observer == dm_qtest_irq_observer) {
         q->m->irq_observer = NULL;
         q->m->irq_observer_opaque = NULL;
+    }
+    if (q->pending) {
+        g_socket_close(q->pending, NULL);
+        g_clear_object(&q->pending);
     }
     if (q->conn) {
         dm_qtest_close_conn(q);
@@ -500,9 +512,15 @@ static gboolean dm_qtest_on_accept(GSocket *sock, GIOCondition cond,
         return G_SOURCE_CONTINUE;
     }
     if (q->conn) {
-        /* One client at a time, as QEMU's chardev. */
-        g_socket_close(conn, NULL);
-        g_object_unref(conn);
+        /* One client at a time, as QEMU's chardev: the next one waits
+           (as in QEMU's listen backlog) until the current one leaves;
+           it may connect before the current one's hang-up is seen. */
+        if (q->pending) {
+            g_socket_close(conn, NULL);
+            g_object_unref(conn);
+        } else {
+            q->pending = conn;
+        }
         return G_SOURCE_CONTINUE;
     }
     dm_qtest_attach(q, conn);
