@@ -271,7 +271,7 @@ static size_t find_payload(const GByteArray *b, const char *idstr, int nth)
 
 static void drive_more(Fix *f, GArray *reads)
 {
-    uint8_t v;
+    int v; /* `reads` holds ints */
     int vec;
 
     pic_pair_set_irq(f->pic, 12, 1);
