@@ -21,15 +21,22 @@
 
 static void qmp_session_watch(QmpSession *s)
 {
-    GIOCondition cond = 0;
+    GIOCondition cond;
 
+    /* A dead session's fd leaves the poll set at once: poll() reports
+       POLLHUP even for an empty event mask, which dispatched the session
+       on every loop iteration, starving the idle reaper (a busy loop at
+       100% CPU after every client disconnect). */
+    if (s->dead) {
+        /* Safe inside the source's own dispatch; free() unrefs it. */
+        g_source_destroy(s->src);
+        return;
+    }
     /* A session closing after its output waits for writability even with
        nothing left to write, so that it gets closed. */
-    if (!s->dead) {
-        cond = G_IO_IN | (s->out->len > s->out_off || s->close_when_flushed
-                              ? G_IO_OUT
-                              : 0);
-    }
+    cond = G_IO_IN | (s->out->len > s->out_off || s->close_when_flushed
+                          ? G_IO_OUT
+                          : 0);
     g_source_modify_unix_fd(s->src, s->tag, cond);
 }
 

@@ -118,7 +118,34 @@ def test_client_vanishes():
         check(dm.connect().status() == "prelaunch", "serving")
 
 
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_idle_after_disconnect():
+    """A closed session must leave the poll set: poll() reports POLLHUP for
+    any event mask, and a dead session left in it spun the loop at 100%
+    CPU. An idle daemon accrues (almost) no CPU time, however loaded the
+    machine is, while a spinning one accrues about 100 ticks a second."""
+    with Dm("-machine", "none", "-S") as dm:
+        for _ in range(3):
+            q = dm.connect()
+            q.close()
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(dm.qmp_path)
+        s.close()
+        time.sleep(0.1)
+        before = cpu_ticks(dm.proc.pid)
+        time.sleep(1.0)
+        spent = cpu_ticks(dm.proc.pid) - before
+        check(spent <= 5, "idle daemon used %d ticks in 1 s" % spent)
+        check(dm.connect().status() == "prelaunch", "serving")
+
+
 if __name__ == "__main__":
     run_tests([test_garbage_input, test_oversized_input, test_deep_nesting,
                test_fifty_concurrent_clients, test_client_stops_reading,
-               test_client_vanishes])
+               test_client_vanishes, test_idle_after_disconnect])
