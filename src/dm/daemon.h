@@ -30,6 +30,8 @@ typedef struct DmDaemon {
     bool dirty_log;      /* xen-set-global-dirty-log: remembered only */
     bool quit;           /* the loop ends after this dispatch */
     int ready_fd;        /* -daemonize: pipe to the waiting parent, or -1 */
+    GPtrArray *stale;    /* old save files to unlink after the reply */
+    guint stale_idle;
 } DmDaemon;
 
 /* Builds the machine and the QMP server, opens every endpoint. */
@@ -37,6 +39,10 @@ bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp);
 /* Runs until quit or a signal; returns the exit status. */
 int dm_daemon_run(DmDaemon *d);
 void dm_daemon_cleanup(DmDaemon *d);
+/* Takes `path` (a save's stale old contents, see vms_write_file_stale)
+   and unlinks it from an idle callback, after the reply is written; at
+   the latest in dm_daemon_cleanup. */
+void dm_daemon_defer_unlink(DmDaemon *d, char *path);
 /* Ends the main loop after the current dispatch (quit, signals). */
 void dm_daemon_request_quit(DmDaemon *d);
 

@@ -178,8 +178,46 @@ int dm_daemon_run(DmDaemon *d)
     return 0;
 }
 
+static void dm_daemon_unlink_stale(DmDaemon *d)
+{
+    for (guint i = 0; d->stale && i < d->stale->len; i++) {
+        unlink(g_ptr_array_index(d->stale, i));
+    }
+    if (d->stale) {
+        g_ptr_array_set_size(d->stale, 0);
+    }
+}
+
+static gboolean dm_daemon_stale_idle(gpointer opaque)
+{
+    DmDaemon *d = opaque;
+
+    d->stale_idle = 0;
+    dm_daemon_unlink_stale(d);
+    return G_SOURCE_REMOVE;
+}
+
+void dm_daemon_defer_unlink(DmDaemon *d, char *path)
+{
+    if (!d->stale) {
+        d->stale = g_ptr_array_new_with_free_func(g_free);
+    }
+    g_ptr_array_add(d->stale, path);
+    if (!d->stale_idle) {
+        d->stale_idle = g_idle_add_full(G_PRIORITY_LOW, dm_daemon_stale_idle,
+                                        d, NULL);
+    }
+}
+
 void dm_daemon_cleanup(DmDaemon *d)
 {
+    if (d->stale_idle) {
+        g_source_remove(d->stale_idle);
+    }
+    dm_daemon_unlink_stale(d);
+    if (d->stale) {
+        g_ptr_array_free(d->stale, TRUE);
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(d->signal_ids); i++) {
         if (d->signal_ids[i]) {
             g_source_remove(d->signal_ids[i]);

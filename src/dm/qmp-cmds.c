@@ -146,7 +146,15 @@ static bool dm_save_to(DmDaemon *d, const char *path, GByteArray *buf,
     bool ok;
 
     if (!qmp_fdset_is_path(path)) {
-        return vms_write_file(path, buf->data, buf->len, false, errp);
+        char *stale = NULL;
+        if (!vms_write_file_stale(path, buf->data, buf->len, false, &stale,
+                                  errp)) {
+            return false;
+        }
+        if (stale) {
+            dm_daemon_defer_unlink(d, stale);
+        }
+        return true;
     }
     fd = dm_open_fdset(d, path, O_WRONLY, errp);
     if (fd < 0) {

@@ -23,6 +23,7 @@ struct QmpSession {
     int fd;
     GSource *src;
     gpointer tag;
+    GIOCondition cond;  /* what the fd is polled for now */
     QmpJsonStream *in;
     GString *out;
     size_t out_off;

@@ -47,6 +47,11 @@ GSource *qmp_fd_source_new(int fd, GIOCondition cond, QmpFdFunc fn,
     QmpFdSource *fs = (QmpFdSource *)src;
 
     fs->tag = g_source_add_unix_fd(src, fd, cond);
+    /* GLib blocks a non-recursive source around its dispatch by taking
+       its fds out of the poll set and putting them back, waking the loop
+       up twice per request (two eventfd writes, an extra poll). Nothing
+       here runs a nested loop, so recursion is harmless. */
+    g_source_set_can_recurse(src, TRUE);
     g_source_set_callback(src, (GSourceFunc)(void (*)(void))fn, opaque, NULL);
     g_source_attach(src, ctx);
     *tag = fs->tag;

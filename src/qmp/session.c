@@ -37,7 +37,12 @@ static void qmp_session_watch(QmpSession *s)
     cond = G_IO_IN | (s->out->len > s->out_off || s->close_when_flushed
                           ? G_IO_OUT
                           : 0);
-    g_source_modify_unix_fd(s->src, s->tag, cond);
+    /* Each modify wakes the loop up once more (an eventfd write and an
+       extra poll), so only a change is passed on. */
+    if (cond != s->cond) {
+        s->cond = cond;
+        g_source_modify_unix_fd(s->src, s->tag, cond);
+    }
 }
 
 void qmp_session_kill(QmpSession *s)
@@ -72,7 +77,10 @@ void qmp_session_send(QmpSession *s, const json_t *msg)
     }
     g_string_append(s->out, text);
     g_string_append(s->out, "\r\n");
-    qmp_session_watch(s);
+    /* Write now: the socket almost always takes it, and then the fd never
+       needs to be polled for output. What it does not take waits for
+       G_IO_OUT; order is kept by the buffer. */
+    qmp_session_try_write(s);
 }
 
 bool qmp_session_try_write(QmpSession *s)
@@ -217,6 +225,7 @@ QmpSession *qmp_session_new(QmpServer *srv, int fd)
                                          NULL);
     s->src = qmp_fd_source_new(fd, G_IO_IN, qmp_session_io, s, srv->ctx,
                                &s->tag);
+    s->cond = G_IO_IN;
     g_ptr_array_add(srv->sessions, s);
     greeting = qmp_greeting(srv);
     qmp_session_send(s, greeting);

@@ -48,14 +48,42 @@ static bool vms_write_tmp(int fd, const char *tmp, const void *buf,
     return true;
 }
 
-bool vms_write_file(const char *path, const void *buf, size_t len,
-                    bool do_fsync, GError **errp)
+/*
+ * Puts `tmp` in place of `path`. Replacing an existing file with rename()
+ * frees the old inode inside the call (about 100 us on ext4 here, the
+ * bulk of a checkpoint's save); exchanging the two names instead is a few
+ * microseconds and leaves the old contents under `tmp`, which the caller
+ * removes later. Readers see the old file or the new one, never a mix.
+ * Falls back to rename() where the target is missing or the file system
+ * cannot exchange. Returns true with *stale set to `tmp` when exchanged.
+ */
+static bool vms_install(const char *tmp, const char *path, bool *stale)
+{
+    struct stat st;
+
+    *stale = false;
+#ifdef RENAME_EXCHANGE
+    /* Only a regular file is exchanged: rename() refuses to replace a
+       directory, and so must we. */
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+        renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+        *stale = true;
+        return true;
+    }
+#endif
+    return rename(tmp, path) == 0;
+}
+
+bool vms_write_file_stale(const char *path, const void *buf, size_t len,
+                          bool do_fsync, char **stale, GError **errp)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
     g_autofree char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
     int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0660);
+    bool exchanged = false;
 
+    *stale = NULL;
     if (fd < 0) {
         ls_error_set(errp, "Unable to open %s: %s", path, g_strerror(errno));
         return false;
@@ -65,14 +93,30 @@ bool vms_write_file(const char *path, const void *buf, size_t len,
         ls_error_set(errp, "Unable to close %s: %s", tmp, g_strerror(errno));
         ok = false;
     }
-    if (ok && rename(tmp, path) < 0) {
+    if (ok && !vms_install(tmp, path, &exchanged)) {
         ls_error_set(errp, "Unable to open %s: %s", path, g_strerror(errno));
         ok = false;
     }
     if (!ok) {
         unlink(tmp);
+    } else if (exchanged) {
+        *stale = g_steal_pointer(&tmp);
     }
     return ok;
+}
+
+bool vms_write_file(const char *path, const void *buf, size_t len,
+                    bool do_fsync, GError **errp)
+{
+    g_autofree char *stale = NULL;
+
+    if (!vms_write_file_stale(path, buf, len, do_fsync, &stale, errp)) {
+        return false;
+    }
+    if (stale) {
+        unlink(stale);
+    }
+    return true;
 }
 
 bool vms_read_fd(int fd, GByteArray **out, GError **errp)

@@ -240,6 +240,15 @@ bool vms_save_all(VmsRegistry *reg, const VmsSaveOpts *opts, GByteArray *out,
  */
 bool vms_write_file(const char *path, const void *buf, size_t len,
                     bool do_fsync, GError **errp);
+/*
+ * As vms_write_file, but where the target existed its old contents are not
+ * deleted inside the call: *stale (g_free it) names a file beside the
+ * target that holds them, for the caller to unlink later, off the latency
+ * path (deleting a file costs more than the whole save). NULL when there
+ * is nothing to remove. A crash before the unlink leaves that file behind.
+ */
+bool vms_write_file_stale(const char *path, const void *buf, size_t len,
+                          bool do_fsync, char **stale, GError **errp);
 /* Writes straight to an already open fd (e.g. /dev/fdset/N), all bytes. */
 bool vms_write_fd(int fd, const void *buf, size_t len, GError **errp);
 /* Reads a whole file or fd (up to VMS_MAX_STREAM_SIZE) into memory. */

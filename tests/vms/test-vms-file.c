@@ -57,6 +57,35 @@ static void test_errors(void)
     g_rmdir(dir);
 }
 
+/* Replacing an existing file leaves no stray temporary behind, and the
+   stale variant hands back the old contents for a later unlink. */
+static void test_replace(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vms-file-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "f", NULL);
+    g_autofree char *stale = NULL;
+    g_autofree char *text = NULL;
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(vms_write_file(path, "old", 3, false, &err));
+    g_assert_true(vms_write_file_stale(path, "new", 3, true, &stale, &err));
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "new");
+    if (stale) { /* exchanged: the old contents wait under a temp name */
+        g_autofree char *old = NULL;
+        g_assert_true(g_str_has_prefix(stale, dir));
+        g_assert_true(g_file_get_contents(stale, &old, NULL, NULL));
+        g_assert_cmpstr(old, ==, "old");
+        g_assert_cmpint(unlink(stale), ==, 0);
+    }
+    g_assert_true(vms_write_file(path, "newer", 5, false, &err));
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    g_assert_cmpstr(g_dir_read_name(d), ==, "f");
+    g_assert_null(g_dir_read_name(d));
+    unlink(path);
+    g_rmdir(dir);
+}
+
 static void test_fds(void)
 {
     int p[2];
@@ -79,5 +108,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vms/file/write-read", test_write_read);
     g_test_add_func("/vms/file/errors", test_errors);
     g_test_add_func("/vms/file/fds", test_fds);
+    g_test_add_func("/vms/file/replace", test_replace);
     return g_test_run();
 }
