@@ -103,40 +103,31 @@ def timed(fn, n):
     return out
 
 
+QB = os.path.join(BUILD, "bench", "qmp-bench")
+
+
+def qb(*args):
+    """Runs bench/qmp-bench (the timing loops, in C) and parses its JSON."""
+    out = subprocess.run([QB] + [str(a) for a in args], check=True,
+                         stdout=subprocess.PIPE).stdout
+    return json.loads(out)
+
+
 def bench_one(name, argv_fn, can_load, tmp):
     sock = os.path.join(tmp, name + ".sock")
     res = {}
-    starts = []
-    for _ in range(N_START):
-        if os.path.exists(sock):
-            os.unlink(sock)
-        p, c, dt = start(argv_fn(sock), sock)
-        starts.append(dt)
-        stop(p)
-    res["greeting"] = statistics.median(starts)
+    g = qb("start", sock, N_START, "--", *argv_fn(sock))
+    res["greeting"] = g["greeting50"]
     if os.path.exists(sock):
         os.unlink(sock)
     p, c, _ = start(argv_fn(sock), sock)
+    c.s.close()
     try:
         res["rss"] = rss_kib(p.pid)
-        c.cmd("qmp_capabilities")
-        rtt = timed(lambda: c.cmd("query-status"), N_RTT)
-        res["rtt50"], res["rtt99"] = pct(rtt, 0.5), pct(rtt, 0.99)
         f = os.path.join(tmp, name + ".devstate")
-        save = timed(lambda: c.cmd("xen-save-devices-state",
-                                   {"filename": f}), N_SAVE)
-        res["save50"] = pct(save, 0.5)
+        res.update(qb("ops", sock, f, N_RTT, N_SAVE, N_CYCLE,
+                      1 if can_load else 0))
         res["size"] = os.path.getsize(f)
-        c.cmd("cont")
-
-        def cycle():
-            c.cmd("stop")
-            c.cmd("xen-save-devices-state", {"filename": f})
-            if can_load:
-                c.cmd("xen-load-devices-state", {"filename": f})
-            c.cmd("cont")
-        cyc = timed(cycle, N_CYCLE)
-        res["cycle50"], res["cycle99"] = pct(cyc, 0.5), pct(cyc, 0.99)
         res["rss_after"] = rss_kib(p.pid)
     finally:
         stop(p)
@@ -186,8 +177,9 @@ def table(dm, qemu):
                  "a non-Xen machine, so its cycle is stop+save+cont only; "
                  "lockstep's includes the load.")
     lines.append("N: %d starts, %d round trips, %d saves, %d cycles; "
-                 "python client, medians are the reliable figures on a "
-                 "shared machine." % (N_START, N_RTT, N_SAVE, N_CYCLE))
+                 "timing loops in C (bench/qmp-bench.c, raw QMP over a unix "
+                 "socket, same client for both); medians are the reliable "
+                 "figures on a shared machine." % (N_START, N_RTT, N_SAVE, N_CYCLE))
     return "\n".join(lines)
 
 

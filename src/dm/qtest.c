@@ -24,8 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <gio/gio.h>
-#include <gio/gunixsocketaddress.h>
+#include <glib-unix.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -47,10 +48,10 @@ struct DmQtest {
 
     char *path;
     bool server;
-    GSocket *listener;
+    int listener;                    /* -1: none */
     GSource *accept_src;
-    GSocket *pending;   /* a client that connected while one was served */
-    GSocket *conn;
+    int pending;        /* a client that connected while one was served */
+    int conn;
     GSource *conn_src;
     GString *inbuf;
     bool discarding;                 /* over-long line: drop up to '\n' */
@@ -76,9 +77,11 @@ static void dm_qtest_send_raw(DmQtest *q, const char *text)
     size_t len = strlen(text);
     size_t done = 0;
 
-    while (q->conn && done < len) {
-        gssize n = g_socket_send(q->conn, text + done, len - done, NULL,
-                                 NULL);
+    while (q->conn >= 0 && done < len) {
+        ssize_t n = send(q->conn, text + done, len - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
         if (n <= 0) {
             break; /* the reader notices the hang-up and closes */
         }
@@ -369,6 +372,7 @@ DmQtest *dm_qtest_new(DmMachine *m)
 
     q->m = m;
     q->inbuf = g_string_new(NULL);
+    q->listener = q->pending = q->conn = -1;
     return q;
 }
 
@@ -377,7 +381,7 @@ void dm_qtest_set_max_step(DmQtest *q, int64_t max_ns)
     q->max_step_ns = max_ns;
 }
 
-static void dm_qtest_attach(DmQtest *q, GSocket *conn);
+static void dm_qtest_attach(DmQtest *q, int conn);
 
 static void dm_qtest_close_conn(DmQtest *q)
 {
@@ -386,17 +390,16 @@ static void dm_qtest_close_conn(DmQtest *q)
         g_source_unref(q->conn_src);
         q->conn_src = NULL;
     }
-    if (q->conn) {
-        g_socket_close(q->conn, NULL);
-        g_object_unref(q->conn);
-        q->conn = NULL;
+    if (q->conn >= 0) {
+        close(q->conn);
+        q->conn = -1;
     }
     g_string_truncate(q->inbuf, 0);
     q->discarding = false;
     dm_qtest_log(q, 'I', "CLOSED\n");
-    if (q->pending) {
-        GSocket *next = q->pending;
-        q->pending = NULL;
+    if (q->pending >= 0) {
+        int next = q->pending;
+        q->pending = -1;
         dm_qtest_attach(q, next);
     }
 }
@@ -410,20 +413,19 @@ void dm_qtest_free(DmQtest *q)
         q->m->irq_observer = NULL;
         q->m->irq_observer_opaque = NULL;
     }
-    if (q->pending) {
-        g_socket_close(q->pending, NULL);
-        g_clear_object(&q->pending);
+    if (q->pending >= 0) {
+        close(q->pending);
+        q->pending = -1;
     }
-    if (q->conn) {
+    if (q->conn >= 0) {
         dm_qtest_close_conn(q);
     }
     if (q->accept_src) {
         g_source_destroy(q->accept_src);
         g_source_unref(q->accept_src);
     }
-    if (q->listener) {
-        g_socket_close(q->listener, NULL);
-        g_object_unref(q->listener);
+    if (q->listener >= 0) {
+        close(q->listener);
     }
     if (q->log) {
         fclose(q->log);
@@ -466,17 +468,19 @@ static void dm_qtest_consume(DmQtest *q)
     }
 }
 
-static gboolean dm_qtest_on_readable(GSocket *sock, GIOCondition cond,
+static gboolean dm_qtest_on_readable(gint fd, GIOCondition cond,
                                      gpointer opaque)
 {
     DmQtest *q = opaque;
     char buf[1024];
-    gssize n = g_socket_receive(sock, buf, sizeof(buf), NULL, NULL);
+    ssize_t n;
 
+    do {
+        n = recv(fd, buf, sizeof(buf), 0);
+    } while (n < 0 && errno == EINTR);
     if (n <= 0) {
-        /* The source is destroyed by close_conn; returning REMOVE too is
-           harmless, and the socket stays alive through the source's ref
-           until this callback returns. */
+        /* close_conn destroys this source; GLib keeps it alive until the
+           callback returns. */
         dm_qtest_close_conn(q);
         return G_SOURCE_REMOVE;
     }
@@ -485,12 +489,10 @@ static gboolean dm_qtest_on_readable(GSocket *sock, GIOCondition cond,
     return G_SOURCE_CONTINUE;
 }
 
-static void dm_qtest_attach(DmQtest *q, GSocket *conn)
+static void dm_qtest_attach(DmQtest *q, int conn)
 {
     q->conn = conn;
-    g_socket_set_blocking(conn, TRUE);
-    q->conn_src = g_socket_create_source(conn, G_IO_IN | G_IO_HUP | G_IO_ERR,
-                                         NULL);
+    q->conn_src = g_unix_fd_source_new(conn, G_IO_IN | G_IO_HUP | G_IO_ERR);
     g_source_set_callback(q->conn_src, G_SOURCE_FUNC(dm_qtest_on_readable), q,
                           NULL);
     g_source_attach(q->conn_src, NULL);
@@ -502,22 +504,21 @@ static void dm_qtest_attach(DmQtest *q, GSocket *conn)
     dm_qtest_log(q, 'I', "OPENED\n");
 }
 
-static gboolean dm_qtest_on_accept(GSocket *sock, GIOCondition cond,
+static gboolean dm_qtest_on_accept(gint fd, GIOCondition cond,
                                    gpointer opaque)
 {
     DmQtest *q = opaque;
-    GSocket *conn = g_socket_accept(sock, NULL, NULL);
+    int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 
-    if (!conn) {
+    if (conn < 0) {
         return G_SOURCE_CONTINUE;
     }
-    if (q->conn) {
+    if (q->conn >= 0) {
         /* One client at a time, as QEMU's chardev: the next one waits
            (as in QEMU's listen backlog) until the current one leaves;
            it may connect before the current one's hang-up is seen. */
-        if (q->pending) {
-            g_socket_close(conn, NULL);
-            g_object_unref(conn);
+        if (q->pending >= 0) {
+            close(conn);
         } else {
             q->pending = conn;
         }
@@ -527,26 +528,40 @@ static gboolean dm_qtest_on_accept(GSocket *sock, GIOCondition cond,
     return G_SOURCE_CONTINUE;
 }
 
-static GSocket *dm_qtest_unix_socket(const char *path, bool listen,
-                                     GError **errp)
+/* A unix stream socket bound and listening at `path`, or connected to it;
+   blocking, as QEMU's qtest chardev writes replies in full. */
+static int dm_qtest_unix_socket(const char *path, bool listen_on,
+                                GError **errp)
 {
-    g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
-    GSocket *s = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                              G_SOCKET_PROTOCOL_DEFAULT, errp);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd;
 
-    if (!s) {
-        return NULL;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        ls_error_set(errp, "UNIX socket path '%s' is too long", path);
+        return -1;
     }
-    if (listen) {
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        ls_error_set(errp, "Failed to create socket: %s", g_strerror(errno));
+        return -1;
+    }
+    if (listen_on) {
         unlink(path);
-        if (g_socket_bind(s, addr, FALSE, errp) && g_socket_listen(s, errp)) {
-            return s;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+            listen(fd, 1) == 0) {
+            return fd;
         }
-    } else if (g_socket_connect(s, addr, NULL, errp)) {
-        return s;
+        ls_error_set(errp, "Failed to bind socket to %s: %s", path,
+                     g_strerror(errno));
+    } else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+        return fd;
+    } else {
+        ls_error_set(errp, "Failed to connect to '%s': %s", path,
+                     g_strerror(errno));
     }
-    g_object_unref(s);
-    return NULL;
+    close(fd);
+    return -1;
 }
 
 /* "unix:PATH[,server=on|off][,wait=on|off]" (also "server", "nowait"). */
@@ -599,17 +614,19 @@ static bool dm_qtest_open_log(DmQtest *q, const char *log_path,
 static bool dm_qtest_listen(DmQtest *q, bool wait, GError **errp)
 {
     q->listener = dm_qtest_unix_socket(q->path, true, errp);
-    if (!q->listener) {
+    if (q->listener < 0) {
         return false;
     }
     if (wait) {
-        GSocket *conn = g_socket_accept(q->listener, NULL, errp);
-        if (!conn) {
+        int conn = accept4(q->listener, NULL, NULL, SOCK_CLOEXEC);
+        if (conn < 0) {
+            ls_error_set(errp, "Failed to accept on %s: %s", q->path,
+                         g_strerror(errno));
             return false;
         }
         dm_qtest_attach(q, conn);
     }
-    q->accept_src = g_socket_create_source(q->listener, G_IO_IN, NULL);
+    q->accept_src = g_unix_fd_source_new(q->listener, G_IO_IN);
     g_source_set_callback(q->accept_src, G_SOURCE_FUNC(dm_qtest_on_accept), q,
                           NULL);
     g_source_attach(q->accept_src, NULL);
@@ -627,11 +644,11 @@ DmQtest *dm_qtest_start(DmMachine *m, const char *spec, const char *log_path,
     if (ok && q->server) {
         ok = dm_qtest_listen(q, wait, errp);
     } else if (ok) {
-        GSocket *conn = dm_qtest_unix_socket(q->path, false, errp);
-        if (conn) {
+        int conn = dm_qtest_unix_socket(q->path, false, errp);
+        if (conn >= 0) {
             dm_qtest_attach(q, conn);
         }
-        ok = conn != NULL;
+        ok = conn >= 0;
     }
     if (!ok) {
         g_prefix_error(errp, "Failed to initialize device for qtest: ");
