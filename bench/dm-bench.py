@@ -170,6 +170,8 @@ def table(dm, qemu):
     for label, key, f in ROWS:
         q = qemu.get(key) if qemu else None
         ratio = "%.1fx" % (q / dm[key]) if q and dm[key] else "-"
+        if key == "size":
+            ratio = "- (QEMU's pc has more devices)"
         lines.append("| %s | %s | %s | %s |" % (
             label, f(dm[key]), f(q) if q is not None else "n/a", ratio))
     lines.append("")
