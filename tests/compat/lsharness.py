@@ -207,7 +207,9 @@ class Machine:
                 raise HarnessError("QEMU 7.2 with the qtest accel not found")
             cmd = cmd + ["-machine", self.machine]
         else:
-            cmd, env = [dm_binary(), "-machine", self.machine], None
+            # As QEMU's libqtest launches a machine, -audio none included.
+            cmd, env = [dm_binary(), "-machine", self.machine, "-audio",
+                        "none"], None
         cmd += ["-accel", "qtest", "-nodefaults", "-display", "none"]
         cmd += list(args)
         if qsock:
