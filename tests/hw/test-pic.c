@@ -3,32 +3,12 @@
    lines, spurious vectors, and a snapshot round trip. Expected values
    were checked against QEMU 7.2 under -accel qtest. */
 #include "hw/pic.h"
+#include "hw-rig.h"
 
 #include <string.h>
 
-typedef struct Rec {
-    HwClock *clock;
-    GArray *ev; /* int64 pairs: time, level (changes only) */
-    int level;
-} Rec;
-
-static void rec_handler(void *opaque, int n, int level)
-{
-    Rec *r = opaque;
-    int64_t e[2] = { hw_clock_now(r->clock), level };
-
-    if (level != r->level) {
-        r->level = level;
-        g_array_append_vals(r->ev, e, 2);
-    }
-}
-
 typedef struct Fix {
-    HwClock *clock;
-    HwBus bus;
-    VmsRegistry *reg;
-    HwIrq intr;
-    Rec rec;
+    HwRig rig;
     PicPair *pic;
 } Fix;
 
@@ -36,33 +16,26 @@ static void fix_init(Fix *f)
 {
     GError *err = NULL;
 
-    f->clock = hw_clock_new(true);
-    hw_clock_start(f->clock);
-    hw_bus_init(&f->bus);
-    f->reg = vms_registry_new();
-    f->rec = (Rec){ f->clock, g_array_new(FALSE, FALSE, sizeof(int64_t)), 0 };
-    hw_irq_init(&f->intr, rec_handler, &f->rec, 0);
-    f->pic = pic_pair_new(f->clock, &f->intr);
-    g_assert_true(pic_pair_realize(f->pic, &f->bus, f->reg, &err));
+    hw_rig_init(&f->rig);
+    f->pic = pic_pair_new(f->rig.clock, &f->rig.irq);
+    g_assert_true(pic_pair_realize(f->pic, &f->rig.bus, f->rig.reg, &err));
     g_assert_no_error(err);
 }
 
 static void fix_free(Fix *f)
 {
     pic_pair_free(f->pic);
-    vms_registry_free(f->reg);
-    hw_clock_free(f->clock);
-    g_array_free(f->rec.ev, TRUE);
+    hw_rig_free(&f->rig);
 }
 
 static void outb(Fix *f, uint16_t port, uint8_t v)
 {
-    hw_bus_out(&f->bus, port, v, 1);
+    hw_rig_outb(&f->rig, port, v);
 }
 
 static uint8_t inb(Fix *f, uint16_t port)
 {
-    return hw_bus_in(&f->bus, port, 1);
+    return hw_rig_inb(&f->rig, port);
 }
 
 /* The BIOS/Linux init: master base 0x08, slave base 0x70, 8086 mode. */
@@ -110,10 +83,10 @@ static void test_edge_inta_eoi(void)
     g_assert_cmphex(inb(&f, 0x21), ==, 0);
     pic_pair_set_irq(f.pic, 1, 1);
     g_assert_true(pic_pair_int_output(f.pic));
-    g_assert_cmpint(f.rec.level, ==, 1);
+    g_assert_cmpint(f.rig.rec.level, ==, 1);
     g_assert_cmphex(inb(&f, 0x20), ==, 0x02); /* IRR */
     g_assert_cmpint(pic_pair_read_irq(f.pic), ==, 0x09);
-    g_assert_cmpint(f.rec.level, ==, 0);
+    g_assert_cmpint(f.rig.rec.level, ==, 0);
     g_assert_cmphex(inb(&f, 0x20), ==, 0x00);
     outb(&f, 0x20, 0x0b); /* OCW3: read ISR */
     g_assert_cmphex(inb(&f, 0x20), ==, 0x02);
@@ -305,35 +278,35 @@ static void test_snapshot(void)
     pic_pair_set_irq(a.pic, 3, 1);
     pic_pair_set_irq(a.pic, 14, 1);
     g_assert_cmpint(pic_pair_read_irq(a.pic), ==, 0x76); /* 3 pending */
-    g_assert_true(vms_save_all(a.reg, &so, buf, &err));
+    g_assert_true(vms_save_all(a.rig.reg, &so, buf, &err));
     g_assert_no_error(err);
-    g_assert_true(vms_load_all(b.reg, buf->data, buf->len, &lo, &err));
+    g_assert_true(vms_load_all(b.rig.reg, buf->data, buf->len, &lo, &err));
     g_assert_no_error(err);
     g_assert_cmpmem(&a.pic->chip[0].s, sizeof(PicState),
                     &b.pic->chip[0].s, sizeof(PicState));
     g_assert_cmpmem(&a.pic->chip[1].s, sizeof(PicState),
                     &b.pic->chip[1].s, sizeof(PicState));
-    g_assert_cmpint(b.rec.level, ==, a.rec.level);
-    g_array_set_size(a.rec.ev, 0);
-    g_array_set_size(b.rec.ev, 0);
+    g_assert_cmpint(b.rig.rec.level, ==, a.rig.rec.level);
+    g_array_set_size(a.rig.rec.ev, 0);
+    g_array_set_size(b.rig.rec.ev, 0);
     drive_more(&a, ra);
     drive_more(&b, rb);
     g_assert_cmpmem(ra->data, ra->len * sizeof(int), rb->data,
                     rb->len * sizeof(int));
-    g_assert_cmpmem(a.rec.ev->data, a.rec.ev->len * 8, b.rec.ev->data,
-                    b.rec.ev->len * 8);
+    g_assert_cmpmem(a.rig.rec.ev->data, a.rig.rec.ev->len * 8, b.rig.rec.ev->data,
+                    b.rig.rec.ev->len * 8);
 
     /* init_state 5 and a bad slave ELCR bit each fail; B is untouched */
     memcpy(before, (PicState[]){ b.pic->chip[0].s, b.pic->chip[1].s },
            sizeof(before));
     buf->data[find_payload(buf, "i8259", 0) + 9] = 5;
-    g_assert_false(vms_load_all(b.reg, buf->data, buf->len, &lo, &err));
+    g_assert_false(vms_load_all(b.rig.reg, buf->data, buf->len, &lo, &err));
     g_assert_nonnull(err);
     g_assert_nonnull(strstr(err->message, "init_state"));
     g_clear_error(&err);
     buf->data[find_payload(buf, "i8259", 0) + 9] = 0;
     buf->data[find_payload(buf, "i8259", 1) + 15] = 0x01;
-    g_assert_false(vms_load_all(b.reg, buf->data, buf->len, &lo, &err));
+    g_assert_false(vms_load_all(b.rig.reg, buf->data, buf->len, &lo, &err));
     g_assert_nonnull(strstr(err->message, "elcr"));
     g_clear_error(&err);
     g_assert_cmpmem(before, sizeof(PicState), &b.pic->chip[0].s,

@@ -3,32 +3,12 @@
    -accel qtest (IRQ 0 edges bracketed to the nanosecond), including
    QEMU's muldiv64 rounding quirks (e.g. the mode 3 edge one ns late). */
 #include "hw/pit.h"
+#include "hw-rig.h"
 
 #include <string.h>
 
-typedef struct Rec {
-    HwClock *clock;
-    GArray *ev; /* int64 pairs: time, level (changes only) */
-    int level;
-} Rec;
-
-static void rec_handler(void *opaque, int n, int level)
-{
-    Rec *r = opaque;
-    int64_t e[2] = { hw_clock_now(r->clock), level };
-
-    if (level != r->level) {
-        r->level = level;
-        g_array_append_vals(r->ev, e, 2);
-    }
-}
-
 typedef struct Fix {
-    HwClock *clock;
-    HwBus bus;
-    VmsRegistry *reg;
-    HwIrq irq;
-    Rec rec;
+    HwRig rig;
     PitDevice *pit;
 } Fix;
 
@@ -36,42 +16,35 @@ static void fix_init(Fix *f)
 {
     GError *err = NULL;
 
-    f->clock = hw_clock_new(true);
-    hw_clock_start(f->clock);
-    hw_bus_init(&f->bus);
-    f->reg = vms_registry_new();
-    f->rec = (Rec){ f->clock, g_array_new(FALSE, FALSE, sizeof(int64_t)), 0 };
-    hw_irq_init(&f->irq, rec_handler, &f->rec, 0);
-    f->pit = pit_new(f->clock, &f->irq);
-    g_assert_true(pit_realize(f->pit, &f->bus, f->reg, &err));
+    hw_rig_init(&f->rig);
+    f->pit = pit_new(f->rig.clock, &f->rig.irq);
+    g_assert_true(pit_realize(f->pit, &f->rig.bus, f->rig.reg, &err));
     g_assert_no_error(err);
 }
 
 static void fix_free(Fix *f)
 {
     pit_free(f->pit);
-    vms_registry_free(f->reg);
-    hw_clock_free(f->clock);
-    g_array_free(f->rec.ev, TRUE);
+    hw_rig_free(&f->rig);
 }
 
 static void outb(Fix *f, uint16_t port, uint8_t v)
 {
-    hw_bus_out(&f->bus, port, v, 1);
+    hw_rig_outb(&f->rig, port, v);
 }
 
 static uint8_t inb(Fix *f, uint16_t port)
 {
-    return hw_bus_in(&f->bus, port, 1);
+    return hw_rig_inb(&f->rig, port);
 }
 
 static void assert_events(Fix *f, const int64_t *ev, unsigned n)
 {
-    g_assert_cmpuint(f->rec.ev->len, ==, 2 * n);
+    g_assert_cmpuint(f->rig.rec.ev->len, ==, 2 * n);
     for (unsigned i = 0; i < 2 * n; i++) {
-        g_assert_cmpint(g_array_index(f->rec.ev, int64_t, i), ==, ev[i]);
+        g_assert_cmpint(g_array_index(f->rig.rec.ev, int64_t, i), ==, ev[i]);
     }
-    g_array_set_size(f->rec.ev, 0);
+    g_array_set_size(f->rig.rec.ev, 0);
 }
 
 static void test_reset_mode3(void)
@@ -85,8 +58,8 @@ static void test_reset_mode3(void)
     g_assert_cmpint(f.pit->s.channels[0].next_transition_time, ==,
                     27462700);
     /* reset does not drive the line; the first timer does */
-    g_assert_cmpuint(f.rec.ev->len, ==, 0);
-    hw_clock_set(f.clock, 54925403);
+    g_assert_cmpuint(f.rig.rec.ev->len, ==, 0);
+    hw_clock_set(f.rig.clock, 54925403);
     assert_events(&f, ev, 3);
     g_assert_cmpint(f.pit->s.channels[0].next_transition_time, ==,
                     82388101);
@@ -104,30 +77,30 @@ static void test_mode0_mode4(void)
     static const int64_t ev2[] = { 55010049, 1, 55010887, 0 };
 
     fix_init(&f);
-    hw_clock_set(f.clock, 54925401);
+    hw_clock_set(f.rig.clock, 54925401);
     assert_events(&f, ev1, 2);
     outb(&f, 0x43, 0x30); /* ch0, LSB+MSB, mode 0 */
     outb(&f, 0x40, 0xe8);
     outb(&f, 0x40, 0x03);
-    hw_clock_step(f.clock, 838);
+    hw_clock_step(f.rig.clock, 838);
     g_assert_cmphex(inb(&f, 0x40), ==, 0xe8);
     g_assert_cmphex(inb(&f, 0x40), ==, 0x03);
     outb(&f, 0x43, 0x38); /* mode 4: software strobe */
     outb(&f, 0x40, 0x64);
     outb(&f, 0x40, 0x00);
-    hw_clock_set(f.clock, 55010888);
+    hw_clock_set(f.rig.clock, 55010888);
     assert_events(&f, ev2, 2);
     g_assert_cmpint(f.pit->s.channels[0].next_transition_time, ==, -1);
     /* mode 0: the terminal count raises OUT and it stays high */
     outb(&f, 0x43, 0x30);
     outb(&f, 0x40, 0x10);
-    g_assert_cmpuint(f.rec.ev->len, ==, 0);
+    g_assert_cmpuint(f.rig.rec.ev->len, ==, 0);
     outb(&f, 0x40, 0x00); /* count 16 = 13409 ns */
-    hw_clock_step(f.clock, 20000);
-    g_assert_cmpuint(f.rec.ev->len, ==, 2);
-    g_assert_cmpint(g_array_index(f.rec.ev, int64_t, 0), ==,
+    hw_clock_step(f.rig.clock, 20000);
+    g_assert_cmpuint(f.rig.rec.ev->len, ==, 2);
+    g_assert_cmpint(g_array_index(f.rig.rec.ev, int64_t, 0), ==,
                     55010888 + 13410);
-    g_assert_cmpint(f.rec.level, ==, 1);
+    g_assert_cmpint(f.rig.rec.level, ==, 1);
     fix_free(&f);
 }
 
@@ -138,19 +111,19 @@ static void test_mode2_latch_readback(void)
                                   56168457, 1 };
 
     fix_init(&f);
-    hw_clock_set(f.clock, 56000000); /* line high after the mode 3 edge */
-    g_array_set_size(f.rec.ev, 0);
+    hw_clock_set(f.rig.clock, 56000000); /* line high after the mode 3 edge */
+    g_array_set_size(f.rig.rec.ev, 0);
     outb(&f, 0x43, 0x34); /* ch0, word, mode 2 */
     outb(&f, 0x40, 0x64);
     outb(&f, 0x40, 0x00);
-    hw_clock_step(f.clock, 84800);
+    hw_clock_step(f.rig.clock, 84800);
     g_assert_cmphex(inb(&f, 0x40), ==, 0x63);
     g_assert_cmphex(inb(&f, 0x40), ==, 0x00);
-    hw_clock_step(f.clock, 83800);
+    hw_clock_step(f.rig.clock, 83800);
     assert_events(&f, ev, 4);
     /* counter latch holds the value across later reads */
     outb(&f, 0x43, 0x00);
-    hw_clock_step(f.clock, 5000);
+    hw_clock_step(f.rig.clock, 5000);
     outb(&f, 0x43, 0x00); /* a second latch does not overwrite */
     g_assert_cmphex(inb(&f, 0x40), ==, 0x63);
     g_assert_cmphex(inb(&f, 0x40), ==, 0x00);
@@ -183,7 +156,7 @@ static void test_access_modes_bcd(void)
     outb(&f, 0x43, 0x53); /* LSB only, mode 1, BCD */
     outb(&f, 0x43, 0xe4);
     g_assert_cmphex(inb(&f, 0x41), ==, 0x93);
-    hw_clock_step(f.clock, 100000);
+    hw_clock_step(f.rig.clock, 100000);
     outb(&f, 0x43, 0xd4); /* read-back count of ch1 */
     g_assert_cmphex(inb(&f, 0x41), ==, 0x89);
     g_assert_cmphex(inb(&f, 0x41), ==, 0x89);
@@ -200,14 +173,14 @@ static void test_gate(void)
     outb(&f, 0x43, 0xb2); /* ch2, word, mode 1 (one-shot on gate) */
     outb(&f, 0x42, 0x10);
     outb(&f, 0x42, 0x00);
-    hw_clock_step(f.clock, 100000);
-    g_assert_cmpint(pit_get_out(f.pit, 2, hw_clock_now(f.clock)), ==, 0);
+    hw_clock_step(f.rig.clock, 100000);
+    g_assert_cmpint(pit_get_out(f.pit, 2, hw_clock_now(f.rig.clock)), ==, 0);
     pit_set_gate(f.pit, 2, 1); /* rising edge retriggers */
     g_assert_cmpint(f.pit->s.channels[2].count_load_time, ==, 100000);
     g_assert_cmpint(pit_get_out(f.pit, 2, 100000), ==, 1);
     g_assert_cmpint(pit_get_out(f.pit, 2, 100000 + 13410), ==, 0);
     pit_set_gate(f.pit, 2, 1); /* no edge: no restart */
-    hw_clock_step(f.clock, 10);
+    hw_clock_step(f.rig.clock, 10);
     pit_set_gate(f.pit, 2, 1);
     g_assert_cmpint(f.pit->s.channels[2].count_load_time, ==, 100000);
     fix_free(&f);
@@ -218,7 +191,7 @@ static void drive_more(Fix *f, GArray *reads)
     for (int i = 0; i < 4; i++) {
         uint8_t v;
 
-        hw_clock_step(f->clock, 3000000);
+        hw_clock_step(f->rig.clock, 3000000);
         outb(f, 0x43, 0xc6); /* read-back count+status ch0, ch1 */
         v = inb(f, 0x40);
         g_array_append_val(reads, v);
@@ -255,7 +228,7 @@ static void test_snapshot(void)
 
     fix_init(&a);
     fix_init(&b);
-    hw_clock_set(a.clock, 1000000);
+    hw_clock_set(a.rig.clock, 1000000);
     outb(&a, 0x43, 0x34);
     outb(&a, 0x40, 0x9c);
     outb(&a, 0x40, 0x2e); /* 11932: ~10 ms */
@@ -264,35 +237,35 @@ static void test_snapshot(void)
     outb(&a, 0x43, 0xb6);
     outb(&a, 0x42, 0x00);
     outb(&a, 0x42, 0x10);
-    hw_clock_step(a.clock, 2500000);
+    hw_clock_step(a.rig.clock, 2500000);
     outb(&a, 0x43, 0x80); /* ch2 count latched, unread */
-    g_assert_true(vms_save_all(a.reg, &so, buf, &err));
+    g_assert_true(vms_save_all(a.rig.reg, &so, buf, &err));
     g_assert_no_error(err);
     g_assert_cmpuint(buf->len, >=, pit_payload(buf) + 108);
-    hw_clock_set(b.clock, hw_clock_now(a.clock));
-    g_assert_true(vms_load_all(b.reg, buf->data, buf->len, &lo, &err));
+    hw_clock_set(b.rig.clock, hw_clock_now(a.rig.clock));
+    g_assert_true(vms_load_all(b.rig.reg, buf->data, buf->len, &lo, &err));
     g_assert_no_error(err);
     g_assert_cmpmem(&a.pit->s, sizeof(PitState), &b.pit->s,
                     sizeof(PitState));
-    g_array_set_size(a.rec.ev, 0);
-    g_array_set_size(b.rec.ev, 0);
+    g_array_set_size(a.rig.rec.ev, 0);
+    g_array_set_size(b.rig.rec.ev, 0);
     drive_more(&a, ra);
     drive_more(&b, rb);
     g_assert_cmpmem(ra->data, ra->len, rb->data, rb->len);
-    g_assert_cmpuint(a.rec.ev->len, >, 0);
-    g_assert_cmpmem(a.rec.ev->data, a.rec.ev->len * 8, b.rec.ev->data,
-                    b.rec.ev->len * 8);
+    g_assert_cmpuint(a.rig.rec.ev->len, >, 0);
+    g_assert_cmpmem(a.rig.rec.ev->data, a.rig.rec.ev->len * 8, b.rig.rec.ev->data,
+                    b.rig.rec.ev->len * 8);
 
     /* channel 1 mode 9, then count 0: each fails; B is untouched */
     before = b.pit->s;
     p = pit_payload(buf);
     buf->data[p + 4 + 32 + 6 + 7] = 9;
-    g_assert_false(vms_load_all(b.reg, buf->data, buf->len, &lo, &err));
+    g_assert_false(vms_load_all(b.rig.reg, buf->data, buf->len, &lo, &err));
     g_assert_nonnull(strstr(err->message, "mode"));
     g_clear_error(&err);
     buf->data[p + 4 + 32 + 6 + 7] = 0;
     memset(buf->data + p + 4 + 64, 0, 4);
-    g_assert_false(vms_load_all(b.reg, buf->data, buf->len, &lo, &err));
+    g_assert_false(vms_load_all(b.rig.reg, buf->data, buf->len, &lo, &err));
     g_assert_nonnull(strstr(err->message, "count"));
     g_clear_error(&err);
     g_assert_cmpmem(&before, sizeof(before), &b.pit->s, sizeof(PitState));
