@@ -37,10 +37,11 @@ static const VmsDesc bench_bulk_vmsd = {
     .name = "bulk",
     .version_id = 1,
     .minimum_version_id = 1,
-    .fields = (const VmsField[]){
-        VMS_BUFFER(BenchBulk, data),
-        VMS_END_OF_LIST,
-    },
+    .fields =
+        (const VmsField[]){
+            VMS_BUFFER(BenchBulk, data),
+            VMS_END_OF_LIST,
+        },
 };
 
 static double bench_best(double *t, int n)
@@ -68,7 +69,7 @@ static void bench_bulk(void)
         tm[i] = bench_now_ns() - t0;
         g_byte_array_set_size(out, 0);
         t0 = bench_now_ns();
-        vms_save_all(reg, &(VmsSaveOpts){ .footers = true }, out, NULL);
+        vms_save_all(reg, &(VmsSaveOpts){.footers = true}, out, NULL);
         te[i] = bench_now_ns() - t0;
         t0 = bench_now_ns();
         if (!vms_load_all(reg, out->data, out->len, NULL, NULL)) {
@@ -76,15 +77,14 @@ static void bench_bulk(void)
         }
         td[i] = bench_now_ns() - t0;
     }
-    double m = bench_best(tm, N), e = bench_best(te, N),
-           d = bench_best(td, N);
+    double m = bench_best(tm, N), e = bench_best(te, N), d = bench_best(td, N);
     printf("bulk 16 MiB buffer field (best of %d)\n", N);
     printf("  memcpy   %8.2f ms  %6.2f GB/s\n", m / 1e6, BULK_SIZE / m);
     printf("  encode   %8.2f ms  %6.2f GB/s  %.2fx memcpy\n", e / 1e6,
            BULK_SIZE / e, e / m);
     printf("  decode   %8.2f ms  %6.2f GB/s  %.2fx memcpy "
-           "(staging copy + decode + commit)\n", d / 1e6, BULK_SIZE / d,
-           d / m);
+           "(staging copy + decode + commit)\n",
+           d / 1e6, BULK_SIZE / d, d / m);
     g_byte_array_free(out, TRUE);
     vms_registry_free(reg);
     g_free(dst);
@@ -93,8 +93,9 @@ static void bench_bulk(void)
 
 /* Payload sizes of QEMU 7.2 pc sections (plus kvmclock's 16). */
 static const unsigned bench_pc_sizes[31] = {
-    24, 8, 1851, 144, 181, 16, 74, 4, 20, 277, 75, 75, 292, 16, 16, 206,
-    151, 245, 108, 2, 593, 284, 291, 40, 4105, 1, 430, 1, 2432, 1, 104,
+    24,  8,   1851, 144, 181, 16,  74,   4,   20,  277, 75,
+    75,  292, 16,   16,  206, 151, 245,  108, 2,   593, 284,
+    291, 40,  4105, 1,   430, 1,   2432, 1,   104,
 };
 
 typedef struct BenchPc {
@@ -111,14 +112,14 @@ static void bench_pc_section(BenchPc *pc, unsigned i)
     VmsField *f = g_new0(VmsField, n64 + 2);
 
     for (unsigned k = 0; k < n64; k++) {
-        f[k] = (VmsField){ .name = "r", .type = VMS_UINT64,
-                           .offset = k * 8, .size = 8 };
+        f[k] = (VmsField){
+            .name = "r", .type = VMS_UINT64, .offset = k * 8, .size = 8};
     }
-    f[n64] = (VmsField){ .name = "tail", .type = VMS_BUFFER,
-                         .offset = n64 * 8, .size = tail };
+    f[n64] = (VmsField){
+        .name = "tail", .type = VMS_BUFFER, .offset = n64 * 8, .size = tail};
     pc->fields[i] = f;
-    pc->descs[i] = (VmsDesc){ .name = "sec", .version_id = 1,
-                              .minimum_version_id = 1, .fields = f };
+    pc->descs[i] = (VmsDesc){
+        .name = "sec", .version_id = 1, .minimum_version_id = 1, .fields = f};
     pc->states[i] = g_malloc0(size);
     for (unsigned k = 0; k < size; k++) {
         pc->states[i][k] = (uint8_t)(k * 7 + i);
@@ -131,14 +132,14 @@ static void bench_pc_section(BenchPc *pc, unsigned i)
 static void bench_report(const char *what, double *t, int n)
 {
     qsort(t, (size_t)n, sizeof(double), bench_cmp);
-    printf("  %-6s median %7.2f us  p99 %7.2f us\n", what,
-           t[n / 2] / 1e3, t[n * 99 / 100] / 1e3);
+    printf("  %-6s median %7.2f us  p99 %7.2f us\n", what, t[n / 2] / 1e3,
+           t[n * 99 / 100] / 1e3);
 }
 
 static void bench_pc(void)
 {
     enum { N = 10000 };
-    BenchPc pc = { .reg = vms_registry_new() };
+    BenchPc pc = {.reg = vms_registry_new()};
     GByteArray *out = g_byte_array_sized_new(16384);
     double *ts = g_new(double, N), *tl = g_new(double, N);
 
@@ -148,7 +149,7 @@ static void bench_pc(void)
     for (int i = 0; i < N; i++) {
         g_byte_array_set_size(out, 0);
         double t0 = bench_now_ns();
-        vms_save_all(pc.reg, &(VmsSaveOpts){ .footers = true }, out, NULL);
+        vms_save_all(pc.reg, &(VmsSaveOpts){.footers = true}, out, NULL);
         ts[i] = bench_now_ns() - t0;
         t0 = bench_now_ns();
         if (!vms_load_all(pc.reg, out->data, out->len, NULL, NULL)) {
@@ -156,8 +157,8 @@ static void bench_pc(void)
         }
         tl[i] = bench_now_ns() - t0;
     }
-    printf("pc-shaped state: 31 sections, %u bytes (%d iterations)\n",
-           out->len, N);
+    printf("pc-shaped state: 31 sections, %u bytes (%d iterations)\n", out->len,
+           N);
     bench_report("save", ts, N);
     bench_report("load", tl, N);
     for (unsigned i = 0; i < 31; i++) {

@@ -41,7 +41,7 @@ static double now(void)
 
 static int try_connect(const char *path)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -122,7 +122,7 @@ static int bench_start(const char *sock, int n, char **argv)
     double *t = calloc(n, sizeof(double));
 
     for (int i = 0; i < n; i++) {
-        Conn c = { 0 };
+        Conn c = {0};
         char line[4096];
         pid_t pid;
         double t0;
@@ -166,7 +166,7 @@ static void loop(Conn *c, const char *const *cmds, int n, double *out)
 
 static int bench_ops(char **a)
 {
-    Conn c = { 0 };
+    Conn c = {0};
     char line[4096], save[4096], load[4096];
     int n_rtt = atoi(a[2]), n_save = atoi(a[3]), n_cyc = atoi(a[4]);
     bool can_load = atoi(a[5]) != 0;
@@ -179,15 +179,19 @@ static int bench_ops(char **a)
         fprintf(stderr, "qmp-bench: cannot connect to %s\n", a[0]);
         return 2;
     }
-    snprintf(save, sizeof(save), "{\"execute\": \"xen-save-devices-state\", "
-             "\"arguments\": {\"filename\": \"%s\"}}\n", a[1]);
-    snprintf(load, sizeof(load), "{\"execute\": \"xen-load-devices-state\", "
-             "\"arguments\": {\"filename\": \"%s\"}}\n", a[1]);
-    const char *qs[] = { "{\"execute\": \"query-status\"}\n", NULL };
-    const char *sa[] = { save, NULL };
-    const char *cyc[] = { "{\"execute\": \"stop\"}\n", save,
-                          can_load ? load : NULL,
-                          "{\"execute\": \"cont\"}\n", NULL };
+    snprintf(save, sizeof(save),
+             "{\"execute\": \"xen-save-devices-state\", "
+             "\"arguments\": {\"filename\": \"%s\"}}\n",
+             a[1]);
+    snprintf(load, sizeof(load),
+             "{\"execute\": \"xen-load-devices-state\", "
+             "\"arguments\": {\"filename\": \"%s\"}}\n",
+             a[1]);
+    const char *qs[] = {"{\"execute\": \"query-status\"}\n", NULL};
+    const char *sa[] = {save, NULL};
+    const char *cyc[] = {"{\"execute\": \"stop\"}\n", save,
+                         can_load ? load : NULL, "{\"execute\": \"cont\"}\n",
+                         NULL};
     if (!can_load) {
         cyc[2] = cyc[3];
         cyc[3] = NULL;

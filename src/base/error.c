@@ -1,7 +1,7 @@
 /* lockstep error domain: QMP error classes as GError codes. */
 #include "base/error.h"
 
-G_DEFINE_QUARK(lockstep-error-quark, ls_error)
+G_DEFINE_QUARK(lockstep - error - quark, ls_error)
 
 const char *ls_error_class_name(const GError *err)
 {

@@ -15,11 +15,11 @@
 #define LS_ERROR ls_error_quark()
 
 typedef enum {
-    LS_ERROR_GENERIC = 0,          /* "GenericError" */
-    LS_ERROR_COMMAND_NOT_FOUND,    /* "CommandNotFound" */
-    LS_ERROR_DEVICE_NOT_ACTIVE,    /* "DeviceNotActive" */
-    LS_ERROR_DEVICE_NOT_FOUND,     /* "DeviceNotFound" */
-    LS_ERROR_KVM_MISSING_CAP,      /* "KVMMissingCap" */
+    LS_ERROR_GENERIC = 0,       /* "GenericError" */
+    LS_ERROR_COMMAND_NOT_FOUND, /* "CommandNotFound" */
+    LS_ERROR_DEVICE_NOT_ACTIVE, /* "DeviceNotActive" */
+    LS_ERROR_DEVICE_NOT_FOUND,  /* "DeviceNotFound" */
+    LS_ERROR_KVM_MISSING_CAP,   /* "KVMMissingCap" */
 } LsErrorCode;
 
 GQuark ls_error_quark(void);
@@ -28,7 +28,7 @@ GQuark ls_error_quark(void);
 const char *ls_error_class_name(const GError *err);
 
 /* Shorthand for the common case: a GenericError with a formatted message. */
-#define ls_error_set(errp, ...)                                              \
+#define ls_error_set(errp, ...)                                                \
     g_set_error((errp), LS_ERROR, LS_ERROR_GENERIC, __VA_ARGS__)
 
 #endif

@@ -19,7 +19,8 @@ typedef struct LsRateLimit {
 } LsRateLimit;
 
 void ls_log_init(const char *progname);
-/* When false (the default), ls_debug prints nothing. LOCKSTEP_DEBUG=1 sets it. */
+/* When false (the default), ls_debug prints nothing. LOCKSTEP_DEBUG=1 sets it.
+ */
 void ls_log_set_debug(bool on);
 
 void ls_error_report(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -29,12 +30,12 @@ void ls_debug(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Returns true when the caller may log now (and counts the call). */
 bool ls_ratelimit_ok(LsRateLimit *rl);
 
-#define ls_log_ratelimited(...)                                              \
-    do {                                                                     \
-        static LsRateLimit ls_rl_;                                           \
-        if (ls_ratelimit_ok(&ls_rl_)) {                                      \
-            ls_warn(__VA_ARGS__);                                            \
-        }                                                                    \
+#define ls_log_ratelimited(...)                                                \
+    do {                                                                       \
+        static LsRateLimit ls_rl_;                                             \
+        if (ls_ratelimit_ok(&ls_rl_)) {                                        \
+            ls_warn(__VA_ARGS__);                                              \
+        }                                                                      \
     } while (0)
 
 #endif

@@ -32,9 +32,9 @@ struct DmCharBackend {
     DmCharKind kind;
     char *label;
     char *path;
-    int in_fd;      /* -1: no input (now) */
-    int out_fd;     /* -1: output dropped (nothing connected) */
-    int listen_fd;  /* unix server */
+    int in_fd;     /* -1: no input (now) */
+    int out_fd;    /* -1: output dropped (nothing connected) */
+    int listen_fd; /* unix server */
     GMainContext *ctx;
     GSource *read_src;
     GSource *listen_src;
@@ -106,7 +106,7 @@ static void chr_disconnect(DmCharBackend *be)
 static gboolean chr_pty_timer_cb(gpointer opaque)
 {
     DmCharBackend *be = opaque;
-    struct pollfd p = { .fd = be->out_fd, .events = POLLOUT };
+    struct pollfd p = {.fd = be->out_fd, .events = POLLOUT};
 
     if (poll(&p, 1, 0) >= 0 && !(p.revents & POLLHUP)) {
         g_source_unref(be->pty_timer);
@@ -244,7 +244,7 @@ static void chr_listen_start(DmCharBackend *be)
 static int chr_write(void *opaque, const uint8_t *buf, int len)
 {
     DmCharBackend *be = opaque;
-    struct pollfd p = { .fd = be->out_fd, .events = POLLOUT };
+    struct pollfd p = {.fd = be->out_fd, .events = POLLOUT};
     ssize_t n;
 
     if (be->out_fd < 0) {
@@ -315,8 +315,8 @@ static bool chr_add_write_watch(void *opaque, HwCharWatchCb cb, void *arg)
         chr_watch_fire_later(be);
         return true;
     }
-    be->watch_src = g_unix_fd_source_new(be->out_fd,
-                                         G_IO_OUT | G_IO_HUP | G_IO_ERR);
+    be->watch_src =
+        g_unix_fd_source_new(be->out_fd, G_IO_OUT | G_IO_HUP | G_IO_ERR);
     g_source_set_callback(be->watch_src, G_SOURCE_FUNC(chr_watch_fd_cb), be,
                           NULL);
     chr_attach(be, be->watch_src);

@@ -17,7 +17,7 @@
 #include "qmp/qmp.h"
 
 typedef struct DmDaemon {
-    DmOptions *opts;     /* borrowed */
+    DmOptions *opts; /* borrowed */
     DmMachine *machine;
     DmRunstate rs;
     QmpCommands *cmds;
@@ -26,11 +26,11 @@ typedef struct DmDaemon {
     GMainLoop *loop;
     GSource *clock_src;
     guint signal_ids[3];
-    guint reset_idle;    /* pending guest reset request */
-    bool dirty_log;      /* xen-set-global-dirty-log: remembered only */
-    bool quit;           /* the loop ends after this dispatch */
-    int ready_fd;        /* -daemonize: pipe to the waiting parent, or -1 */
-    GPtrArray *stale;    /* old save files to unlink after the reply */
+    guint reset_idle; /* pending guest reset request */
+    bool dirty_log;   /* xen-set-global-dirty-log: remembered only */
+    bool quit;        /* the loop ends after this dispatch */
+    int ready_fd;     /* -daemonize: pipe to the waiting parent, or -1 */
+    GPtrArray *stale; /* old save files to unlink after the reply */
     guint stale_idle;
 } DmDaemon;
 

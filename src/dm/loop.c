@@ -86,8 +86,7 @@ static bool dm_write_pidfile(const char *path, GError **errp)
     }
     if (ftruncate(fd, 0) < 0 ||
         write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-        ls_error_set(errp, "failed to write PID file: %s",
-                     g_strerror(errno));
+        ls_error_set(errp, "failed to write PID file: %s", g_strerror(errno));
         close(fd);
         return false;
     }
@@ -110,7 +109,7 @@ static bool dm_daemon_open_qmp(DmDaemon *d, GError **errp)
 
 static void dm_daemon_signals(DmDaemon *d)
 {
-    static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 
     signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++) {
@@ -127,8 +126,7 @@ bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp)
     }
     d->machine->reset_request = dm_daemon_reset_request;
     d->machine->reset_opaque = d;
-    dm_runstate_init(&d->rs, d->machine, opts->start_paused, dm_daemon_emit,
-                     d);
+    dm_runstate_init(&d->rs, d->machine, opts->start_paused, dm_daemon_emit, d);
     d->clock_src = hw_clock_source_new(d->machine->clock);
     g_source_attach(d->clock_src, NULL);
     d->loop = g_main_loop_new(NULL, FALSE);
@@ -137,8 +135,8 @@ bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp)
         return false;
     }
     if (opts->qtest_spec) {
-        d->qtest = dm_qtest_start(d->machine, opts->qtest_spec,
-                                  opts->qtest_log, errp);
+        d->qtest =
+            dm_qtest_start(d->machine, opts->qtest_spec, opts->qtest_log, errp);
         if (!d->qtest) {
             return false;
         }
@@ -204,8 +202,8 @@ void dm_daemon_defer_unlink(DmDaemon *d, char *path)
     }
     g_ptr_array_add(d->stale, path);
     if (!d->stale_idle) {
-        d->stale_idle = g_idle_add_full(G_PRIORITY_LOW, dm_daemon_stale_idle,
-                                        d, NULL);
+        d->stale_idle =
+            g_idle_add_full(G_PRIORITY_LOW, dm_daemon_stale_idle, d, NULL);
     }
 }
 

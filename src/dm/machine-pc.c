@@ -33,20 +33,23 @@
 
 /* QEMU 7.2 pc section ids (with no UART; ids after pcspk shift by one per
    UART). */
-#define DM_PC_SID_I8259    15
-#define DM_PC_SID_RTC      19
-#define DM_PC_SID_PIT      20
-#define DM_PC_SID_PCSPK    21
-#define DM_PC_SID_SERIAL   22
-#define DM_PC_SID_PS2KBD   23
-#define DM_PC_SID_PORT92   27
-#define DM_PC_SID_GLOBAL   40
-#define DM_PC_RAM_BYTES    (128ull * 1024 * 1024) /* QEMU's default -m */
+#define DM_PC_SID_I8259  15
+#define DM_PC_SID_RTC    19
+#define DM_PC_SID_PIT    20
+#define DM_PC_SID_PCSPK  21
+#define DM_PC_SID_SERIAL 22
+#define DM_PC_SID_PS2KBD 23
+#define DM_PC_SID_PORT92 27
+#define DM_PC_SID_GLOBAL 40
+#define DM_PC_RAM_BYTES  (128ull * 1024 * 1024) /* QEMU's default -m */
 
 static const uint16_t dm_pc_serial_base[DM_MAX_SERIAL] = {
-    0x3f8, 0x2f8, 0x3e8, 0x2e8,
+    0x3f8,
+    0x2f8,
+    0x3e8,
+    0x2e8,
 };
-static const int dm_pc_serial_irq[DM_MAX_SERIAL] = { 4, 3, 4, 3 };
+static const int dm_pc_serial_irq[DM_MAX_SERIAL] = {4, 3, 4, 3};
 
 struct DmPcDevices {
     PicPair *pic;
@@ -88,8 +91,8 @@ static bool dm_pc_rtc(DmMachine *m, const DmOptions *opts, GError **errp)
     if (opts->rtc_clock && !rtc_clock_parse(opts->rtc_clock, &kind, errp)) {
         return false;
     }
-    pc->rtc = rtc_new(m->clock, kind, opts->rtc_base,
-                      &m->isa_irq[RTC_ISA_IRQ], errp);
+    pc->rtc =
+        rtc_new(m->clock, kind, opts->rtc_base, &m->isa_irq[RTC_ISA_IRQ], errp);
     if (!pc->rtc) {
         return false;
     }
@@ -137,10 +140,9 @@ static bool dm_pc_serials(DmMachine *m, const DmOptions *opts, GError **errp)
             return false;
         }
         pc->serial_be[i] = be;
-        pc->serial[i] = serial_new(m->clock,
-                                   &m->isa_irq[dm_pc_serial_irq[i]],
-                                   dm_pc_serial_base[i], dm_chardev_ops(be),
-                                   be);
+        pc->serial[i] =
+            serial_new(m->clock, &m->isa_irq[dm_pc_serial_irq[i]],
+                       dm_pc_serial_base[i], dm_chardev_ops(be), be);
         pc->nserial = i + 1;
         pc->next_sid++;
         if (!serial_realize(pc->serial[i], &m->bus, m->reg, errp)) {
@@ -184,9 +186,8 @@ bool dm_machine_pc_init(DmMachine *m, const DmOptions *opts, GError **errp)
         return false;
     }
     dm_pc_skip_to(m, DM_PC_SID_GLOBAL + (unsigned)pc->nserial);
-    if (opts->boot_once &&
-        !rtc_cmos_boot_once(pc->rtc, opts->boot_once, !opts->no_fd_bootchk,
-                            errp)) {
+    if (opts->boot_once && !rtc_cmos_boot_once(pc->rtc, opts->boot_once,
+                                               !opts->no_fd_bootchk, errp)) {
         return false;
     }
     return true;

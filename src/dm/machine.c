@@ -21,10 +21,11 @@
 
 /* QEMU's RunState names (qapi/run-state.json): what a stream may carry. */
 static const char *const dm_qemu_runstates[] = {
-    "debug", "inmigrate", "internal-error", "io-error", "paused",
-    "postmigrate", "prelaunch", "finish-migrate", "restore-vm", "running",
-    "save-vm", "shutdown", "suspended", "watchdog", "guest-panicked",
-    "colo", NULL,
+    "debug",      "inmigrate",   "internal-error", "io-error",
+    "paused",     "postmigrate", "prelaunch",      "finish-migrate",
+    "restore-vm", "running",     "save-vm",        "shutdown",
+    "suspended",  "watchdog",    "guest-panicked", "colo",
+    NULL,
 };
 
 /* As QEMU's global_state_post_load: a terminated, known run-state name. */
@@ -36,12 +37,11 @@ static bool dm_globalstate_post_load(void *opaque, int version_id,
 
     if (!memchr(s->runstate, 0, sizeof(s->runstate))) {
         ls_error_set(errp, "field 'runstate': invalid runstate, no end of "
-                     "string");
+                           "string");
         return false;
     }
     if (!g_strv_contains(dm_qemu_runstates, name)) {
-        ls_error_set(errp, "field 'runstate': invalid runstate '%.32s'",
-                     name);
+        ls_error_set(errp, "field 'runstate': invalid runstate '%.32s'", name);
         return false;
     }
     return true;
@@ -87,8 +87,7 @@ static bool dm_machine_register(DmMachine *m, const DmOptions *opts,
                                 GError **errp)
 {
     if (!vms_register(m->reg, "timer", 0, -1, &hw_clock_vmsd,
-                      hw_clock_state(m->clock), sizeof(HwClockState),
-                      errp)) {
+                      hw_clock_state(m->clock), sizeof(HwClockState), errp)) {
         return false;
     }
     if (m->kind == DM_MACHINE_PC) {

@@ -19,12 +19,12 @@
 #include "hw/irq.h"
 #include "vms/vms.h"
 
-#define DM_ISA_IRQS 16
+#define DM_ISA_IRQS        16
 #define DM_GLOBALSTATE_LEN 100
 
 /* The `globalstate` section (QEMU migration/global_state.c layout). */
 typedef struct DmGlobalState {
-    uint32_t size;                       /* strlen(runstate) + 1 */
+    uint32_t size;                        /* strlen(runstate) + 1 */
     uint8_t runstate[DM_GLOBALSTATE_LEN]; /* NUL-padded run-state name */
 } DmGlobalState;
 

@@ -19,8 +19,9 @@
 static void dm_print_version(void)
 {
     printf(DM_PROG " version " LOCKSTEP_VERSION
-           " (lockstep; implements the QMP of QEMU emulator version "
-           "%d.%d.%d)\n", QMP_QEMU_MAJOR, QMP_QEMU_MINOR, QMP_QEMU_MICRO);
+                   " (lockstep; implements the QMP of QEMU emulator version "
+                   "%d.%d.%d)\n",
+           QMP_QEMU_MAJOR, QMP_QEMU_MINOR, QMP_QEMU_MICRO);
 }
 
 /* Returns in the child with the ready pipe's write end; the parent exits
@@ -51,7 +52,7 @@ static int dm_daemonize(void)
 int main(int argc, char **argv)
 {
     DmOptions opts;
-    DmDaemon d = { .ready_fd = -1 };
+    DmDaemon d = {.ready_fd = -1};
     g_autoptr(GError) err = NULL;
     int status = 1;
 

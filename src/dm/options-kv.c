@@ -98,8 +98,8 @@ bool dm_kv_has(GPtrArray *kv, const char *key)
 bool dm_kv_parse_bool(const char *opt, const char *key, const char *val,
                       bool *out, GError **errp)
 {
-    static const char *const yes[] = { "on", "yes", "true", "y", NULL };
-    static const char *const no[] = { "off", "no", "false", "n", NULL };
+    static const char *const yes[] = {"on", "yes", "true", "y", NULL};
+    static const char *const no[] = {"off", "no", "false", "n", NULL};
 
     if (val && g_strv_contains(yes, val)) {
         *out = true;

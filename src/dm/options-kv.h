@@ -33,7 +33,7 @@ bool dm_kv_check_keys(GPtrArray *kv, const char *opt,
 /* -chardev socket's keys (path | host+port | fd, server, wait) into a
    DmSockSpec (options-sock.c). */
 typedef struct DmSockSpec DmSockSpec;
-bool dm_sock_spec_from_chardev(const char *opt, GPtrArray *kv,
-                               DmSockSpec *out, GError **errp);
+bool dm_sock_spec_from_chardev(const char *opt, GPtrArray *kv, DmSockSpec *out,
+                               GError **errp);
 
 #endif

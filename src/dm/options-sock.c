@@ -34,9 +34,9 @@ static char *dm_sock_escape(const char *s)
 
 char *dm_sock_spec_str(const DmSockSpec *s)
 {
-    const char *tail = s->server ? (s->wait ? ",server=on,wait=on"
-                                            : ",server=on,wait=off")
-                                 : "";
+    const char *tail =
+        s->server ? (s->wait ? ",server=on,wait=on" : ",server=on,wait=off")
+                  : "";
     g_autofree char *path = NULL;
 
     switch (s->kind) {
@@ -91,8 +91,8 @@ static bool dm_sock_parse_hostport(const char *opt, const char *str,
 }
 
 /* server=, wait=, and the old bare flags server / nowait. */
-static bool dm_sock_parse_flags(const char *opt, GPtrArray *kv,
-                                DmSockSpec *out, GError **errp)
+static bool dm_sock_parse_flags(const char *opt, GPtrArray *kv, DmSockSpec *out,
+                                GError **errp)
 {
     out->server = false;
     out->wait = true;
@@ -122,8 +122,8 @@ static bool dm_sock_parse_flags(const char *opt, GPtrArray *kv,
 bool dm_sock_spec_parse(const char *opt, const char *spec, DmSockSpec *out,
                         GError **errp)
 {
-    static const char *const keys[] = { "addr", "server", "wait", "nowait",
-                                        NULL };
+    static const char *const keys[] = {"addr", "server", "wait", "nowait",
+                                       NULL};
     g_autoptr(GPtrArray) kv = dm_kv_split(spec, "addr");
     const char *addr = dm_kv_get(kv, "addr");
 
@@ -146,17 +146,18 @@ bool dm_sock_spec_parse(const char *opt, const char *spec, DmSockSpec *out,
             return false;
         }
     } else {
-        ls_error_set(errp, "%s: '%s' is not a valid char driver (expected "
-                     "unix:PATH, tcp:HOST:PORT or fd:N)", opt,
-                     addr ? addr : "");
+        ls_error_set(errp,
+                     "%s: '%s' is not a valid char driver (expected "
+                     "unix:PATH, tcp:HOST:PORT or fd:N)",
+                     opt, addr ? addr : "");
         return false;
     }
     return dm_sock_parse_flags(opt, kv, out, errp);
 }
 
 /* -chardev socket,id=ID,(path=P | host=H,port=N | fd=N)[,server..][,wait..] */
-bool dm_sock_spec_from_chardev(const char *opt, GPtrArray *kv,
-                               DmSockSpec *out, GError **errp)
+bool dm_sock_spec_from_chardev(const char *opt, GPtrArray *kv, DmSockSpec *out,
+                               GError **errp)
 {
     const char *path = dm_kv_get(kv, "path");
     const char *port = dm_kv_get(kv, "port");
@@ -165,8 +166,10 @@ bool dm_sock_spec_from_chardev(const char *opt, GPtrArray *kv,
     memset(out, 0, sizeof(*out));
     out->fd = -1;
     if ((path != NULL) + (port != NULL) + (fd != NULL) != 1) {
-        ls_error_set(errp, "%s: exactly one of 'path', 'host'/'port' or "
-                     "'fd' is required", opt);
+        ls_error_set(errp,
+                     "%s: exactly one of 'path', 'host'/'port' or "
+                     "'fd' is required",
+                     opt);
         return false;
     }
     if (path) {

@@ -103,8 +103,8 @@ static bool dm_opt_none_only(DmParse *p, const char *opt, const char *arg,
 static bool dm_opt_name(DmParse *p, const char *opt, const char *arg,
                         GError **errp)
 {
-    static const char *const keys[] = { "guest", "process", "debug-threads",
-                                        NULL };
+    static const char *const keys[] = {"guest", "process", "debug-threads",
+                                       NULL};
     g_autoptr(GPtrArray) kv = dm_kv_split(arg, "guest");
     g_autofree char *what = g_strdup_printf("-name %s", arg);
 
@@ -132,7 +132,7 @@ static bool dm_opt_accel_name(DmParse *p, const char *what, const char *val,
 static bool dm_opt_accel(DmParse *p, const char *opt, const char *arg,
                          GError **errp)
 {
-    static const char *const keys[] = { "accel", "thread", NULL };
+    static const char *const keys[] = {"accel", "thread", NULL};
     g_autoptr(GPtrArray) kv = dm_kv_split(arg, "accel");
     g_autofree char *what = g_strdup_printf("-accel %s", arg);
     const char *accel = dm_kv_get(kv, "accel");
@@ -165,8 +165,8 @@ static bool dm_machine_type(DmParse *p, const char *what, const char *type,
 static bool dm_opt_machine(DmParse *p, const char *opt, const char *arg,
                            GError **errp)
 {
-    static const char *const keys[] = { "type", "section-footers",
-                                        "unknown-sections", "accel", NULL };
+    static const char *const keys[] = {"type", "section-footers",
+                                       "unknown-sections", "accel", NULL};
     g_autoptr(GPtrArray) kv = dm_kv_split(arg, "type");
     g_autofree char *what = g_strdup_printf("-%s %s", opt, arg);
     const char *type = dm_kv_get(kv, "type");
@@ -189,8 +189,7 @@ static bool dm_opt_machine(DmParse *p, const char *opt, const char *arg,
     } else if (unknown && !strcmp(unknown, "skip")) {
         p->opts->unknown_sections = VMS_UNKNOWN_SKIP;
     } else if (unknown) {
-        ls_error_set(errp, "%s: unknown-sections must be reject or skip",
-                     what);
+        ls_error_set(errp, "%s: unknown-sections must be reject or skip", what);
         return false;
     }
     return !accel || dm_opt_accel_name(p, what, accel, errp);
@@ -243,8 +242,7 @@ static bool dm_opt_chardev(DmParse *p, const char *opt, const char *arg,
 static bool dm_opt_mon(DmParse *p, const char *opt, const char *arg,
                        GError **errp)
 {
-    static const char *const keys[] = { "chardev", "mode", "pretty", "id",
-                                        NULL };
+    static const char *const keys[] = {"chardev", "mode", "pretty", "id", NULL};
     g_autoptr(GPtrArray) kv = dm_kv_split(arg, "chardev");
     g_autofree char *what = g_strdup_printf("-mon %s", arg);
     const char *chardev = dm_kv_get(kv, "chardev");
@@ -272,7 +270,7 @@ static bool dm_opt_mon(DmParse *p, const char *opt, const char *arg,
 
 static bool dm_serial_spec_ok(const char *spec)
 {
-    static const char *const plain[] = { "null", "stdio", "pty", NULL };
+    static const char *const plain[] = {"null", "stdio", "pty", NULL};
 
     return g_strv_contains(plain, spec) ||
            (g_str_has_prefix(spec, "file:") && spec[5]) ||
@@ -290,8 +288,10 @@ static bool dm_opt_serial(DmParse *p, const char *opt, const char *arg,
         return true;
     }
     if (!dm_serial_spec_ok(arg)) {
-        ls_error_set(errp, "-serial %s: unsupported backend (null, stdio, "
-                     "file:PATH, unix:PATH[,server=on,wait=off], pty)", arg);
+        ls_error_set(errp,
+                     "-serial %s: unsupported backend (null, stdio, "
+                     "file:PATH, unix:PATH[,server=on,wait=off], pty)",
+                     arg);
         return false;
     }
     if (o->nserial == DM_MAX_SERIAL) {
@@ -303,28 +303,29 @@ static bool dm_opt_serial(DmParse *p, const char *opt, const char *arg,
     return true;
 }
 
-static bool dm_opt_rtc_base(const char *what, const char *base,
-                            GError **errp)
+static bool dm_opt_rtc_base(const char *what, const char *base, GError **errp)
 {
     int y, mo, d, h, mi, s;
     char tail;
 
     if (!strcmp(base, "utc") || !strcmp(base, "localtime") ||
-        sscanf(base, "%d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h, &mi, &s,
-               &tail) == 6 ||
+        sscanf(base, "%d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h, &mi, &s, &tail) ==
+            6 ||
         sscanf(base, "%d-%d-%d%c", &y, &mo, &d, &tail) == 3) {
         return true;
     }
-    ls_error_set(errp, "%s: invalid datetime format; valid formats: "
-                 "'2006-06-17T16:01:21' or '2006-06-17'", what);
+    ls_error_set(errp,
+                 "%s: invalid datetime format; valid formats: "
+                 "'2006-06-17T16:01:21' or '2006-06-17'",
+                 what);
     return false;
 }
 
 static bool dm_opt_rtc(DmParse *p, const char *opt, const char *arg,
                        GError **errp)
 {
-    static const char *const keys[] = { "base", "clock", "driftfix", NULL };
-    static const char *const clocks[] = { "host", "rt", "vm", NULL };
+    static const char *const keys[] = {"base", "clock", "driftfix", NULL};
+    static const char *const clocks[] = {"host", "rt", "vm", NULL};
     g_autoptr(GPtrArray) kv = dm_kv_split(arg, NULL);
     g_autofree char *what = g_strdup_printf("-rtc %s", arg);
     const char *base = dm_kv_get(kv, "base");
@@ -374,9 +375,9 @@ static bool dm_boot_devices_ok(const char *what, const char *devs,
 static bool dm_opt_boot(DmParse *p, const char *opt, const char *arg,
                         GError **errp)
 {
-    static const char *const keys[] = { "order", "once", "menu", "strict",
-                                        "splash", "splash-time",
-                                        "reboot-timeout", NULL };
+    static const char *const keys[] = {
+        "order",  "once",        "menu",           "strict",
+        "splash", "splash-time", "reboot-timeout", NULL};
     g_autoptr(GPtrArray) kv = dm_kv_split(arg, "order");
     g_autofree char *what = g_strdup_printf("-boot %s", arg);
     const char *order = dm_kv_get(kv, "order");
@@ -399,29 +400,29 @@ static bool dm_opt_boot(DmParse *p, const char *opt, const char *arg,
 }
 
 static const DmOptDef dm_opt_defs[] = {
-    { "S", false, dm_opt_flag },
-    { "nodefaults", false, dm_opt_flag },
-    { "no-fd-bootchk", false, dm_opt_flag },
-    { "daemonize", false, dm_opt_flag },
-    { "version", false, dm_opt_flag },
-    { "help", false, dm_opt_flag },
-    { "h", false, dm_opt_flag },
-    { "nographic", false, dm_opt_flag },
-    { "name", true, dm_opt_name },
-    { "machine", true, dm_opt_machine },
-    { "M", true, dm_opt_machine },
-    { "accel", true, dm_opt_accel },
-    { "qmp", true, dm_opt_qmp },
-    { "chardev", true, dm_opt_chardev },
-    { "mon", true, dm_opt_mon },
-    { "serial", true, dm_opt_serial },
-    { "qtest", true, dm_opt_str },
-    { "qtest-log", true, dm_opt_str },
-    { "pidfile", true, dm_opt_str },
-    { "rtc", true, dm_opt_rtc },
-    { "boot", true, dm_opt_boot },
-    { "display", true, dm_opt_none_only },
-    { "audio", true, dm_opt_none_only },
+    {"S", false, dm_opt_flag},
+    {"nodefaults", false, dm_opt_flag},
+    {"no-fd-bootchk", false, dm_opt_flag},
+    {"daemonize", false, dm_opt_flag},
+    {"version", false, dm_opt_flag},
+    {"help", false, dm_opt_flag},
+    {"h", false, dm_opt_flag},
+    {"nographic", false, dm_opt_flag},
+    {"name", true, dm_opt_name},
+    {"machine", true, dm_opt_machine},
+    {"M", true, dm_opt_machine},
+    {"accel", true, dm_opt_accel},
+    {"qmp", true, dm_opt_qmp},
+    {"chardev", true, dm_opt_chardev},
+    {"mon", true, dm_opt_mon},
+    {"serial", true, dm_opt_serial},
+    {"qtest", true, dm_opt_str},
+    {"qtest-log", true, dm_opt_str},
+    {"pidfile", true, dm_opt_str},
+    {"rtc", true, dm_opt_rtc},
+    {"boot", true, dm_opt_boot},
+    {"display", true, dm_opt_none_only},
+    {"audio", true, dm_opt_none_only},
 };
 
 static const DmOptDef *dm_opt_find(const char *name)
@@ -449,16 +450,15 @@ static DmChardev *dm_chardev_find(DmParse *p, const char *id)
 /* -mon chardev=ID: the chardev must be a socket; it becomes a monitor. */
 static bool dm_resolve_mon(DmParse *p, const char *id, GError **errp)
 {
-    static const char *const keys[] = { "backend", "id", "path", "host",
-                                        "port", "fd", "server", "wait",
-                                        "nowait", NULL };
+    static const char *const keys[] = {"backend", "id", "path",   "host",
+                                       "port",    "fd", "server", "wait",
+                                       "nowait",  NULL};
     DmChardev *c = dm_chardev_find(p, id);
     g_autofree char *what = g_strdup_printf("-chardev id=%s", id);
     DmSockSpec *s;
 
     if (!c) {
-        ls_error_set(errp, "-mon chardev=%s: chardev \"%s\" not found", id,
-                     id);
+        ls_error_set(errp, "-mon chardev=%s: chardev \"%s\" not found", id, id);
         return false;
     }
     if (strcmp(c->backend, "socket")) {
@@ -500,8 +500,7 @@ static bool dm_resolve_serial(DmParse *p, char **spec, GError **errp)
         g_free(s.path);
     }
     if (!out) {
-        ls_error_set(errp, "-serial %s: no usable chardev with that id",
-                     *spec);
+        ls_error_set(errp, "-serial %s: no usable chardev with that id", *spec);
         return false;
     }
     g_free(*spec);
@@ -533,26 +532,25 @@ static bool dm_options_resolve(DmParse *p, GError **errp)
 
 const char *dm_options_usage(void)
 {
-    return
-        "usage: lockstep-dm [options]\n"
-        "\n"
-        "-S                      start paused (prelaunch)\n"
-        "-name NAME              guest name (query-name)\n"
-        "-machine pc[,section-footers=on|off][,unknown-sections=reject|skip]"
-        "\n"
-        "-machine none           no devices (QMP only)\n"
-        "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,"
-        "wait=off\n"
-        "-chardev socket,id=ID,path=PATH|fd=N[,server=on,wait=off]\n"
-        "-mon chardev=ID,mode=control\n"
-        "-serial null|stdio|file:PATH|unix:PATH[,server=on,wait=off]|pty\n"
-        "-nodefaults             no default COM1\n"
-        "-qtest unix:PATH[,server=on,wait=off]   -qtest-log PATH\n"
-        "-accel qtest            virtual clock moves only by qtest\n"
-        "-rtc base=utc|localtime|DATETIME[,clock=host|rt|vm]\n"
-        "-boot [order=]DRIVES[,once=DRIVES]   -no-fd-bootchk\n"
-        "-pidfile PATH  -daemonize  -version  -help\n"
-        "-nographic  -display none  -audio none   (accepted, no effect)\n";
+    return "usage: lockstep-dm [options]\n"
+           "\n"
+           "-S                      start paused (prelaunch)\n"
+           "-name NAME              guest name (query-name)\n"
+           "-machine pc[,section-footers=on|off][,unknown-sections=reject|skip]"
+           "\n"
+           "-machine none           no devices (QMP only)\n"
+           "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,"
+           "wait=off\n"
+           "-chardev socket,id=ID,path=PATH|fd=N[,server=on,wait=off]\n"
+           "-mon chardev=ID,mode=control\n"
+           "-serial null|stdio|file:PATH|unix:PATH[,server=on,wait=off]|pty\n"
+           "-nodefaults             no default COM1\n"
+           "-qtest unix:PATH[,server=on,wait=off]   -qtest-log PATH\n"
+           "-accel qtest            virtual clock moves only by qtest\n"
+           "-rtc base=utc|localtime|DATETIME[,clock=host|rt|vm]\n"
+           "-boot [order=]DRIVES[,once=DRIVES]   -no-fd-bootchk\n"
+           "-pidfile PATH  -daemonize  -version  -help\n"
+           "-nographic  -display none  -audio none   (accepted, no effect)\n";
 }
 
 static void dm_options_defaults(DmOptions *opts)
@@ -562,8 +560,8 @@ static void dm_options_defaults(DmOptions *opts)
     opts->section_footers = true;
     opts->unknown_sections = VMS_UNKNOWN_REJECT;
     opts->qmp_specs = g_ptr_array_new_with_free_func(g_free);
-    opts->monitors = g_ptr_array_new_with_free_func(
-        (GDestroyNotify)dm_sock_spec_free);
+    opts->monitors =
+        g_ptr_array_new_with_free_func((GDestroyNotify)dm_sock_spec_free);
     opts->boot_order = g_strdup("cad");
 }
 
@@ -575,8 +573,10 @@ static bool dm_options_walk(DmParse *p, int argc, char **argv, GError **errp)
         const DmOptDef *def = arg[0] == '-' ? dm_opt_find(name) : NULL;
 
         if (!def) {
-            ls_error_set(errp, arg[0] == '-' ? "%s: invalid option"
-                         : "%s: unexpected argument (no disk images here)",
+            ls_error_set(errp,
+                         arg[0] == '-'
+                             ? "%s: invalid option"
+                             : "%s: unexpected argument (no disk images here)",
                          arg);
             return false;
         }
@@ -601,8 +601,7 @@ bool dm_options_parse(DmOptions *opts, int argc, char **argv, GError **errp)
     bool ok;
 
     dm_options_defaults(opts);
-    ok = dm_options_walk(&p, argc, argv, errp) &&
-         dm_options_resolve(&p, errp);
+    ok = dm_options_walk(&p, argc, argv, errp) && dm_options_resolve(&p, errp);
     g_ptr_array_unref(p.chardevs);
     g_ptr_array_unref(p.mons);
     return ok;

@@ -20,9 +20,9 @@ typedef enum DmMachineKind {
 
 /* A socket endpoint for a QMP monitor (-qmp, or -chardev socket + -mon). */
 typedef enum DmSockKind {
-    DM_SOCK_UNIX,  /* path */
-    DM_SOCK_TCP,   /* host, port */
-    DM_SOCK_FD,    /* fd: a listening socket inherited from the launcher */
+    DM_SOCK_UNIX, /* path */
+    DM_SOCK_TCP,  /* host, port */
+    DM_SOCK_FD,   /* fd: a listening socket inherited from the launcher */
 } DmSockKind;
 
 typedef struct DmSockSpec {
@@ -36,30 +36,30 @@ typedef struct DmSockSpec {
 } DmSockSpec;
 
 typedef struct DmOptions {
-    bool start_paused;              /* -S */
-    char *name;                     /* -name */
-    DmMachineKind machine;          /* -machine pc|none */
-    bool section_footers;           /* -machine pc,section-footers= (on) */
+    bool start_paused;                 /* -S */
+    char *name;                        /* -name */
+    DmMachineKind machine;             /* -machine pc|none */
+    bool section_footers;              /* -machine pc,section-footers= (on) */
     VmsUnknownPolicy unknown_sections; /* unknown-sections=reject|skip */
-    GPtrArray *qmp_specs;           /* -qmp SPEC, and -chardev+-mon pairs
-                                       resolved to SPEC strings, char * */
-    char *serial[DM_MAX_SERIAL];    /* -serial SPEC, in order */
+    GPtrArray *qmp_specs;              /* -qmp SPEC, and -chardev+-mon pairs
+                                          resolved to SPEC strings, char * */
+    char *serial[DM_MAX_SERIAL];       /* -serial SPEC, in order */
     int nserial;
-    bool nodefaults;                /* -nodefaults */
-    char *qtest_spec;               /* -qtest SPEC, or NULL */
-    char *qtest_log;                /* -qtest-log PATH */
-    bool accel_qtest;               /* -accel qtest: stepped clock */
-    char *rtc_base;                 /* -rtc base=utc|localtime|DATETIME */
-    char *rtc_clock;                /* -rtc clock=host|rt|vm */
-    char *boot_order;               /* -boot order=... ("cad" by default) */
-    char *boot_once;                /* -boot once=... */
-    bool no_fd_bootchk;             /* -no-fd-bootchk */
-    char *pidfile;                  /* -pidfile */
-    bool daemonize;                 /* -daemonize */
-    GPtrArray *monitors;            /* DmSockSpec *, same order as
-                                       qmp_specs */
-    bool show_version;              /* -version */
-    bool show_help;                 /* -help, -h */
+    bool nodefaults;     /* -nodefaults */
+    char *qtest_spec;    /* -qtest SPEC, or NULL */
+    char *qtest_log;     /* -qtest-log PATH */
+    bool accel_qtest;    /* -accel qtest: stepped clock */
+    char *rtc_base;      /* -rtc base=utc|localtime|DATETIME */
+    char *rtc_clock;     /* -rtc clock=host|rt|vm */
+    char *boot_order;    /* -boot order=... ("cad" by default) */
+    char *boot_once;     /* -boot once=... */
+    bool no_fd_bootchk;  /* -no-fd-bootchk */
+    char *pidfile;       /* -pidfile */
+    bool daemonize;      /* -daemonize */
+    GPtrArray *monitors; /* DmSockSpec *, same order as
+                            qmp_specs */
+    bool show_version;   /* -version */
+    bool show_help;      /* -help, -h */
 } DmOptions;
 
 /* Parses argv (QEMU spelling, option keys in any order). On error returns

@@ -18,18 +18,18 @@
 #include "lockstep-config.h"
 #include "qmp/fds.h"
 
-static json_t *qmp_cmd_query_status(json_t *args, QmpSession *s,
-                                    void *opaque, GError **errp)
+static json_t *qmp_cmd_query_status(json_t *args, QmpSession *s, void *opaque,
+                                    GError **errp)
 {
     DmDaemon *d = opaque;
 
-    return json_pack("{s:s, s:b, s:b}", "status",
-                     dm_runstate_name(d->rs.state), "singlestep", 0,
-                     "running", dm_runstate_is_running(&d->rs));
+    return json_pack("{s:s, s:b, s:b}", "status", dm_runstate_name(d->rs.state),
+                     "singlestep", 0, "running",
+                     dm_runstate_is_running(&d->rs));
 }
 
-static json_t *qmp_cmd_query_version(json_t *args, QmpSession *s,
-                                     void *opaque, GError **errp)
+static json_t *qmp_cmd_query_version(json_t *args, QmpSession *s, void *opaque,
+                                     GError **errp)
 {
     return json_pack("{s:{s:i, s:i, s:i}, s:s}", "qemu", "micro",
                      QMP_QEMU_MICRO, "minor", QMP_QEMU_MINOR, "major",
@@ -65,8 +65,8 @@ static json_t *qmp_cmd_cont(json_t *args, QmpSession *s, void *opaque,
     return json_object();
 }
 
-static json_t *qmp_cmd_system_reset(json_t *args, QmpSession *s,
-                                    void *opaque, GError **errp)
+static json_t *qmp_cmd_system_reset(json_t *args, QmpSession *s, void *opaque,
+                                    GError **errp)
 {
     DmDaemon *d = opaque;
 
@@ -99,8 +99,7 @@ static json_t *qmp_cmd_xen_set_global_dirty_log(json_t *args, QmpSession *s,
  * only an O_RDWR fd (a memfd, as the COLO coordinator passes) is accepted
  * too. Errors read "Unable to open PATH: REASON", as QEMU's.
  */
-static int dm_open_fdset(DmDaemon *d, const char *path, int mode,
-                         GError **errp)
+static int dm_open_fdset(DmDaemon *d, const char *path, int mode, GError **errp)
 {
     int fd = qmp_fdset_open(d->srv, path, mode, NULL);
     int saved = errno;
@@ -228,19 +227,19 @@ static json_t *qmp_cmd_xen_load_devices_state(json_t *args, QmpSession *s,
 }
 
 static const QmpArg dm_args_save[] = {
-    { "filename", QMP_ARG_STR, false },
-    { "live", QMP_ARG_BOOL, true },
-    { NULL },
+    {"filename", QMP_ARG_STR, false},
+    {"live", QMP_ARG_BOOL, true},
+    {NULL},
 };
 
 static const QmpArg dm_args_load[] = {
-    { "filename", QMP_ARG_STR, false },
-    { NULL },
+    {"filename", QMP_ARG_STR, false},
+    {NULL},
 };
 
 static const QmpArg dm_args_dirty_log[] = {
-    { "enable", QMP_ARG_BOOL, false },
-    { NULL },
+    {"enable", QMP_ARG_BOOL, false},
+    {NULL},
 };
 
 void dm_qmp_cmds_register(DmDaemon *d)
@@ -250,24 +249,23 @@ void dm_qmp_cmds_register(DmDaemon *d)
         QmpCommandFn fn;
         const QmpArg *args;
     } cmds[] = {
-        { "query-status", qmp_cmd_query_status, NULL },
-        { "query-version", qmp_cmd_query_version, NULL },
-        { "query-name", qmp_cmd_query_name, NULL },
-        { "stop", qmp_cmd_stop, NULL },
-        { "cont", qmp_cmd_cont, NULL },
-        { "system_reset", qmp_cmd_system_reset, NULL },
-        { "quit", qmp_cmd_quit, NULL },
-        { "xen-save-devices-state", qmp_cmd_xen_save_devices_state,
-          dm_args_save },
-        { "xen-load-devices-state", qmp_cmd_xen_load_devices_state,
-          dm_args_load },
-        { "xen-set-global-dirty-log", qmp_cmd_xen_set_global_dirty_log,
-          dm_args_dirty_log },
+        {"query-status", qmp_cmd_query_status, NULL},
+        {"query-version", qmp_cmd_query_version, NULL},
+        {"query-name", qmp_cmd_query_name, NULL},
+        {"stop", qmp_cmd_stop, NULL},
+        {"cont", qmp_cmd_cont, NULL},
+        {"system_reset", qmp_cmd_system_reset, NULL},
+        {"quit", qmp_cmd_quit, NULL},
+        {"xen-save-devices-state", qmp_cmd_xen_save_devices_state,
+         dm_args_save},
+        {"xen-load-devices-state", qmp_cmd_xen_load_devices_state,
+         dm_args_load},
+        {"xen-set-global-dirty-log", qmp_cmd_xen_set_global_dirty_log,
+         dm_args_dirty_log},
     };
 
     qmp_fds_register(d->cmds);
     for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
-        qmp_commands_add(d->cmds, cmds[i].name, cmds[i].fn, cmds[i].args, 0,
-                         d);
+        qmp_commands_add(d->cmds, cmds[i].name, cmds[i].fn, cmds[i].args, 0, d);
     }
 }

@@ -41,20 +41,20 @@ struct DmQtest {
     DmMachine *m;
     FILE *log;
     GTimer *timer;
-    int64_t max_step_ns;             /* 0: no cap (QEMU) */
+    int64_t max_step_ns; /* 0: no cap (QEMU) */
     DmQtestIntercept intercept;
     int irq_levels[DM_ISA_IRQS];
-    GString *collect;                /* reply being built, or NULL */
+    GString *collect; /* reply being built, or NULL */
 
     char *path;
     bool server;
-    int listener;                    /* -1: none */
+    int listener; /* -1: none */
     GSource *accept_src;
-    int pending;        /* a client that connected while one was served */
+    int pending; /* a client that connected while one was served */
     int conn;
     GSource *conn_src;
     GString *inbuf;
-    bool discarding;                 /* over-long line: drop up to '\n' */
+    bool discarding; /* over-long line: drop up to '\n' */
 };
 
 /* ---- output ---- */
@@ -100,8 +100,7 @@ static void dm_qtest_emit(DmQtest *q, const char *line)
     }
 }
 
-static void G_GNUC_PRINTF(2, 3) dm_qtest_emitf(DmQtest *q, const char *fmt,
-                                               ...)
+static void G_GNUC_PRINTF(2, 3) dm_qtest_emitf(DmQtest *q, const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *s = NULL;
@@ -184,8 +183,7 @@ static void dm_qtest_cmd_out(DmQtest *q, char **w)
         return;
     }
     if (!dm_qtest_parse_u64(w[2], &val)) {
-        dm_qtest_emitf(q, "FAIL bad or missing value '%s'\n",
-                       w[2] ? w[2] : "");
+        dm_qtest_emitf(q, "FAIL bad or missing value '%s'\n", w[2] ? w[2] : "");
         return;
     }
     hw_bus_out(&q->m->bus, port, (uint32_t)val, dm_qtest_width(w[0][3]));
@@ -223,8 +221,9 @@ static void dm_qtest_warp(DmQtest *q, int64_t dest)
 static bool dm_qtest_step_allowed(DmQtest *q, int64_t now, int64_t dest)
 {
     if (q->max_step_ns > 0 && dest - now > q->max_step_ns) {
-        dm_qtest_emitf(q, "FAIL clock step over the cap of %" G_GINT64_FORMAT
-                       " ns\n", q->max_step_ns);
+        dm_qtest_emitf(
+            q, "FAIL clock step over the cap of %" G_GINT64_FORMAT " ns\n",
+            q->max_step_ns);
         return false;
     }
     return true;
@@ -294,8 +293,8 @@ static void dm_qtest_cmd_intercept(DmQtest *q, char **w)
 static bool dm_qtest_is_memory_cmd(const char *c)
 {
     static const char *const mem[] = {
-        "readb", "readw", "readl", "readq", "writeb", "writew", "writel",
-        "writeq", "read", "write", "memset", "b64read", "b64write", NULL,
+        "readb",  "readw", "readl", "readq",  "writeb",  "writew",   "writel",
+        "writeq", "read",  "write", "memset", "b64read", "b64write", NULL,
     };
 
     return g_strv_contains(mem, c);
@@ -326,8 +325,10 @@ static void dm_qtest_dispatch(DmQtest *q, char **w)
     } else if (!strcmp(c, "endianness")) {
         dm_qtest_emit(q, "OK little\n");
     } else if (dm_qtest_is_memory_cmd(c)) {
-        dm_qtest_emitf(q, "FAIL '%s': this machine has no guest memory "
-                       "(device model only)\n", c);
+        dm_qtest_emitf(q,
+                       "FAIL '%s': this machine has no guest memory "
+                       "(device model only)\n",
+                       c);
     } else if (!strcmp(c, "set_irq_in")) {
         dm_qtest_emit(q, "FAIL set_irq_in: no IOAPIC model here\n");
     } else if (!strcmp(c, "module_load")) {
@@ -504,8 +505,7 @@ static void dm_qtest_attach(DmQtest *q, int conn)
     dm_qtest_log(q, 'I', "OPENED\n");
 }
 
-static gboolean dm_qtest_on_accept(gint fd, GIOCondition cond,
-                                   gpointer opaque)
+static gboolean dm_qtest_on_accept(gint fd, GIOCondition cond, gpointer opaque)
 {
     DmQtest *q = opaque;
     int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
@@ -530,10 +530,9 @@ static gboolean dm_qtest_on_accept(gint fd, GIOCondition cond,
 
 /* A unix stream socket bound and listening at `path`, or connected to it;
    blocking, as QEMU's qtest chardev writes replies in full. */
-static int dm_qtest_unix_socket(const char *path, bool listen_on,
-                                GError **errp)
+static int dm_qtest_unix_socket(const char *path, bool listen_on, GError **errp)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd;
 
     if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -595,8 +594,7 @@ static bool dm_qtest_parse_spec(DmQtest *q, const char *spec, bool *wait,
     return true;
 }
 
-static bool dm_qtest_open_log(DmQtest *q, const char *log_path,
-                              GError **errp)
+static bool dm_qtest_open_log(DmQtest *q, const char *log_path, GError **errp)
 {
     if (!log_path || !strcmp(log_path, "/dev/null") ||
         !strcmp(log_path, "none")) {

@@ -30,7 +30,7 @@ bool hw_bus_map(HwBus *bus, const char *name, uint16_t base, uint16_t len,
         ls_error_set(errp, "port bus full, cannot map '%s'", name);
         return false;
     }
-    bus->regions[bus->n++] = (HwPortRegion){ base, len, ops, opaque, name };
+    bus->regions[bus->n++] = (HwPortRegion){base, len, ops, opaque, name};
     return true;
 }
 

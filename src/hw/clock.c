@@ -26,8 +26,8 @@ struct HwClock {
     HwClockState s;
     bool stepped;
     bool running;
-    GPtrArray *timers;   /* all timers, pending or not */
-    GSource *source;     /* borrowed: set while a source is attached */
+    GPtrArray *timers; /* all timers, pending or not */
+    GSource *source;   /* borrowed: set while a source is attached */
 };
 
 static const VmsField hw_clock_fields[] = {
@@ -234,8 +234,7 @@ static GSourceFuncs clock_source_funcs = {
 
 GSource *hw_clock_source_new(HwClock *clock)
 {
-    GSource *source = g_source_new(&clock_source_funcs,
-                                   sizeof(HwClockSource));
+    GSource *source = g_source_new(&clock_source_funcs, sizeof(HwClockSource));
 
     ((HwClockSource *)source)->clock = clock;
     g_source_set_name(source, "lockstep-virtual-clock");

@@ -15,11 +15,8 @@ static bool fifo8_post_load(void *state, int version_id, GError **errp)
 }
 
 static const VmsField fifo8_fields[] = {
-    VMS_BUFFER(Fifo8, data),
-    VMS_UINT32(Fifo8, head),
-    VMS_UINT32(Fifo8, num),
-    VMS_END_OF_LIST
-};
+    VMS_BUFFER(Fifo8, data), VMS_UINT32(Fifo8, head), VMS_UINT32(Fifo8, num),
+    VMS_END_OF_LIST};
 
 const VmsDesc fifo8_vmsd = {
     .name = "Fifo8",

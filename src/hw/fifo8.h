@@ -25,8 +25,8 @@
 
 typedef struct Fifo8 {
     uint8_t data[FIFO8_CAPACITY];
-    uint32_t head;  /* index of the oldest byte, 0..FIFO8_CAPACITY-1 */
-    uint32_t num;   /* bytes held, 0..FIFO8_CAPACITY */
+    uint32_t head; /* index of the oldest byte, 0..FIFO8_CAPACITY-1 */
+    uint32_t num;  /* bytes held, 0..FIFO8_CAPACITY */
 } Fifo8;
 
 /* vmsd "Fifo8" v1; its post_load rejects head/num out of range. */

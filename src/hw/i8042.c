@@ -45,8 +45,8 @@
 #define I8042_PENDING_CTRL_AUX   0x08
 #define I8042_PENDING_KBD        I8042_MODE_DISABLE_KBD   /* 0x10 */
 #define I8042_PENDING_AUX        I8042_MODE_DISABLE_MOUSE /* 0x20 */
-#define I8042_PENDING_ALL                                                   \
-    (I8042_PENDING_CTRL_KBD | I8042_PENDING_CTRL_AUX | I8042_PENDING_KBD |  \
+#define I8042_PENDING_ALL                                                      \
+    (I8042_PENDING_CTRL_KBD | I8042_PENDING_CTRL_AUX | I8042_PENDING_KBD |     \
      I8042_PENDING_AUX)
 
 #define I8042_MIGR_TIMER_PENDING 0x1
@@ -378,21 +378,19 @@ I8042Device *i8042_new(HwClock *clock, HwIrq *irq1, HwIrq *irq12,
     return d;
 }
 
-bool i8042_realize(I8042Device *d, HwBus *bus, VmsRegistry *reg,
-                   GError **errp)
+bool i8042_realize(I8042Device *d, HwBus *bus, VmsRegistry *reg, GError **errp)
 {
     if (!hw_bus_map(bus, "i8042-data", I8042_DATA_PORT, 1, &i8042_ops, d,
                     errp) ||
-        !hw_bus_map(bus, "i8042-cmd", I8042_CMD_PORT, 1, &i8042_ops, d,
-                    errp)) {
+        !hw_bus_map(bus, "i8042-cmd", I8042_CMD_PORT, 1, &i8042_ops, d, errp)) {
         return false;
     }
     if (!ps2_kbd_realize(d->kbd, reg, errp) ||
         !ps2_mouse_realize(d->mouse, reg, errp)) {
         return false;
     }
-    return vms_register(reg, "pckbd", 0, -1, &i8042_vmsd, &d->s,
-                        sizeof(d->s), errp);
+    return vms_register(reg, "pckbd", 0, -1, &i8042_vmsd, &d->s, sizeof(d->s),
+                        errp);
 }
 
 void i8042_free(I8042Device *d)
@@ -425,8 +423,7 @@ static bool i8042_check(const I8042State *s, GError **errp)
     case I8042_CCMD_WRITE_MOUSE:
         break;
     default:
-        ls_error_set(errp, "write_cmd 0x%02x takes no data byte",
-                     s->write_cmd);
+        ls_error_set(errp, "write_cmd 0x%02x takes no data byte", s->write_cmd);
         return false;
     }
     if (s->obsrc != 0 && s->obsrc != I8042_OBSRC_KBD &&
@@ -439,8 +436,10 @@ static bool i8042_check(const I8042State *s, GError **errp)
         return false;
     }
     if ((s->status & I8042_STAT_OBF) && !s->obsrc) {
-        ls_error_set(errp, "status 0x%02x: output buffer full with no "
-                     "source (obsrc 0)", s->status);
+        ls_error_set(errp,
+                     "status 0x%02x: output buffer full with no "
+                     "source (obsrc 0)",
+                     s->status);
         return false;
     }
     return true;
@@ -468,8 +467,7 @@ static bool i8042_post_load(void *opaque, int version_id, GError **errp)
 
     if (s->pending & ~(I8042_PENDING_ALL | I8042_PENDING_KBD_COMPAT |
                        I8042_PENDING_AUX_COMPAT)) {
-        ls_error_set(errp, "pending_tmp 0x%02x has unknown bits",
-                     s->pending);
+        ls_error_set(errp, "pending_tmp 0x%02x has unknown bits", s->pending);
         return false;
     }
     if (s->migration_flags & ~I8042_MIGR_TIMER_PENDING) {
@@ -489,8 +487,7 @@ static bool i8042_post_load(void *opaque, int version_id, GError **errp)
         return false;
     }
     /* No throttle timer here: one that was pending has expired. */
-    if ((s->migration_flags & I8042_MIGR_TIMER_PENDING) &&
-        i8042_pending(s)) {
+    if ((s->migration_flags & I8042_MIGR_TIMER_PENDING) && i8042_pending(s)) {
         i8042_update_ob(s);
     }
     s->migration_flags = 0;
@@ -533,10 +530,8 @@ static void i8042_post_commit(void *opaque, int version_id)
     i8042_update_irq_lines(container_of(opaque, I8042Device, s));
 }
 
-static const VmsField i8042_outport_fields[] = {
-    VMS_UINT8(I8042State, outport),
-    VMS_END_OF_LIST
-};
+static const VmsField i8042_outport_fields[] = {VMS_UINT8(I8042State, outport),
+                                                VMS_END_OF_LIST};
 
 static const VmsDesc i8042_outport_vmsd = {
     .name = "pckbd_outport",
@@ -548,12 +543,9 @@ static const VmsDesc i8042_outport_vmsd = {
 };
 
 static const VmsField i8042_ext_fields[] = {
-    VMS_UINT32(I8042State, migration_flags),
-    VMS_UINT32(I8042State, obsrc),
-    VMS_UINT8(I8042State, obdata),
-    VMS_UINT8(I8042State, cbdata),
-    VMS_END_OF_LIST
-};
+    VMS_UINT32(I8042State, migration_flags), VMS_UINT32(I8042State, obsrc),
+    VMS_UINT8(I8042State, obdata), VMS_UINT8(I8042State, cbdata),
+    VMS_END_OF_LIST};
 
 static const VmsDesc i8042_ext_vmsd = {
     .name = "pckbd/extended_state",
@@ -562,17 +554,14 @@ static const VmsDesc i8042_ext_vmsd = {
     .post_load = i8042_ext_loaded,
 };
 
-static const VmsDesc *const i8042_subsections[] = {
-    &i8042_outport_vmsd, &i8042_ext_vmsd, NULL
-};
+static const VmsDesc *const i8042_subsections[] = {&i8042_outport_vmsd,
+                                                   &i8042_ext_vmsd, NULL};
 
 static const VmsField i8042_kbd_fields[] = {
-    VMS_UINT8(I8042State, write_cmd),
-    VMS_UINT8(I8042State, status),
+    VMS_UINT8(I8042State, write_cmd), VMS_UINT8(I8042State, status),
     VMS_UINT8(I8042State, mode),
     VMS_FIELD_T_("pending_tmp", VMS_UINT8, I8042State, pending, 0),
-    VMS_END_OF_LIST
-};
+    VMS_END_OF_LIST};
 
 /* QEMU's vmstate_kbd: the controller proper, nested in the ISA device. */
 static const VmsDesc i8042_kbd_vmsd = {
@@ -585,11 +574,13 @@ static const VmsDesc i8042_kbd_vmsd = {
     .post_load = i8042_post_load,
 };
 
-static const VmsField i8042_fields[] = {
-    { .name = "kbd", .type = VMS_STRUCT, .offset = 0,
-      .size = sizeof(I8042State), .num = 1, .vmsd = &i8042_kbd_vmsd },
-    VMS_END_OF_LIST
-};
+static const VmsField i8042_fields[] = {{.name = "kbd",
+                                         .type = VMS_STRUCT,
+                                         .offset = 0,
+                                         .size = sizeof(I8042State),
+                                         .num = 1,
+                                         .vmsd = &i8042_kbd_vmsd},
+                                        VMS_END_OF_LIST};
 
 const VmsDesc i8042_vmsd = {
     .name = "pckbd",

@@ -67,13 +67,13 @@ typedef struct I8042State {
     uint8_t write_cmd; /* controller command awaiting a data byte, or 0 */
     uint8_t status;
     uint8_t mode;
-    uint8_t pending;   /* on the wire as pending_tmp: who has data */
-    uint8_t outport;   /* subsection pckbd_outport when not default */
+    uint8_t pending;          /* on the wire as pending_tmp: who has data */
+    uint8_t outport;          /* subsection pckbd_outport when not default */
     uint32_t migration_flags; /* pckbd/extended_state ... */
     uint32_t obsrc;
-    uint8_t obdata;    /* last byte read from port 0x60 */
-    uint8_t cbdata;    /* the controller's own reply byte */
-    uint8_t loaded;    /* load bookkeeping: subsections seen */
+    uint8_t obdata; /* last byte read from port 0x60 */
+    uint8_t cbdata; /* the controller's own reply byte */
+    uint8_t loaded; /* load bookkeeping: subsections seen */
 } I8042State;
 
 typedef struct I8042Device {
@@ -102,8 +102,7 @@ I8042Device *i8042_new(HwClock *clock, HwIrq *irq1, HwIrq *irq12,
                        void (*reset_request)(void *), void *reset_opaque);
 /* Maps 0x60 and 0x64, registers ps2kbd, ps2mouse and pckbd (instance 0,
    no alias) in that order. */
-bool i8042_realize(I8042Device *d, HwBus *bus, VmsRegistry *reg,
-                   GError **errp);
+bool i8042_realize(I8042Device *d, HwBus *bus, VmsRegistry *reg, GError **errp);
 /* QEMU's system reset of the controller and both devices. */
 void i8042_reset(I8042Device *d);
 void i8042_free(I8042Device *d);

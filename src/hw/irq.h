@@ -48,8 +48,8 @@ static inline void hw_irq_pulse(HwIrq *irq)
 }
 
 #ifndef container_of
-#define container_of(ptr, type, member)                                      \
-    ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member)                                        \
+    ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
 #endif

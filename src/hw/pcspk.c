@@ -23,7 +23,9 @@ static void pcspk_io_write(void *opaque, uint16_t port, uint32_t val,
 }
 
 static const HwPortOps pcspk_io_ops = {
-    .read = pcspk_io_read, .write = pcspk_io_write, .access_size = 1,
+    .read = pcspk_io_read,
+    .write = pcspk_io_write,
+    .access_size = 1,
 };
 
 static bool pcspk_post_load(void *state, int version_id, GError **errp)
@@ -31,13 +33,14 @@ static bool pcspk_post_load(void *state, int version_id, GError **errp)
     const PcspkState *s = state;
 
     if (s->data_on > 1) {
-        ls_error_set(errp, "field 'data_on': %u out of range 0..1",
-                     s->data_on);
+        ls_error_set(errp, "field 'data_on': %u out of range 0..1", s->data_on);
         return false;
     }
     if (s->dummy_refresh_clock & ~PCSPK_REFRESH_BIT) {
-        ls_error_set(errp, "field 'dummy_refresh_clock': 0x%02x is neither "
-                     "0 nor 0x10", s->dummy_refresh_clock);
+        ls_error_set(errp,
+                     "field 'dummy_refresh_clock': 0x%02x is neither "
+                     "0 nor 0x10",
+                     s->dummy_refresh_clock);
         return false;
     }
     return true;
@@ -66,13 +69,11 @@ PcspkDevice *pcspk_new(HwClock *clock, PitDevice *pit)
     return d;
 }
 
-bool pcspk_realize(PcspkDevice *d, HwBus *bus, VmsRegistry *reg,
-                   GError **errp)
+bool pcspk_realize(PcspkDevice *d, HwBus *bus, VmsRegistry *reg, GError **errp)
 {
-    return hw_bus_map(bus, "pcspk", PCSPK_IOBASE, 1, &pcspk_io_ops, d,
-                      errp) &&
-           vms_register(reg, "pcspk", 0, -1, &pcspk_vmsd, &d->s,
-                        sizeof(d->s), errp);
+    return hw_bus_map(bus, "pcspk", PCSPK_IOBASE, 1, &pcspk_io_ops, d, errp) &&
+           vms_register(reg, "pcspk", 0, -1, &pcspk_vmsd, &d->s, sizeof(d->s),
+                        errp);
 }
 
 void pcspk_reset(PcspkDevice *d)

@@ -28,7 +28,7 @@
 #include "hw/pit.h"
 #include "vms/vms.h"
 
-#define PCSPK_IOBASE 0x61
+#define PCSPK_IOBASE      0x61
 #define PCSPK_REFRESH_BIT 0x10
 
 typedef struct PcspkState {
@@ -46,8 +46,7 @@ extern const VmsDesc pcspk_vmsd;
 
 PcspkDevice *pcspk_new(HwClock *clock, PitDevice *pit);
 /* Maps port 0x61 and registers `pcspk` (instance 0). */
-bool pcspk_realize(PcspkDevice *d, HwBus *bus, VmsRegistry *reg,
-                   GError **errp);
+bool pcspk_realize(PcspkDevice *d, HwBus *bus, VmsRegistry *reg, GError **errp);
 void pcspk_reset(PcspkDevice *d);
 void pcspk_free(PcspkDevice *d);
 

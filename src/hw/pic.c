@@ -10,21 +10,21 @@
 #include "base/error.h"
 #include "base/log.h"
 
-#define PIC_ICW1_INIT 0x10
-#define PIC_ICW1_LTIM 0x08
-#define PIC_ICW1_SNGL 0x02
-#define PIC_ICW1_IC4 0x01
-#define PIC_OCW3_SEL 0x08
-#define PIC_OCW3_POLL 0x04
-#define PIC_OCW3_RR 0x02
-#define PIC_OCW3_ESMM 0x40
+#define PIC_ICW1_INIT         0x10
+#define PIC_ICW1_LTIM         0x08
+#define PIC_ICW1_SNGL         0x02
+#define PIC_ICW1_IC4          0x01
+#define PIC_OCW3_SEL          0x08
+#define PIC_OCW3_POLL         0x04
+#define PIC_OCW3_RR           0x02
+#define PIC_OCW3_ESMM         0x40
 #define PIC_OCW2_ROT_AEOI_CLR 0
-#define PIC_OCW2_EOI 1
-#define PIC_OCW2_SEOI 3
+#define PIC_OCW2_EOI          1
+#define PIC_OCW2_SEOI         3
 #define PIC_OCW2_ROT_AEOI_SET 4
-#define PIC_OCW2_ROT_EOI 5
-#define PIC_OCW2_SET_PRIO 6
-#define PIC_OCW2_ROT_SEOI 7
+#define PIC_OCW2_ROT_EOI      5
+#define PIC_OCW2_SET_PRIO     6
+#define PIC_OCW2_ROT_SEOI     7
 
 /* Highest priority (0 = highest) among `mask`, 8 when empty. */
 static int pic_get_priority(const PicState *s, int mask)
@@ -315,10 +315,14 @@ static uint32_t pic_elcr_read(void *opaque, uint16_t port, unsigned size)
 }
 
 static const HwPortOps pic_io_ops = {
-    .read = pic_io_read, .write = pic_io_write, .access_size = 1,
+    .read = pic_io_read,
+    .write = pic_io_write,
+    .access_size = 1,
 };
 static const HwPortOps pic_elcr_ops = {
-    .read = pic_elcr_read, .write = pic_elcr_write, .access_size = 1,
+    .read = pic_elcr_read,
+    .write = pic_elcr_write,
+    .access_size = 1,
 };
 
 /* ---- state description ---- */
@@ -338,8 +342,7 @@ static bool pic_check_flags(const PicState *s, GError **errp)
            pic_check_bool(s->poll, "poll", errp) &&
            pic_check_bool(s->special_mask, "special_mask", errp) &&
            pic_check_bool(s->auto_eoi, "auto_eoi", errp) &&
-           pic_check_bool(s->rotate_on_auto_eoi, "rotate_on_auto_eoi",
-                          errp) &&
+           pic_check_bool(s->rotate_on_auto_eoi, "rotate_on_auto_eoi", errp) &&
            pic_check_bool(s->special_fully_nested_mode,
                           "special_fully_nested_mode", errp) &&
            pic_check_bool(s->init4, "init4", errp);
@@ -354,8 +357,10 @@ static bool pic_post_load_common(const PicState *s, uint8_t elcr_mask,
         return false;
     }
     if (s->irq_base & 7) {
-        ls_error_set(errp, "field 'irq_base': 0x%02x has low bits set "
-                     "(ICW2 keeps bits 7..3 only)", s->irq_base);
+        ls_error_set(errp,
+                     "field 'irq_base': 0x%02x has low bits set "
+                     "(ICW2 keeps bits 7..3 only)",
+                     s->irq_base);
         return false;
     }
     if (s->init_state > 3) {
@@ -369,8 +374,10 @@ static bool pic_post_load_common(const PicState *s, uint8_t elcr_mask,
         return false;
     }
     if (s->elcr & ~elcr_mask) {
-        ls_error_set(errp, "field 'elcr': 0x%02x sets bits outside the "
-                     "writable mask 0x%02x", s->elcr, elcr_mask);
+        ls_error_set(errp,
+                     "field 'elcr': 0x%02x sets bits outside the "
+                     "writable mask 0x%02x",
+                     s->elcr, elcr_mask);
         return false;
     }
     return pic_check_flags(s, errp);
@@ -461,15 +468,14 @@ static bool pic_chip_realize(PicChip *c, HwBus *bus, VmsRegistry *reg,
 
     return hw_bus_map(bus, c->master ? "pic-master" : "pic-slave", base, 2,
                       &pic_io_ops, c, errp) &&
-           hw_bus_map(bus, c->master ? "elcr-master" : "elcr-slave", elcr,
-                      1, &pic_elcr_ops, c, errp) &&
+           hw_bus_map(bus, c->master ? "elcr-master" : "elcr-slave", elcr, 1,
+                      &pic_elcr_ops, c, errp) &&
            vms_register(reg, "i8259", c->master ? 0 : 1, base,
-                        c->master ? &pic_master_vmsd : &pic_slave_vmsd,
-                        &c->s, sizeof(c->s), errp);
+                        c->master ? &pic_master_vmsd : &pic_slave_vmsd, &c->s,
+                        sizeof(c->s), errp);
 }
 
-bool pic_pair_realize(PicPair *p, HwBus *bus, VmsRegistry *reg,
-                      GError **errp)
+bool pic_pair_realize(PicPair *p, HwBus *bus, VmsRegistry *reg, GError **errp)
 {
     return pic_chip_realize(&p->chip[0], bus, reg, errp) &&
            pic_chip_realize(&p->chip[1], bus, reg, errp);

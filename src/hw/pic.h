@@ -32,22 +32,22 @@
 #include "hw/irq.h"
 #include "vms/vms.h"
 
-#define PIC_MASTER_IOBASE 0x20
-#define PIC_SLAVE_IOBASE 0xa0
-#define PIC_MASTER_ELCR 0x4d0
-#define PIC_SLAVE_ELCR 0x4d1
+#define PIC_MASTER_IOBASE    0x20
+#define PIC_SLAVE_IOBASE     0xa0
+#define PIC_MASTER_ELCR      0x4d0
+#define PIC_SLAVE_ELCR       0x4d1
 #define PIC_MASTER_ELCR_MASK 0xf8
-#define PIC_SLAVE_ELCR_MASK 0xde
-#define PIC_CASCADE_IRQ 2
+#define PIC_SLAVE_ELCR_MASK  0xde
+#define PIC_CASCADE_IRQ      2
 
 /* Serialised state of one chip, QEMU's field order (memcpy-able). */
 typedef struct PicState {
-    uint8_t last_irr;  /* input levels as last seen (edge detection) */
+    uint8_t last_irr; /* input levels as last seen (edge detection) */
     uint8_t irr;
     uint8_t imr;
     uint8_t isr;
-    uint8_t priority_add; /* 0..7: line with highest priority */
-    uint8_t irq_base;     /* ICW2 & 0xf8 */
+    uint8_t priority_add;    /* 0..7: line with highest priority */
+    uint8_t irq_base;        /* ICW2 & 0xf8 */
     uint8_t read_reg_select; /* 0 IRR, 1 ISR */
     uint8_t poll;
     uint8_t special_mask;
@@ -83,8 +83,7 @@ extern const VmsDesc pic_slave_vmsd;
 PicPair *pic_pair_new(HwClock *clock, HwIrq *cpu_intr);
 /* Maps 0x20-0x21, 0xa0-0xa1, 0x4d0, 0x4d1 and registers the two `i8259`
    sections (instance 0 alias 0x20, then instance 1 alias 0xa0). */
-bool pic_pair_realize(PicPair *p, HwBus *bus, VmsRegistry *reg,
-                      GError **errp);
+bool pic_pair_realize(PicPair *p, HwBus *bus, VmsRegistry *reg, GError **errp);
 void pic_pair_reset(PicPair *p);
 void pic_pair_free(PicPair *p);
 

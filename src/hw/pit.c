@@ -11,14 +11,14 @@
 #include "base/error.h"
 #include "base/log.h"
 
-#define PIT_RW_STATE_LSB 1
-#define PIT_RW_STATE_MSB 2
+#define PIT_RW_STATE_LSB   1
+#define PIT_RW_STATE_MSB   2
 #define PIT_RW_STATE_WORD0 3
 #define PIT_RW_STATE_WORD1 4
-#define PIT_PORT_CONTROL 3
-#define PIT_CMD_READ_BACK 3
-#define PIT_RB_NO_COUNT 0x20
-#define PIT_RB_NO_STATUS 0x10
+#define PIT_PORT_CONTROL   3
+#define PIT_CMD_READ_BACK  3
+#define PIT_RB_NO_COUNT    0x20
+#define PIT_RB_NO_STATUS   0x10
 
 /* a * b / c with a 128-bit intermediate, as QEMU's muldiv64. */
 static uint64_t pit_muldiv64(uint64_t a, uint32_t b, uint32_t c)
@@ -295,7 +295,9 @@ static uint32_t pit_io_read(void *opaque, uint16_t port, unsigned size)
 }
 
 static const HwPortOps pit_io_ops = {
-    .read = pit_io_read, .write = pit_io_write, .access_size = 1,
+    .read = pit_io_read,
+    .write = pit_io_write,
+    .access_size = 1,
 };
 
 int pit_get_out(PitDevice *d, int channel, int64_t now)
@@ -342,7 +344,10 @@ typedef struct PitLimit {
     uint8_t max;
 } PitLimit;
 
-#define PIT_LIMIT(_m, _max) { #_m, offsetof(PitChannelState, _m), (_max) }
+#define PIT_LIMIT(_m, _max)                                                    \
+    {                                                                          \
+#_m, offsetof(PitChannelState, _m), (_max)                             \
+    }
 
 /* The u8 fields' domains: what QEMU's register paths can store. */
 static const PitLimit pit_limits[] = {
@@ -371,8 +376,8 @@ static bool pit_channel_post_load(void *state, int version_id, GError **errp)
     }
     /* a zero count would divide by zero; QEMU never stores one */
     if (s->count < 1 || s->count > 0x10000) {
-        ls_error_set(errp, "field 'count': %" PRId32
-                     " out of range 1..65536", s->count);
+        ls_error_set(errp, "field 'count': %" PRId32 " out of range 1..65536",
+                     s->count);
         return false;
     }
     return true;
@@ -383,12 +388,15 @@ static bool pit_post_load(void *state, int version_id, GError **errp)
     const PitState *s = state;
 
     if (s->channels[0].irq_disabled > 1) {
-        ls_error_set(errp, "field 'channels[0].irq_disabled': %" PRIu32
-                     " out of range 0..1", s->channels[0].irq_disabled);
+        ls_error_set(errp,
+                     "field 'channels[0].irq_disabled': %" PRIu32
+                     " out of range 0..1",
+                     s->channels[0].irq_disabled);
         return false;
     }
     if (s->channels[0].next_transition_time < -1) {
-        ls_error_set(errp, "field 'channels[0].next_transition_time': "
+        ls_error_set(errp,
+                     "field 'channels[0].next_transition_time': "
                      "%" PRId64 " is negative",
                      s->channels[0].next_transition_time);
         return false;
@@ -440,10 +448,13 @@ static const VmsDesc pit_channel_vmsd = {
 static const VmsField pit_fields[] = {
     VMS_UINT32_V(PitState, channels[0].irq_disabled, 3),
     {
-        .name = "channels", .type = VMS_STRUCT,
+        .name = "channels",
+        .type = VMS_STRUCT,
         .offset = offsetof(PitState, channels),
-        .size = sizeof(PitChannelState), .num = PIT_NUM_CHANNELS,
-        .version_id = 2, .vmsd = &pit_channel_vmsd,
+        .size = sizeof(PitChannelState),
+        .num = PIT_NUM_CHANNELS,
+        .version_id = 2,
+        .vmsd = &pit_channel_vmsd,
     },
     /* "formerly irq_timer": the same field again */
     VMS_INT64(PitState, channels[0].next_transition_time),

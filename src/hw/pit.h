@@ -39,22 +39,22 @@
 #include "hw/irq.h"
 #include "vms/vms.h"
 
-#define PIT_FREQ 1193182
-#define PIT_IOBASE 0x40
+#define PIT_FREQ         1193182
+#define PIT_IOBASE       0x40
 #define PIT_NUM_CHANNELS 3
 
 /* One channel, QEMU's PITChannelState fields (memcpy-able). */
 typedef struct PitChannelState {
     int32_t count; /* 1..0x10000 once loaded */
     uint16_t latched_count;
-    uint8_t count_latched;  /* 0, or the RW state of the latched read */
+    uint8_t count_latched; /* 0, or the RW state of the latched read */
     uint8_t status_latched;
     uint8_t status;
-    uint8_t read_state;  /* 0..4: LSB(1) MSB(2) WORD0(3) WORD1(4) */
+    uint8_t read_state; /* 0..4: LSB(1) MSB(2) WORD0(3) WORD1(4) */
     uint8_t write_state;
     uint8_t write_latch;
-    uint8_t rw_mode;     /* 0..3 */
-    uint8_t mode;        /* 0..7 */
+    uint8_t rw_mode; /* 0..3 */
+    uint8_t mode;    /* 0..7 */
     uint8_t bcd;
     uint8_t gate;
     int64_t count_load_time;      /* virtual ns */

@@ -22,7 +22,9 @@ static void port92_io_write(void *opaque, uint16_t port, uint32_t val,
 }
 
 static const HwPortOps port92_io_ops = {
-    .read = port92_io_read, .write = port92_io_write, .access_size = 1,
+    .read = port92_io_read,
+    .write = port92_io_write,
+    .access_size = 1,
 };
 
 /* Every byte is a valid outport; only the A20 line is derived. */
@@ -62,8 +64,8 @@ bool port92_realize(Port92Device *d, HwBus *bus, VmsRegistry *reg,
 {
     return hw_bus_map(bus, "port92", PORT92_IOBASE, 1, &port92_io_ops, d,
                       errp) &&
-           vms_register(reg, "port92", 0, -1, &port92_vmsd, &d->s,
-                        sizeof(d->s), errp);
+           vms_register(reg, "port92", 0, -1, &port92_vmsd, &d->s, sizeof(d->s),
+                        errp);
 }
 
 void port92_reset(Port92Device *d)

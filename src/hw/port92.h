@@ -25,8 +25,8 @@
 #include "vms/vms.h"
 
 #define PORT92_IOBASE 0x92
-#define PORT92_RESET 0x01
-#define PORT92_A20 0x02
+#define PORT92_RESET  0x01
+#define PORT92_A20    0x02
 
 typedef struct Port92State {
     uint8_t outport;

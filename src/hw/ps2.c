@@ -48,9 +48,9 @@
 #define PS2_RING_MASK (PS2_BUFFER_SIZE - 1)
 
 /* Load bookkeeping bits in Ps2KbdState.loaded */
-#define PS2_LOADED_LEDSTATE  0x01
-#define PS2_LOADED_HIGH_BIT  0x02
-#define PS2_LOADED_CQUEUE    0x04
+#define PS2_LOADED_LEDSTATE 0x01
+#define PS2_LOADED_HIGH_BIT 0x02
+#define PS2_LOADED_CQUEUE   0x04
 
 /*
  * The i8042's set 2 -> set 1 translation (8042 datasheet; the table QEMU
@@ -58,21 +58,16 @@
  * 0x83 (F7) and 0x84 (SysRq).
  */
 static const uint8_t ps2_xlate_low[128] = {
-    0xff, 0x43, 0x41, 0x3f, 0x3d, 0x3b, 0x3c, 0x58,
-    0x64, 0x44, 0x42, 0x40, 0x3e, 0x0f, 0x29, 0x59,
-    0x65, 0x38, 0x2a, 0x70, 0x1d, 0x10, 0x02, 0x5a,
-    0x66, 0x71, 0x2c, 0x1f, 0x1e, 0x11, 0x03, 0x5b,
-    0x67, 0x2e, 0x2d, 0x20, 0x12, 0x05, 0x04, 0x5c,
-    0x68, 0x39, 0x2f, 0x21, 0x14, 0x13, 0x06, 0x5d,
-    0x69, 0x31, 0x30, 0x23, 0x22, 0x15, 0x07, 0x5e,
-    0x6a, 0x72, 0x32, 0x24, 0x16, 0x08, 0x09, 0x5f,
-    0x6b, 0x33, 0x25, 0x17, 0x18, 0x0b, 0x0a, 0x60,
-    0x6c, 0x34, 0x35, 0x26, 0x27, 0x19, 0x0c, 0x61,
-    0x6d, 0x73, 0x28, 0x74, 0x1a, 0x0d, 0x62, 0x6e,
-    0x3a, 0x36, 0x1c, 0x1b, 0x75, 0x2b, 0x63, 0x76,
-    0x55, 0x56, 0x77, 0x78, 0x79, 0x7a, 0x0e, 0x7b,
-    0x7c, 0x4f, 0x7d, 0x4b, 0x47, 0x7e, 0x7f, 0x6f,
-    0x52, 0x53, 0x50, 0x4c, 0x4d, 0x48, 0x01, 0x45,
+    0xff, 0x43, 0x41, 0x3f, 0x3d, 0x3b, 0x3c, 0x58, 0x64, 0x44, 0x42, 0x40,
+    0x3e, 0x0f, 0x29, 0x59, 0x65, 0x38, 0x2a, 0x70, 0x1d, 0x10, 0x02, 0x5a,
+    0x66, 0x71, 0x2c, 0x1f, 0x1e, 0x11, 0x03, 0x5b, 0x67, 0x2e, 0x2d, 0x20,
+    0x12, 0x05, 0x04, 0x5c, 0x68, 0x39, 0x2f, 0x21, 0x14, 0x13, 0x06, 0x5d,
+    0x69, 0x31, 0x30, 0x23, 0x22, 0x15, 0x07, 0x5e, 0x6a, 0x72, 0x32, 0x24,
+    0x16, 0x08, 0x09, 0x5f, 0x6b, 0x33, 0x25, 0x17, 0x18, 0x0b, 0x0a, 0x60,
+    0x6c, 0x34, 0x35, 0x26, 0x27, 0x19, 0x0c, 0x61, 0x6d, 0x73, 0x28, 0x74,
+    0x1a, 0x0d, 0x62, 0x6e, 0x3a, 0x36, 0x1c, 0x1b, 0x75, 0x2b, 0x63, 0x76,
+    0x55, 0x56, 0x77, 0x78, 0x79, 0x7a, 0x0e, 0x7b, 0x7c, 0x4f, 0x7d, 0x4b,
+    0x47, 0x7e, 0x7f, 0x6f, 0x52, 0x53, 0x50, 0x4c, 0x4d, 0x48, 0x01, 0x45,
     0x57, 0x4e, 0x51, 0x4a, 0x37, 0x49, 0x46, 0x54,
 };
 
@@ -108,8 +103,7 @@ static void ps2_queue_noirq(Ps2Queue *q, uint8_t b)
 }
 
 /* Queues n bytes, all or none, then raises the line (QEMU's ps2_queue_N). */
-static void ps2_queue_n(Ps2CommonState *c, HwIrq *irq, const uint8_t *b,
-                        int n)
+static void ps2_queue_n(Ps2CommonState *c, HwIrq *irq, const uint8_t *b, int n)
 {
     if (PS2_QUEUE_SIZE - c->queue.count < n) {
         return;
@@ -130,8 +124,7 @@ static void ps2_queue1(Ps2CommonState *c, HwIrq *irq, uint8_t b)
  * back and cwptr marks where the replies end. Not bounded by
  * PS2_QUEUE_SIZE, as in QEMU (at most 3 bytes per command).
  */
-static void ps2_cqueue_n(Ps2CommonState *c, HwIrq *irq, const uint8_t *b,
-                         int n)
+static void ps2_cqueue_n(Ps2CommonState *c, HwIrq *irq, const uint8_t *b, int n)
 {
     Ps2Queue *q = &c->queue;
 
@@ -194,7 +187,7 @@ static void ps2_kbd_cq1(Ps2KbdDevice *k, uint8_t b)
 
 static void ps2_kbd_cq2(Ps2KbdDevice *k, uint8_t b1, uint8_t b2)
 {
-    uint8_t b[2] = { b1, b2 };
+    uint8_t b[2] = {b1, b2};
 
     ps2_cqueue_n(&k->s.parent_obj, k->irq, b, 2);
 }
@@ -211,7 +204,7 @@ static void ps2_kbd_defaults(Ps2KbdDevice *k)
 static void ps2_kbd_command(Ps2KbdDevice *k, uint8_t val)
 {
     Ps2KbdState *s = &k->s;
-    uint8_t id[3] = { PS2_KBD_REPLY_ACK, PS2_KBD_REPLY_ID, 0x83 };
+    uint8_t id[3] = {PS2_KBD_REPLY_ACK, PS2_KBD_REPLY_ID, 0x83};
 
     switch (val) {
     case 0x00:
@@ -396,8 +389,7 @@ static bool ps2_mouse_send_packet(Ps2MouseDevice *m)
     return true;
 }
 
-void ps2_mouse_move(Ps2MouseDevice *m, int dx, int dy, int dz,
-                    uint8_t buttons)
+void ps2_mouse_move(Ps2MouseDevice *m, int dx, int dy, int dz, uint8_t buttons)
 {
     Ps2MouseState *s = &m->s;
 
@@ -429,8 +421,8 @@ static void ps2_mouse_defaults(Ps2MouseState *s)
 static void ps2_mouse_report(Ps2MouseDevice *m)
 {
     Ps2MouseState *s = &m->s;
-    uint8_t b[4] = { PS2_AUX_ACK, s->mouse_status, s->mouse_resolution,
-                     s->mouse_sample_rate };
+    uint8_t b[4] = {PS2_AUX_ACK, s->mouse_status, s->mouse_resolution,
+                    s->mouse_sample_rate};
 
     ps2_queue_n(&s->parent_obj, m->irq, b, 4);
 }
@@ -438,7 +430,7 @@ static void ps2_mouse_report(Ps2MouseDevice *m)
 static void ps2_mouse_reset_cmd(Ps2MouseDevice *m)
 {
     Ps2MouseState *s = &m->s;
-    uint8_t b[3] = { PS2_AUX_ACK, 0xaa, 0 };
+    uint8_t b[3] = {PS2_AUX_ACK, 0xaa, 0};
 
     ps2_mouse_defaults(s);
     s->mouse_type = 0;
@@ -446,8 +438,7 @@ static void ps2_mouse_reset_cmd(Ps2MouseDevice *m)
     ps2_queue_n(&s->parent_obj, m->irq, b, 3);
 }
 
-static void ps2_mouse_set_status(Ps2MouseDevice *m, uint8_t set,
-                                 uint8_t clear)
+static void ps2_mouse_set_status(Ps2MouseDevice *m, uint8_t set, uint8_t clear)
 {
     m->s.mouse_status = (m->s.mouse_status & ~clear) | set;
     ps2_mouse_q(m, PS2_AUX_ACK);
@@ -456,7 +447,7 @@ static void ps2_mouse_set_status(Ps2MouseDevice *m, uint8_t set,
 static void ps2_mouse_command(Ps2MouseDevice *m, uint8_t val)
 {
     Ps2MouseState *s = &m->s;
-    uint8_t b[2] = { PS2_AUX_ACK, s->mouse_type };
+    uint8_t b[2] = {PS2_AUX_ACK, s->mouse_type};
 
     switch (val) {
     case PS2_AUX_SET_SCALE11:
@@ -611,8 +602,10 @@ static bool ps2_common_check(const Ps2CommonState *c, GError **errp)
         return false;
     }
     if (q->wptr != ((q->rptr + q->count) & PS2_RING_MASK)) {
-        ls_error_set(errp, "queue.wptr %d inconsistent with rptr %d + "
-                     "count %d", q->wptr, q->rptr, q->count);
+        ls_error_set(errp,
+                     "queue.wptr %d inconsistent with rptr %d + "
+                     "count %d",
+                     q->wptr, q->rptr, q->count);
         return false;
     }
     return true;
@@ -622,9 +615,8 @@ static bool ps2_kbd_check(const Ps2KbdState *s, GError **errp)
 {
     int32_t wc = s->parent_obj.write_cmd;
 
-    if (wc != -1 && wc != PS2_KBD_CMD_SCANCODE &&
-        wc != PS2_KBD_CMD_SET_LEDS && wc != PS2_KBD_CMD_SET_RATE &&
-        wc != PS2_KBD_CMD_SET_MAKE_BREAK) {
+    if (wc != -1 && wc != PS2_KBD_CMD_SCANCODE && wc != PS2_KBD_CMD_SET_LEDS &&
+        wc != PS2_KBD_CMD_SET_RATE && wc != PS2_KBD_CMD_SET_MAKE_BREAK) {
         ls_error_set(errp, "write_cmd 0x%x is no keyboard command", wc);
         return false;
     }
@@ -713,8 +705,7 @@ static const VmsField ps2_common_fields[] = {
     VMS_INT32(Ps2CommonState, queue.wptr),
     VMS_INT32(Ps2CommonState, queue.count),
     VMS_BUFFER(Ps2CommonState, queue.data),
-    VMS_END_OF_LIST
-};
+    VMS_END_OF_LIST};
 
 static const VmsDesc ps2_common_vmsd = {
     .name = "PS2 Common State",
@@ -723,10 +714,8 @@ static const VmsDesc ps2_common_vmsd = {
     .fields = ps2_common_fields,
 };
 
-static const VmsField ps2_kbd_led_fields[] = {
-    VMS_INT32(Ps2KbdState, ledstate),
-    VMS_END_OF_LIST
-};
+static const VmsField ps2_kbd_led_fields[] = {VMS_INT32(Ps2KbdState, ledstate),
+                                              VMS_END_OF_LIST};
 
 static const VmsDesc ps2_kbd_led_vmsd = {
     .name = "ps2kbd/ledstate",
@@ -738,9 +727,7 @@ static const VmsDesc ps2_kbd_led_vmsd = {
 };
 
 static const VmsField ps2_kbd_hb_fields[] = {
-    VMS_BOOL(Ps2KbdState, need_high_bit),
-    VMS_END_OF_LIST
-};
+    VMS_BOOL(Ps2KbdState, need_high_bit), VMS_END_OF_LIST};
 
 static const VmsDesc ps2_kbd_hb_vmsd = {
     .name = "ps2kbd/need_high_bit",
@@ -752,9 +739,7 @@ static const VmsDesc ps2_kbd_hb_vmsd = {
 };
 
 static const VmsField ps2_kbd_cq_fields[] = {
-    VMS_INT32(Ps2KbdState, parent_obj.queue.cwptr),
-    VMS_END_OF_LIST
-};
+    VMS_INT32(Ps2KbdState, parent_obj.queue.cwptr), VMS_END_OF_LIST};
 
 static const VmsDesc ps2_kbd_cq_vmsd = {
     .name = "ps2kbd/command_reply_queue",
@@ -764,16 +749,12 @@ static const VmsDesc ps2_kbd_cq_vmsd = {
 };
 
 static const VmsDesc *const ps2_kbd_subsections[] = {
-    &ps2_kbd_led_vmsd, &ps2_kbd_hb_vmsd, &ps2_kbd_cq_vmsd, NULL
-};
+    &ps2_kbd_led_vmsd, &ps2_kbd_hb_vmsd, &ps2_kbd_cq_vmsd, NULL};
 
 static const VmsField ps2_kbd_fields[] = {
     VMS_STRUCT_ONE(Ps2KbdState, parent_obj, ps2_common_vmsd, Ps2CommonState),
-    VMS_INT32(Ps2KbdState, scan_enabled),
-    VMS_INT32(Ps2KbdState, translate),
-    VMS_INT32_V(Ps2KbdState, scancode_set, 3),
-    VMS_END_OF_LIST
-};
+    VMS_INT32(Ps2KbdState, scan_enabled), VMS_INT32(Ps2KbdState, translate),
+    VMS_INT32_V(Ps2KbdState, scancode_set, 3), VMS_END_OF_LIST};
 
 const VmsDesc ps2_kbd_vmsd = {
     .name = "ps2kbd",
@@ -798,13 +779,15 @@ static bool ps2_mouse_check(const Ps2MouseState *s, GError **errp)
         return false;
     }
     if (s->mouse_detect_state > 3 || s->mouse_wrap > 1) {
-        ls_error_set(errp, "mouse_detect_state %u / mouse_wrap %u out of "
-                     "range", s->mouse_detect_state, s->mouse_wrap);
+        ls_error_set(errp,
+                     "mouse_detect_state %u / mouse_wrap %u out of "
+                     "range",
+                     s->mouse_detect_state, s->mouse_wrap);
         return false;
     }
-    if (s->mouse_status & ~(PS2_MOUSE_STATUS_SCALE21 |
-                            PS2_MOUSE_STATUS_ENABLED |
-                            PS2_MOUSE_STATUS_REMOTE)) {
+    if (s->mouse_status &
+        ~(PS2_MOUSE_STATUS_SCALE21 | PS2_MOUSE_STATUS_ENABLED |
+          PS2_MOUSE_STATUS_REMOTE)) {
         ls_error_set(errp, "mouse_status 0x%02x has unknown bits",
                      s->mouse_status);
         return false;
@@ -826,8 +809,7 @@ static bool ps2_mouse_post_load(void *opaque, int version_id, GError **errp)
 }
 
 static const VmsField ps2_mouse_fields[] = {
-    VMS_STRUCT_ONE(Ps2MouseState, parent_obj, ps2_common_vmsd,
-                   Ps2CommonState),
+    VMS_STRUCT_ONE(Ps2MouseState, parent_obj, ps2_common_vmsd, Ps2CommonState),
     VMS_UINT8(Ps2MouseState, mouse_status),
     VMS_UINT8(Ps2MouseState, mouse_resolution),
     VMS_UINT8(Ps2MouseState, mouse_sample_rate),
@@ -838,8 +820,7 @@ static const VmsField ps2_mouse_fields[] = {
     VMS_INT32(Ps2MouseState, mouse_dy),
     VMS_INT32(Ps2MouseState, mouse_dz),
     VMS_UINT8(Ps2MouseState, mouse_buttons),
-    VMS_END_OF_LIST
-};
+    VMS_END_OF_LIST};
 
 const VmsDesc ps2_mouse_vmsd = {
     .name = "ps2mouse",

@@ -136,7 +136,6 @@ void ps2_kbd_put_keycode(Ps2KbdDevice *k, uint8_t keycode);
  * Ignored while reporting is disabled; in stream mode queues as many
  * packets as the deltas need and the queue allows.
  */
-void ps2_mouse_move(Ps2MouseDevice *m, int dx, int dy, int dz,
-                    uint8_t buttons);
+void ps2_mouse_move(Ps2MouseDevice *m, int dx, int dy, int dz, uint8_t buttons);
 
 #endif

@@ -15,14 +15,14 @@
 #include "base/error.h"
 #include "base/log.h"
 
-#define RTC_NS_PER_SEC 1000000000LL
-#define RTC_CLOCK_RATE 32768
-#define RTC_UIP_HOLD_NS (8 * RTC_NS_PER_SEC / 32768)
+#define RTC_NS_PER_SEC        1000000000LL
+#define RTC_CLOCK_RATE        32768
+#define RTC_UIP_HOLD_NS       (8 * RTC_NS_PER_SEC / 32768)
 #define RTC_MAX_CLOCK_JUMP_NS (60 * RTC_NS_PER_SEC)
-#define RTC_SEC_PER_MIN 60
-#define RTC_MIN_PER_HOUR 60
-#define RTC_HOUR_PER_DAY 24
-#define RTC_SEC_PER_DAY 86400
+#define RTC_SEC_PER_MIN       60
+#define RTC_MIN_PER_HOUR      60
+#define RTC_HOUR_PER_DAY      24
+#define RTC_SEC_PER_DAY       86400
 
 typedef enum RtcBaseKind {
     RTC_BASE_UTC,
@@ -349,7 +349,7 @@ static void rtc_set_time(RtcDevice *d)
         tmp = tm;
         tmp.tm_isdst = -1;
         guest_s = d->base == RTC_BASE_LOCALTIME ? (int64_t)mktime(&tmp)
-                                                 : rtc_mktimegm(&tm);
+                                                : rtc_mktimegm(&tm);
         d->change_cb(d->change_opaque, guest_s - rtc_host_ref_s(d));
     }
 }
@@ -542,8 +542,8 @@ static bool rtc_update_in_progress(RtcDevice *d)
 /* ---- periodic timer ---- */
 
 /* QEMU periodic_timer_update with lost_tick_policy=discard. */
-static void rtc_periodic_update(RtcDevice *d, int64_t now,
-                                uint32_t old_period, bool period_change)
+static void rtc_periodic_update(RtcDevice *d, int64_t now, uint32_t old_period,
+                                bool period_change)
 {
     RtcState *s = &d->s;
     uint32_t period = rtc_periodic_ticks(s);
@@ -612,8 +612,8 @@ static void rtc_write_reg_a(RtcDevice *d, uint8_t val)
         }
         s->cmos_data[RTC_REG_A] &= ~RTC_REG_A_UIP;
     }
-    s->cmos_data[RTC_REG_A] = (val & ~RTC_REG_A_UIP) |
-                              (s->cmos_data[RTC_REG_A] & RTC_REG_A_UIP);
+    s->cmos_data[RTC_REG_A] =
+        (val & ~RTC_REG_A_UIP) | (s->cmos_data[RTC_REG_A] & RTC_REG_A_UIP);
     if (rate_change) {
         rtc_periodic_update(d, rtc_now(d), old_period, true);
     }
@@ -770,12 +770,11 @@ static bool rtc_pre_save(void *opaque, G_GNUC_UNUSED GError **errp)
     return true;
 }
 
-static bool rtc_check_timer(int64_t deadline, const char *name,
-                            GError **errp)
+static bool rtc_check_timer(int64_t deadline, const char *name, GError **errp)
 {
     if (deadline < -1) {
-        ls_error_set(errp, "field '%s': deadline %" PRId64 " is negative",
-                     name, deadline);
+        ls_error_set(errp, "field '%s': deadline %" PRId64 " is negative", name,
+                     deadline);
         return false;
     }
     return true;
@@ -793,19 +792,21 @@ static bool rtc_post_load(void *opaque, int version_id, GError **errp)
         return false;
     }
     if (version_id >= 2 && s->period != 0 && s->period != rate) {
-        ls_error_set(errp, "field 'period': %" PRIu32 " does not match "
-                     "REG_A rate 0x%x (%" PRIu32 " ticks)", s->period,
-                     a & 0x0f, rate);
+        ls_error_set(errp,
+                     "field 'period': %" PRIu32 " does not match "
+                     "REG_A rate 0x%x (%" PRIu32 " ticks)",
+                     s->period, a & 0x0f, rate);
         return false;
     }
     if (!rtc_check_timer(s->periodic_timer, "periodic_timer", errp) ||
         !rtc_check_timer(s->update_timer, "update_timer", errp)) {
         return false;
     }
-    if ((a & 0x60) == 0x60 &&
-        (s->update_timer != -1 || (a & RTC_REG_A_UIP))) {
-        ls_error_set(errp, "field 'update_timer': update pending or UIP set "
-                     "while REG_A (0x%02x) holds the divider in reset", a);
+    if ((a & 0x60) == 0x60 && (s->update_timer != -1 || (a & RTC_REG_A_UIP))) {
+        ls_error_set(errp,
+                     "field 'update_timer': update pending or UIP set "
+                     "while REG_A (0x%02x) holds the divider in reset",
+                     a);
         return false;
     }
     return true;
@@ -835,8 +836,7 @@ static void rtc_post_commit(void *opaque, int version_id)
      * saved phase that is plausible (pending, at most one period ahead)
      * and otherwise do as QEMU.
      */
-    if (s->period && s->periodic_timer == s->next_periodic_time &&
-        now < next &&
+    if (s->period && s->periodic_timer == s->next_periodic_time && now < next &&
         next - now <= (uint64_t)rtc_periodic_clock_to_ns(s->period) + 1) {
         /* keep it */
     } else if (now < next || now > next + RTC_MAX_CLOCK_JUMP_NS) {
@@ -916,12 +916,11 @@ bool rtc_clock_parse(const char *str, RtcClockKind *kind, GError **errp)
 /* QEMU configure_rtc: the reference start time for `base`. */
 static bool rtc_parse_base(RtcDevice *d, const char *base, GError **errp)
 {
-    struct tm tm = { 0 };
+    struct tm tm = {0};
     int64_t start;
 
     d->ref_start = g_get_real_time() / 1000 / 1000;
-    d->rt_offset = (int32_t)(rtc_clock_ns(RTC_CLOCK_RT, NULL) / 1000000 /
-                             1000);
+    d->rt_offset = (int32_t)(rtc_clock_ns(RTC_CLOCK_RT, NULL) / 1000000 / 1000);
     d->host_dt_offset = -1;
     d->base = RTC_BASE_UTC;
     if (!base || !strcmp(base, "utc")) {
@@ -931,12 +930,12 @@ static bool rtc_parse_base(RtcDevice *d, const char *base, GError **errp)
         d->base = RTC_BASE_LOCALTIME;
         return true;
     }
-    if (sscanf(base, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon,
-               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
-        if (sscanf(base, "%d-%d-%d", &tm.tm_year, &tm.tm_mon,
-                   &tm.tm_mday) != 3) {
+    if (sscanf(base, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+        if (sscanf(base, "%d-%d-%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) !=
+            3) {
             ls_error_set(errp, "invalid datetime format\nvalid formats: "
-                         "'2006-06-17T16:01:21' or '2006-06-17'");
+                               "'2006-06-17T16:01:21' or '2006-06-17'");
             return false;
         }
         tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
@@ -1013,8 +1012,8 @@ bool rtc_realize(RtcDevice *d, HwBus *bus, VmsRegistry *reg, GError **errp)
     if (!hw_bus_map(bus, "rtc", RTC_ISA_BASE, 2, &rtc_port_ops, d, errp)) {
         return false;
     }
-    return vms_register(reg, "mc146818rtc", 0, RTC_ISA_BASE, &rtc_vmsd,
-                        &d->s, sizeof(d->s), errp);
+    return vms_register(reg, "mc146818rtc", 0, RTC_ISA_BASE, &rtc_vmsd, &d->s,
+                        sizeof(d->s), errp);
 }
 
 void rtc_reset(RtcDevice *d)
@@ -1026,8 +1025,8 @@ void rtc_reset(RtcDevice *d)
     }
     s->cmos_data[RTC_REG_B] &=
         ~(RTC_REG_B_PIE | RTC_REG_B_AIE | RTC_REG_B_SQWE);
-    s->cmos_data[RTC_REG_C] &= ~(RTC_REG_C_UF | RTC_REG_C_IRQF |
-                                 RTC_REG_C_PF | RTC_REG_C_AF);
+    s->cmos_data[RTC_REG_C] &=
+        ~(RTC_REG_C_UF | RTC_REG_C_IRQF | RTC_REG_C_PF | RTC_REG_C_AF);
     rtc_check_update_timer(d);
     rtc_irq_set(d, 0);
     if (d->restore_order) {
@@ -1083,9 +1082,9 @@ void rtc_set_change_notify(RtcDevice *d,
 /* ---- the pc machine's CMOS contents (QEMU 7.2 hw/i386/pc.c) ---- */
 
 #define RTC_PC_MAX_BOOT_DEVICES 3
-#define RTC_PC_EQUIPMENT 0x14
-#define RTC_KIB 1024ULL
-#define RTC_MIB (1024ULL * 1024)
+#define RTC_PC_EQUIPMENT        0x14
+#define RTC_KIB                 1024ULL
+#define RTC_MIB                 (1024ULL * 1024)
 
 /* vl.c validate_bootdevices, then pc.c set_boot_dev's checks. */
 static bool rtc_boot_parse(const char *order, int nibbles[3], GError **errp)
@@ -1110,8 +1109,11 @@ static bool rtc_boot_parse(const char *order, int nibbles[3], GError **errp)
     }
     for (i = 0; i < n; i++) {
         /* a, b: floppy; c: disk; d: CD-ROM; n: network */
-        nibbles[i] = order[i] <= 'b' ? 1 : order[i] == 'c' ? 2
-                   : order[i] == 'd' ? 3 : order[i] == 'n' ? 4 : 0;
+        nibbles[i] = order[i] <= 'b'   ? 1
+                     : order[i] == 'c' ? 2
+                     : order[i] == 'd' ? 3
+                     : order[i] == 'n' ? 4
+                                       : 0;
         if (!nibbles[i]) {
             ls_error_set(errp, "Invalid boot device for PC: '%c'", order[i]);
             return false;
@@ -1120,10 +1122,10 @@ static bool rtc_boot_parse(const char *order, int nibbles[3], GError **errp)
     return true;
 }
 
-bool rtc_cmos_set_boot_order(RtcDevice *d, const char *order,
-                             bool fd_bootchk, GError **errp)
+bool rtc_cmos_set_boot_order(RtcDevice *d, const char *order, bool fd_bootchk,
+                             GError **errp)
 {
-    int nb[3] = { 0, 0, 0 };
+    int nb[3] = {0, 0, 0};
 
     if (!rtc_boot_parse(order, nb, errp)) {
         return false;
@@ -1137,8 +1139,8 @@ bool rtc_cmos_boot_once(RtcDevice *d, const char *once, bool fd_bootchk,
                         GError **errp)
 {
     uint8_t old3d = d->s.cmos_data[0x3d], old38 = d->s.cmos_data[0x38];
-    static const char letters[] = { 0, 'a', 'c', 'd', 'n' };
-    char normal[4] = { 0 };
+    static const char letters[] = {0, 'a', 'c', 'd', 'n'};
+    char normal[4] = {0};
     int i, nib;
 
     /* the order to come back to, rebuilt from what CMOS holds now */
@@ -1171,8 +1173,8 @@ bool rtc_cmos_init_pc(RtcDevice *d, const char *boot_order, bool fd_bootchk,
     RtcState *s = &d->s;
     uint64_t below = ram_bytes, above = 0, high;
 
-    if (!rtc_cmos_set_boot_order(d, boot_order ? boot_order : "cad",
-                                 fd_bootchk, errp)) {
+    if (!rtc_cmos_set_boot_order(d, boot_order ? boot_order : "cad", fd_bootchk,
+                                 errp)) {
         return false;
     }
     /* pc_init1's split: at 3.5 GiB, or 3 GiB when it has to split */
@@ -1183,14 +1185,14 @@ bool rtc_cmos_init_pc(RtcDevice *d, const char *boot_order, bool fd_bootchk,
     rtc_cmos_set16(s, 0x15, MIN(below / RTC_KIB, 640));
     rtc_cmos_set16(s, 0x17, below > RTC_MIB ? (below - RTC_MIB) / RTC_KIB : 0);
     rtc_cmos_set16(s, 0x30, below > RTC_MIB ? (below - RTC_MIB) / RTC_KIB : 0);
-    rtc_cmos_set16(s, 0x34, below > 16 * RTC_MIB
-                                ? (below - 16 * RTC_MIB) / (64 * RTC_KIB)
-                                : 0);
+    rtc_cmos_set16(
+        s, 0x34,
+        below > 16 * RTC_MIB ? (below - 16 * RTC_MIB) / (64 * RTC_KIB) : 0);
     high = above / 65536;
     s->cmos_data[0x5b] = high & 0xff;
     s->cmos_data[0x5c] = (high >> 8) & 0xff;
     s->cmos_data[0x5d] = (high >> 16) & 0xff;
-    s->cmos_data[0x5f] = 0;                 /* CPUs - 1 */
+    s->cmos_data[0x5f] = 0;                /* CPUs - 1 */
     s->cmos_data[RTC_PC_EQUIPMENT] = 0x06; /* FPU, PS/2 mouse, no floppy */
     s->cmos_data[0x10] = 0;                /* floppy drive types: none */
     s->cmos_data[0x12] = 0;                /* IDE disk types: none */

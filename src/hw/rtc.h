@@ -46,40 +46,40 @@
 #include "hw/irq.h"
 #include "vms/vms.h"
 
-#define RTC_ISA_BASE 0x70
-#define RTC_ISA_IRQ 8
+#define RTC_ISA_BASE  0x70
+#define RTC_ISA_IRQ   8
 #define RTC_CMOS_SIZE 128
 
 /* Register indices and bits (QEMU include/hw/rtc/mc146818rtc_regs.h). */
-#define RTC_SECONDS 0
-#define RTC_SECONDS_ALARM 1
-#define RTC_MINUTES 2
-#define RTC_MINUTES_ALARM 3
-#define RTC_HOURS 4
-#define RTC_HOURS_ALARM 5
-#define RTC_DAY_OF_WEEK 6
-#define RTC_DAY_OF_MONTH 7
-#define RTC_MONTH 8
-#define RTC_YEAR 9
-#define RTC_REG_A 10
-#define RTC_REG_B 11
-#define RTC_REG_C 12
-#define RTC_REG_D 13
-#define RTC_CENTURY 0x32
+#define RTC_SECONDS              0
+#define RTC_SECONDS_ALARM        1
+#define RTC_MINUTES              2
+#define RTC_MINUTES_ALARM        3
+#define RTC_HOURS                4
+#define RTC_HOURS_ALARM          5
+#define RTC_DAY_OF_WEEK          6
+#define RTC_DAY_OF_MONTH         7
+#define RTC_MONTH                8
+#define RTC_YEAR                 9
+#define RTC_REG_A                10
+#define RTC_REG_B                11
+#define RTC_REG_C                12
+#define RTC_REG_D                13
+#define RTC_CENTURY              0x32
 #define RTC_IBM_PS2_CENTURY_BYTE 0x37
 
-#define RTC_REG_A_UIP 0x80
-#define RTC_REG_B_SET 0x80
-#define RTC_REG_B_PIE 0x40
-#define RTC_REG_B_AIE 0x20
-#define RTC_REG_B_UIE 0x10
+#define RTC_REG_A_UIP  0x80
+#define RTC_REG_B_SET  0x80
+#define RTC_REG_B_PIE  0x40
+#define RTC_REG_B_AIE  0x20
+#define RTC_REG_B_UIE  0x10
 #define RTC_REG_B_SQWE 0x08
-#define RTC_REG_B_DM 0x04
-#define RTC_REG_B_24H 0x02
-#define RTC_REG_C_UF 0x10
+#define RTC_REG_B_DM   0x04
+#define RTC_REG_B_24H  0x02
+#define RTC_REG_C_UF   0x10
 #define RTC_REG_C_IRQF 0x80
-#define RTC_REG_C_PF 0x40
-#define RTC_REG_C_AF 0x20
+#define RTC_REG_C_PF   0x40
+#define RTC_REG_C_AF   0x20
 #define RTC_REG_C_MASK 0x70
 
 typedef enum RtcClockKind {
@@ -92,14 +92,14 @@ typedef enum RtcClockKind {
 typedef struct RtcState {
     uint8_t cmos_data[RTC_CMOS_SIZE];
     uint8_t cmos_index;
-    int64_t periodic_timer;     /* deadline on the rtc clock, -1: none */
+    int64_t periodic_timer; /* deadline on the rtc clock, -1: none */
     int64_t next_periodic_time;
     uint32_t irq_coalesced;
-    uint32_t period;            /* in 32768 Hz ticks, 0: off */
-    uint64_t base_rtc;          /* guest seconds at last_update */
-    uint64_t last_update;       /* rtc clock ns */
-    int64_t offset;             /* ns within the second */
-    int64_t update_timer;       /* deadline on the rtc clock, -1: none */
+    uint32_t period;      /* in 32768 Hz ticks, 0: off */
+    uint64_t base_rtc;    /* guest seconds at last_update */
+    uint64_t last_update; /* rtc clock ns */
+    int64_t offset;       /* ns within the second */
+    int64_t update_timer; /* deadline on the rtc clock, -1: none */
     uint64_t next_alarm_time;
     uint16_t irq_reinject_on_ack_count;
 } RtcState;
@@ -146,8 +146,8 @@ uint8_t rtc_cmos_get(RtcDevice *d, unsigned addr);
 bool rtc_cmos_init_pc(RtcDevice *d, const char *boot_order, bool fd_bootchk,
                       uint64_t ram_bytes, GError **errp);
 /* QEMU's set_boot_dev: CMOS 0x3d/0x38 for `order` (same errors). */
-bool rtc_cmos_set_boot_order(RtcDevice *d, const char *order,
-                             bool fd_bootchk, GError **errp);
+bool rtc_cmos_set_boot_order(RtcDevice *d, const char *order, bool fd_bootchk,
+                             GError **errp);
 /*
  * -boot once=ORDER: writes ORDER now and restores the current order
  * (the one rtc_cmos_init_pc wrote) at the next rtc_reset(), as QEMU's

@@ -31,7 +31,7 @@ static void serial_receive1(SerialDevice *d, const uint8_t *buf, int len);
 
 static int serial_recv_fifo_itl(const SerialState *s)
 {
-    static const int itl[4] = { 1, 4, 8, 14 };
+    static const int itl[4] = {1, 4, 8, 14};
 
     return itl[(s->fcr & UART_FCR_ITL_MASK) >> 6];
 }
@@ -48,8 +48,8 @@ static void serial_fifo_timer_mod(SerialDevice *d, int64_t deadline)
 
 static void serial_fifo_timer_rearm(SerialDevice *d)
 {
-    serial_fifo_timer_mod(d, hw_clock_now(d->clock) +
-                                 d->char_transmit_time * 4);
+    serial_fifo_timer_mod(d,
+                          hw_clock_now(d->clock) + d->char_transmit_time * 4);
 }
 
 static void serial_modem_timer_mod(SerialDevice *d, int64_t deadline)
@@ -332,8 +332,7 @@ static void serial_write_ier(SerialDevice *d, uint8_t val)
     /* QEMU (and Windows relies on it): setting IER.THRI while THR is empty
        raises THRE again even if an IIR read had acknowledged it. */
     if (changed & UART_IER_THRI) {
-        s->thr_ipending = (s->ier & UART_IER_THRI) &&
-                          (s->lsr & UART_LSR_THRE);
+        s->thr_ipending = (s->ier & UART_IER_THRI) && (s->lsr & UART_LSR_THRE);
     }
     if (changed) {
         serial_update_irq(d);
@@ -388,8 +387,8 @@ static void serial_write_mcr(SerialDevice *d, uint8_t val)
     }
     /* QEMU re-polls the modem lines one character time after a change. */
     if (s->poll_msl >= 0 && old != s->mcr) {
-        serial_modem_timer_mod(d, hw_clock_now(d->clock) +
-                                      d->char_transmit_time);
+        serial_modem_timer_mod(d,
+                               hw_clock_now(d->clock) + d->char_transmit_time);
     }
 }
 
@@ -565,12 +564,11 @@ SerialDevice *serial_new(HwClock *clock, HwIrq *irq, uint16_t iobase,
 bool serial_realize(SerialDevice *d, HwBus *bus, VmsRegistry *reg,
                     GError **errp)
 {
-    if (!hw_bus_map(bus, "serial", d->iobase, 8, &serial_port_ops, d,
-                    errp)) {
+    if (!hw_bus_map(bus, "serial", d->iobase, 8, &serial_port_ops, d, errp)) {
         return false;
     }
-    return vms_register(reg, "serial", -1, d->iobase, &serial_isa_vmsd,
-                        &d->s, sizeof(d->s), errp);
+    return vms_register(reg, "serial", -1, d->iobase, &serial_isa_vmsd, &d->s,
+                        sizeof(d->s), errp);
 }
 
 /* QEMU's serial_reset: note that FCR itself is not cleared there. */

@@ -33,48 +33,48 @@
 #include "vms/vms.h"
 
 #define SERIAL_MAX_XMIT_RETRY 4
-#define SERIAL_BAUDBASE 115200
+#define SERIAL_BAUDBASE       115200
 
 /* Register bits (datasheet names, as Linux's serial_reg.h). */
-#define UART_LCR_DLAB  0x80
-#define UART_LCR_SBC   0x40  /* set break control */
-#define UART_IER_MSI   0x08
-#define UART_IER_RLSI  0x04
-#define UART_IER_THRI  0x02
-#define UART_IER_RDI   0x01
-#define UART_IIR_NO_INT 0x01
-#define UART_IIR_ID    0x06
-#define UART_IIR_MSI   0x00
-#define UART_IIR_THRI  0x02
-#define UART_IIR_RDI   0x04
-#define UART_IIR_RLSI  0x06
-#define UART_IIR_CTI   0x0C
-#define UART_IIR_FE    0xC0
-#define UART_MCR_LOOP  0x10
-#define UART_MCR_OUT2  0x08
-#define UART_MCR_OUT1  0x04
-#define UART_MCR_RTS   0x02
-#define UART_MCR_DTR   0x01
-#define UART_MSR_DCD   0x80
-#define UART_MSR_RI    0x40
-#define UART_MSR_DSR   0x20
-#define UART_MSR_CTS   0x10
-#define UART_MSR_TERI  0x04
+#define UART_LCR_DLAB      0x80
+#define UART_LCR_SBC       0x40 /* set break control */
+#define UART_IER_MSI       0x08
+#define UART_IER_RLSI      0x04
+#define UART_IER_THRI      0x02
+#define UART_IER_RDI       0x01
+#define UART_IIR_NO_INT    0x01
+#define UART_IIR_ID        0x06
+#define UART_IIR_MSI       0x00
+#define UART_IIR_THRI      0x02
+#define UART_IIR_RDI       0x04
+#define UART_IIR_RLSI      0x06
+#define UART_IIR_CTI       0x0C
+#define UART_IIR_FE        0xC0
+#define UART_MCR_LOOP      0x10
+#define UART_MCR_OUT2      0x08
+#define UART_MCR_OUT1      0x04
+#define UART_MCR_RTS       0x02
+#define UART_MCR_DTR       0x01
+#define UART_MSR_DCD       0x80
+#define UART_MSR_RI        0x40
+#define UART_MSR_DSR       0x20
+#define UART_MSR_CTS       0x10
+#define UART_MSR_TERI      0x04
 #define UART_MSR_ANY_DELTA 0x0F
-#define UART_LSR_TEMT  0x40
-#define UART_LSR_THRE  0x20
-#define UART_LSR_BI    0x10
-#define UART_LSR_FE    0x08
-#define UART_LSR_PE    0x04
-#define UART_LSR_OE    0x02
-#define UART_LSR_DR    0x01
-#define UART_LSR_INT_ANY 0x1E
-#define UART_FCR_ITL_MASK 0xC0
-#define UART_FCR_DMS   0x08
-#define UART_FCR_XFR   0x04
-#define UART_FCR_RFR   0x02
-#define UART_FCR_FE    0x01
-#define UART_FCR_STICKY 0xC9  /* bits FCR keeps */
+#define UART_LSR_TEMT      0x40
+#define UART_LSR_THRE      0x20
+#define UART_LSR_BI        0x10
+#define UART_LSR_FE        0x08
+#define UART_LSR_PE        0x04
+#define UART_LSR_OE        0x02
+#define UART_LSR_DR        0x01
+#define UART_LSR_INT_ANY   0x1E
+#define UART_FCR_ITL_MASK  0xC0
+#define UART_FCR_DMS       0x08
+#define UART_FCR_XFR       0x04
+#define UART_FCR_RFR       0x02
+#define UART_FCR_FE        0x01
+#define UART_FCR_STICKY    0xC9 /* bits FCR keeps */
 
 /*
  * The byte sink a UART transmits into (implemented by dm/chardev.c; a
@@ -111,11 +111,11 @@ typedef struct SerialState {
     uint8_t lsr;
     uint8_t msr;
     uint8_t scr;
-    uint8_t fcr;         /* live FCR (not on the wire) */
-    uint8_t fcr_vmstate; /* FCR as saved */
-    int32_t thr_ipending;     /* -1 only while loading: derive from IIR */
+    uint8_t fcr;          /* live FCR (not on the wire) */
+    uint8_t fcr_vmstate;  /* FCR as saved */
+    int32_t thr_ipending; /* -1 only while loading: derive from IIR */
     int32_t timeout_ipending;
-    int32_t poll_msl;         /* -1: no modem-line polling */
+    int32_t poll_msl; /* -1: no modem-line polling */
     uint32_t tsr_retry;
     int64_t fifo_timeout_timer; /* deadline, ns; -1 not pending */
     int64_t modem_status_poll;  /* deadline, ns; -1 not pending */

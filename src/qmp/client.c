@@ -62,7 +62,7 @@ static void qmp_client_broken(QmpClient *c, GError **errp, const char *what)
 static bool qmp_client_fill(QmpClient *c, gint64 deadline, GError **errp)
 {
     char buf[65536];
-    struct pollfd pfd = { c->fd, POLLIN, 0 };
+    struct pollfd pfd = {c->fd, POLLIN, 0};
     gint64 left = (deadline - g_get_monotonic_time()) / 1000;
     int rc;
     ssize_t n;
@@ -79,8 +79,9 @@ static bool qmp_client_fill(QmpClient *c, gint64 deadline, GError **errp)
     }
     n = recv(c->fd, buf, sizeof(buf), 0);
     if (n <= 0) {
-        qmp_client_broken(c, errp, n == 0 ? "connection closed by server"
-                                          : g_strerror(errno));
+        qmp_client_broken(c, errp,
+                          n == 0 ? "connection closed by server"
+                                 : g_strerror(errno));
         return false;
     }
     qmp_json_stream_feed(c->in, buf, (size_t)n);
@@ -146,8 +147,8 @@ static bool qmp_client_send(QmpClient *c, const char *buf, size_t len, int fd,
                             GError **errp)
 {
     char ctl[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = { (void *)buf, len };
-    struct msghdr msg = { 0 };
+    struct iovec iov = {(void *)buf, len};
+    struct msghdr msg = {0};
 
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -208,17 +209,17 @@ static json_t *qmp_client_result(json_t *rsp, GError **errp)
     if (ret) {
         return json_incref(ret);
     }
-    g_set_error(errp, LS_ERROR,
-                qmp_client_error_code(
-                    json_string_value(json_object_get(e, "class"))),
-                "%s", e ? json_string_value(json_object_get(e, "desc"))
-                            ?: "(no description)"
-                        : "malformed reply");
+    g_set_error(
+        errp, LS_ERROR,
+        qmp_client_error_code(json_string_value(json_object_get(e, "class"))),
+        "%s",
+        e ? json_string_value(json_object_get(e, "desc")) ?: "(no description)"
+          : "malformed reply");
     return NULL;
 }
 
-json_t *qmp_client_execute(QmpClient *c, const char *cmd, json_t *args,
-                           int fd, GError **errp)
+json_t *qmp_client_execute(QmpClient *c, const char *cmd, json_t *args, int fd,
+                           GError **errp)
 {
     json_int_t id = ++c->next_id;
     json_t *req = json_pack("{ss}", "execute", cmd);
@@ -250,8 +251,10 @@ json_t *qmp_client_execute(QmpClient *c, const char *cmd, json_t *args,
     }
     if (!err) {
         c->broken = true;
-        ls_error_set(&err, "QMP client: timed out waiting for the reply "
-                           "to '%s'", cmd);
+        ls_error_set(&err,
+                     "QMP client: timed out waiting for the reply "
+                     "to '%s'",
+                     cmd);
     }
     g_propagate_error(errp, err);
     return NULL;
@@ -301,8 +304,8 @@ static bool qmp_client_start(QmpClient *c, unsigned flags, GError **errp)
     return ret != NULL;
 }
 
-QmpClient *qmp_client_connect(const char *addr, unsigned flags,
-                              int timeout_ms, GError **errp)
+QmpClient *qmp_client_connect(const char *addr, unsigned flags, int timeout_ms,
+                              GError **errp)
 {
     QmpEndpoint ep;
     QmpClient *c;

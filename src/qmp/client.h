@@ -31,8 +31,8 @@ enum {
  * qmp_capabilities. `timeout_ms` bounds each wait here and is the default
  * for later calls (<= 0: 5000, libxl's figure). NULL + *errp on failure.
  */
-QmpClient *qmp_client_connect(const char *addr, unsigned flags,
-                              int timeout_ms, GError **errp);
+QmpClient *qmp_client_connect(const char *addr, unsigned flags, int timeout_ms,
+                              GError **errp);
 void qmp_client_free(QmpClient *c);
 
 /* The greeting object (borrowed). */
@@ -46,8 +46,8 @@ json_t *qmp_client_greeting(QmpClient *c);
  * Timeout or I/O failure: NULL with a GenericError saying so; the client
  * is then unusable (qmp_client_free it).
  */
-json_t *qmp_client_execute(QmpClient *c, const char *cmd, json_t *args,
-                           int fd, GError **errp);
+json_t *qmp_client_execute(QmpClient *c, const char *cmd, json_t *args, int fd,
+                           GError **errp);
 
 /* Sends raw bytes (tests: malformed input). */
 bool qmp_client_send_raw(QmpClient *c, const void *buf, size_t len,

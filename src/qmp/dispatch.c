@@ -40,12 +40,12 @@ static void qmp_command_free(gpointer p)
 
 static json_t *qmp_cmd_qmp_capabilities(json_t *args, QmpSession *s,
                                         void *opaque, GError **errp);
-static json_t *qmp_cmd_query_commands(json_t *args, QmpSession *s,
-                                      void *opaque, GError **errp);
+static json_t *qmp_cmd_query_commands(json_t *args, QmpSession *s, void *opaque,
+                                      GError **errp);
 
 static const QmpArg qmp_args_capabilities[] = {
-    { "enable", QMP_ARG_ARRAY, true },
-    { NULL },
+    {"enable", QMP_ARG_ARRAY, true},
+    {NULL},
 };
 
 QmpCommands *qmp_commands_new(void)
@@ -56,8 +56,8 @@ QmpCommands *qmp_commands_new(void)
     cmds->index = g_hash_table_new(g_str_hash, g_str_equal);
     qmp_commands_add(cmds, "qmp_capabilities", qmp_cmd_qmp_capabilities,
                      qmp_args_capabilities, 0, NULL);
-    qmp_commands_add(cmds, "query-commands", qmp_cmd_query_commands, NULL,
-                     0, cmds);
+    qmp_commands_add(cmds, "query-commands", qmp_cmd_query_commands, NULL, 0,
+                     cmds);
     return cmds;
 }
 
@@ -102,11 +102,13 @@ static bool qmp_caps_check_enable(json_t *enable, GError **errp)
     size_t i;
     json_t *v;
 
-    json_array_foreach(enable, i, v) {
+    json_array_foreach(enable, i, v)
+    {
         if (!json_is_string(v)) {
             ls_error_set(errp,
                          "Invalid parameter type for 'enable[%zu]', "
-                         "expected: string", i);
+                         "expected: string",
+                         i);
             return false;
         }
         if (strcmp(json_string_value(v), "oob")) {
@@ -141,8 +143,8 @@ static json_t *qmp_cmd_qmp_capabilities(json_t *args, QmpSession *s,
     return json_object();
 }
 
-static json_t *qmp_cmd_query_commands(json_t *args, QmpSession *s,
-                                      void *opaque, GError **errp)
+static json_t *qmp_cmd_query_commands(json_t *args, QmpSession *s, void *opaque,
+                                      GError **errp)
 {
     QmpCommands *cmds = opaque;
     json_t *list = json_array();
@@ -159,9 +161,9 @@ static json_t *qmp_cmd_query_commands(json_t *args, QmpSession *s,
 static const char *qmp_arg_type_name(QmpArgType t)
 {
     static const char *const names[] = {
-        [QMP_ARG_STR] = "string",     [QMP_ARG_BOOL] = "boolean",
-        [QMP_ARG_INT] = "integer",    [QMP_ARG_NUMBER] = "number",
-        [QMP_ARG_OBJECT] = "object",  [QMP_ARG_ARRAY] = "array",
+        [QMP_ARG_STR] = "string",    [QMP_ARG_BOOL] = "boolean",
+        [QMP_ARG_INT] = "integer",   [QMP_ARG_NUMBER] = "number",
+        [QMP_ARG_OBJECT] = "object", [QMP_ARG_ARRAY] = "array",
         [QMP_ARG_ANY] = "any",
     };
 
@@ -220,7 +222,8 @@ static bool qmp_check_args(const QmpArg *schema, json_t *args, GError **errp)
             return false;
         }
     }
-    json_object_foreach(args, key, v) {
+    json_object_foreach(args, key, v)
+    {
         if (!qmp_arg_known(schema, key)) {
             ls_error_set(errp, "Parameter '%s' is unexpected", key);
             return false;
@@ -236,7 +239,8 @@ static const char *qmp_check_envelope(json_t *req, GError **errp)
     const char *key;
     json_t *v;
 
-    json_object_foreach(req, key, v) {
+    json_object_foreach(req, key, v)
+    {
         if (!strcmp(key, "execute")) {
             if (!json_is_string(v)) {
                 ls_error_set(errp,
@@ -274,11 +278,10 @@ json_t *qmp_error_reply(const GError *err, json_t *id)
     /* The desc may quote invalid UTF-8 from the input ("stray '\xC3'"):
        keep it as is; qmp_json_dumps writes such bytes as U+FFFD, as QEMU
        does. */
-    json_object_set_new(rsp, "error",
-                        json_pack("{ssso}", "class", ls_error_class_name(err),
-                                  "desc",
-                                  json_stringn_nocheck(err->message,
-                                                       strlen(err->message))));
+    json_object_set_new(
+        rsp, "error",
+        json_pack("{ssso}", "class", ls_error_class_name(err), "desc",
+                  json_stringn_nocheck(err->message, strlen(err->message))));
     return rsp;
 }
 

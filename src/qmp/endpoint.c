@@ -235,8 +235,8 @@ static int qmp_ep_unix_connect(const char *path, GError **errp)
 static int qmp_ep_tcp_try(const struct addrinfo *ai, bool server)
 {
     int one = 1;
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+    int fd =
+        socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 
     if (fd < 0) {
         return -1;
@@ -257,7 +257,7 @@ static int qmp_ep_tcp_try(const struct addrinfo *ai, bool server)
 
 static int qmp_ep_tcp(const QmpEndpoint *ep, bool server, GError **errp)
 {
-    struct addrinfo hints = { 0 };
+    struct addrinfo hints = {0};
     struct addrinfo *res = NULL;
     int fd = -1;
     int rc;
@@ -268,8 +268,8 @@ static int qmp_ep_tcp(const QmpEndpoint *ep, bool server, GError **errp)
     hints.ai_flags = server ? AI_PASSIVE : 0;
     rc = getaddrinfo(*ep->host ? ep->host : NULL, ep->port, &hints, &res);
     if (rc != 0) {
-        ls_error_set(errp, "address resolution failed for %s:%s: %s",
-                     ep->host, ep->port, gai_strerror(rc));
+        ls_error_set(errp, "address resolution failed for %s:%s: %s", ep->host,
+                     ep->port, gai_strerror(rc));
         return -1;
     }
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {

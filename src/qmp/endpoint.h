@@ -21,10 +21,10 @@ typedef enum QmpEndpointKind {
 
 typedef struct QmpEndpoint {
     QmpEndpointKind kind;
-    char *path;     /* QMP_EP_UNIX */
-    char *host;     /* QMP_EP_TCP ("" = any address when listening) */
+    char *path; /* QMP_EP_UNIX */
+    char *host; /* QMP_EP_TCP ("" = any address when listening) */
     char *port;
-    int fd;         /* QMP_EP_FD */
+    int fd; /* QMP_EP_FD */
     bool fd_given;
     bool server;    /* server=on */
     bool wait;      /* accepted, never blocks */

@@ -196,8 +196,8 @@ static json_t *qmp_cmd_add_fd(json_t *args, QmpSession *s, void *opaque,
         set = g_new0(QmpFdSet, 1);
         set->id = id;
         set->fds = g_ptr_array_new_with_free_func(qmp_fdset_fd_free);
-        s->srv->fdsets = g_list_insert_sorted(s->srv->fdsets, set,
-                                              qmp_fdset_cmp);
+        s->srv->fdsets =
+            g_list_insert_sorted(s->srv->fdsets, set, qmp_fdset_cmp);
     }
     f = g_new0(QmpFdSetFd, 1);
     f->fd = fd;
@@ -223,12 +223,14 @@ static json_t *qmp_cmd_remove_fd(json_t *args, QmpSession *s, void *opaque,
     }
     if (!hit) {
         if (jfd) {
-            ls_error_set(errp, "File descriptor named 'fdset-id:%" PRId64
+            ls_error_set(errp,
+                         "File descriptor named 'fdset-id:%" PRId64
                          ", fd:%" JSON_INTEGER_FORMAT "' not found",
                          id, json_integer_value(jfd));
         } else {
-            ls_error_set(errp, "File descriptor named 'fdset-id:%" PRId64
-                         "' not found", id);
+            ls_error_set(
+                errp, "File descriptor named 'fdset-id:%" PRId64 "' not found",
+                id);
         }
         return NULL;
     }
@@ -251,8 +253,8 @@ static json_t *qmp_fdset_info(const QmpFdSet *set)
     return json_pack("{sosI}", "fds", fds, "fdset-id", (json_int_t)set->id);
 }
 
-static json_t *qmp_cmd_query_fdsets(json_t *args, QmpSession *s,
-                                    void *opaque, GError **errp)
+static json_t *qmp_cmd_query_fdsets(json_t *args, QmpSession *s, void *opaque,
+                                    GError **errp)
 {
     json_t *list = json_array();
 
@@ -265,20 +267,20 @@ static json_t *qmp_cmd_query_fdsets(json_t *args, QmpSession *s,
 /* ---- Registration and /dev/fdset/N ------------------------------------- */
 
 static const QmpArg qmp_args_fdname[] = {
-    { "fdname", QMP_ARG_STR, false },
-    { NULL },
+    {"fdname", QMP_ARG_STR, false},
+    {NULL},
 };
 
 static const QmpArg qmp_args_add_fd[] = {
-    { "fdset-id", QMP_ARG_INT, true },
-    { "opaque", QMP_ARG_STR, true },
-    { NULL },
+    {"fdset-id", QMP_ARG_INT, true},
+    {"opaque", QMP_ARG_STR, true},
+    {NULL},
 };
 
 static const QmpArg qmp_args_remove_fd[] = {
-    { "fdset-id", QMP_ARG_INT, false },
-    { "fd", QMP_ARG_INT, true },
-    { NULL },
+    {"fdset-id", QMP_ARG_INT, false},
+    {"fd", QMP_ARG_INT, true},
+    {NULL},
 };
 
 void qmp_fds_register(QmpCommands *cmds)
@@ -286,12 +288,10 @@ void qmp_fds_register(QmpCommands *cmds)
     qmp_commands_add(cmds, "getfd", qmp_cmd_getfd, qmp_args_fdname, 0, NULL);
     qmp_commands_add(cmds, "closefd", qmp_cmd_closefd, qmp_args_fdname, 0,
                      NULL);
-    qmp_commands_add(cmds, "add-fd", qmp_cmd_add_fd, qmp_args_add_fd, 0,
-                     NULL);
-    qmp_commands_add(cmds, "remove-fd", qmp_cmd_remove_fd,
-                     qmp_args_remove_fd, 0, NULL);
-    qmp_commands_add(cmds, "query-fdsets", qmp_cmd_query_fdsets, NULL, 0,
-                     NULL);
+    qmp_commands_add(cmds, "add-fd", qmp_cmd_add_fd, qmp_args_add_fd, 0, NULL);
+    qmp_commands_add(cmds, "remove-fd", qmp_cmd_remove_fd, qmp_args_remove_fd,
+                     0, NULL);
+    qmp_commands_add(cmds, "query-fdsets", qmp_cmd_query_fdsets, NULL, 0, NULL);
 }
 
 bool qmp_fdset_is_path(const char *path)
@@ -319,8 +319,7 @@ static int qmp_fdset_pick(QmpServer *srv, int64_t id, int mode)
     return -1;
 }
 
-int qmp_fdset_open(QmpServer *srv, const char *path, int flags,
-                   GError **errp)
+int qmp_fdset_open(QmpServer *srv, const char *path, int flags, GError **errp)
 {
     const char *num = path + strlen(QMP_FDSET_PREFIX);
     char *end = NULL;

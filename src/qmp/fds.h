@@ -31,8 +31,7 @@ void qmp_fds_register(QmpCommands *cmds);
  * Returns -1 with *errp set on failure. For any other path returns -1 with
  * *errp unset and errno = ENOTSUP: the caller then opens it itself.
  */
-int qmp_fdset_open(QmpServer *srv, const char *path, int flags,
-                   GError **errp);
+int qmp_fdset_open(QmpServer *srv, const char *path, int flags, GError **errp);
 
 /* True if `path` has the "/dev/fdset/" prefix. */
 bool qmp_fdset_is_path(const char *path);

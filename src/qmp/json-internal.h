@@ -15,7 +15,7 @@ typedef enum QmpJsonTokType {
     QMP_TOK_RSQUARE,
     QMP_TOK_COMMA,
     QMP_TOK_COLON,
-    QMP_TOK_STRING,  /* text includes the quotes, escapes unprocessed */
+    QMP_TOK_STRING, /* text includes the quotes, escapes unprocessed */
     QMP_TOK_INTEGER,
     QMP_TOK_FLOAT,
     QMP_TOK_KEYWORD, /* [a-z]+ */
@@ -52,16 +52,16 @@ typedef struct QmpJsonResult {
 
 struct QmpJsonStream {
     QmpLexState state;
-    char quote;         /* '"' or '\'' inside a string */
-    GString *tok;       /* the token being lexed */
-    bool tok_too_big;   /* the token outgrew QMP_MAX_MESSAGE */
-    GString *text;      /* texts of the message's tokens, NUL-separated */
-    GArray *tokens;     /* QmpJsonToken */
+    char quote;       /* '"' or '\'' inside a string */
+    GString *tok;     /* the token being lexed */
+    bool tok_too_big; /* the token outgrew QMP_MAX_MESSAGE */
+    GString *text;    /* texts of the message's tokens, NUL-separated */
+    GArray *tokens;   /* QmpJsonToken */
     int braces;
     int brackets;
-    bool skipping;      /* discarding the rest of an over-cap value */
+    bool skipping; /* discarding the rest of an over-cap value */
     int skip_depth;
-    GQueue results;     /* QmpJsonResult * */
+    GQueue results; /* QmpJsonResult * */
 };
 
 /* Parses one complete message. NULL + *err ("JSON parse error, ...") on

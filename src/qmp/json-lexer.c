@@ -27,8 +27,7 @@ static bool qmp_lex_is_ws(unsigned char c)
 
 static bool qmp_lex_is_struct(unsigned char c)
 {
-    return c == '{' || c == '}' || c == '[' || c == ']' || c == ',' ||
-           c == ':';
+    return c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ':';
 }
 
 static bool qmp_lex_is_digit(unsigned char c)
@@ -49,7 +48,7 @@ static void qmp_stream_push_error(QmpJsonStream *st, const char *fmt, ...)
 
 static void qmp_stream_push_error(QmpJsonStream *st, const char *fmt, ...)
 {
-    QmpJsonResult r = { NULL, NULL };
+    QmpJsonResult r = {NULL, NULL};
     va_list ap;
 
     va_start(ap, fmt);
@@ -69,11 +68,11 @@ static void qmp_stream_reset_message(QmpJsonStream *st)
 /* The message is complete: parse it and queue the value or the error. */
 static void qmp_stream_emit(QmpJsonStream *st)
 {
-    QmpJsonResult r = { NULL, NULL };
+    QmpJsonResult r = {NULL, NULL};
 
-    r.value = qmp_json_parse_tokens(st->text->str,
-                                    (QmpJsonToken *)st->tokens->data,
-                                    st->tokens->len, &r.err);
+    r.value =
+        qmp_json_parse_tokens(st->text->str, (QmpJsonToken *)st->tokens->data,
+                              st->tokens->len, &r.err);
     g_queue_push_tail(&st->results, g_memdup2(&r, sizeof(r)));
     qmp_stream_reset_message(st);
 }
@@ -102,7 +101,7 @@ static void qmp_stream_skip_token(QmpJsonStream *st, QmpJsonTokType type)
 /* One complete token, its text in st->tok. */
 static void qmp_stream_token(QmpJsonStream *st, QmpJsonTokType type)
 {
-    QmpJsonToken t = { type, st->text->len, st->tok->len };
+    QmpJsonToken t = {type, st->text->len, st->tok->len};
 
     if (st->skipping) {
         qmp_stream_skip_token(st, type);
@@ -110,8 +109,7 @@ static void qmp_stream_token(QmpJsonStream *st, QmpJsonTokType type)
     }
     if (type == QMP_TOK_ERROR) {
         qmp_stream_reset_message(st);
-        qmp_stream_push_error(st, "JSON parse error, stray '%s'",
-                              st->tok->str);
+        qmp_stream_push_error(st, "JSON parse error, stray '%s'", st->tok->str);
         return;
     }
     st->braces += type == QMP_TOK_LCURLY ? 1 : type == QMP_TOK_RCURLY ? -1 : 0;
@@ -157,9 +155,9 @@ static void qmp_lex_finish(QmpJsonStream *st, QmpJsonTokType type)
 static void qmp_lex_start_char(QmpJsonStream *st, unsigned char c)
 {
     static const QmpJsonTokType structs[128] = {
-        ['{'] = QMP_TOK_LCURLY, ['}'] = QMP_TOK_RCURLY,
+        ['{'] = QMP_TOK_LCURLY,  ['}'] = QMP_TOK_RCURLY,
         ['['] = QMP_TOK_LSQUARE, [']'] = QMP_TOK_RSQUARE,
-        [','] = QMP_TOK_COMMA, [':'] = QMP_TOK_COLON,
+        [','] = QMP_TOK_COMMA,   [':'] = QMP_TOK_COLON,
     };
 
     if (qmp_lex_is_ws(c)) {
@@ -220,8 +218,8 @@ static bool qmp_lex_number_char(QmpJsonStream *st, unsigned char c)
         }
         /* fall through */
     case QMP_LEX_INT:
-        next = digit ? QMP_LEX_INT
-               : c == '.' ? QMP_LEX_DOT
+        next = digit                    ? QMP_LEX_INT
+               : c == '.'               ? QMP_LEX_DOT
                : (c == 'e' || c == 'E') ? QMP_LEX_EXP
                                         : QMP_LEX_START;
         if (next == QMP_LEX_START) {
@@ -233,7 +231,7 @@ static bool qmp_lex_number_char(QmpJsonStream *st, unsigned char c)
         next = digit ? QMP_LEX_FRAC : QMP_LEX_START;
         break;
     case QMP_LEX_FRAC:
-        next = digit ? QMP_LEX_FRAC
+        next = digit                    ? QMP_LEX_FRAC
                : (c == 'e' || c == 'E') ? QMP_LEX_EXP
                                         : QMP_LEX_START;
         if (next == QMP_LEX_START) {
@@ -242,8 +240,8 @@ static bool qmp_lex_number_char(QmpJsonStream *st, unsigned char c)
         }
         break;
     case QMP_LEX_EXP:
-        next = (digit || c == '+' || c == '-') ? QMP_LEX_EXP_SIGN
-                                               : QMP_LEX_START;
+        next =
+            (digit || c == '+' || c == '-') ? QMP_LEX_EXP_SIGN : QMP_LEX_START;
         if (digit) {
             next = QMP_LEX_EXP_DIGITS;
         }

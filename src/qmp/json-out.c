@@ -94,7 +94,8 @@ static void qmp_dump_object(GString *out, const json_t *v)
     bool first = true;
 
     g_string_append_c(out, '{');
-    json_object_keylen_foreach((json_t *)v, key, key_len, val) {
+    json_object_keylen_foreach((json_t *)v, key, key_len, val)
+    {
         if (!first) {
             g_string_append(out, ", ");
         }
@@ -166,11 +167,10 @@ json_t *qmp_event_new(const char *name, json_t *data)
     gint64 now = g_get_real_time();
     json_t *ev = json_object();
 
-    json_object_set_new(ev, "timestamp",
-                        json_pack("{sIsI}", "seconds",
-                                  (json_int_t)(now / G_USEC_PER_SEC),
-                                  "microseconds",
-                                  (json_int_t)(now % G_USEC_PER_SEC)));
+    json_object_set_new(
+        ev, "timestamp",
+        json_pack("{sIsI}", "seconds", (json_int_t)(now / G_USEC_PER_SEC),
+                  "microseconds", (json_int_t)(now % G_USEC_PER_SEC)));
     json_object_set_new(ev, "event", json_string(name));
     if (data) {
         json_object_set_new(ev, "data", data);

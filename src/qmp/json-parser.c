@@ -244,8 +244,8 @@ static json_t *qmp_parse_object(QmpParser *p)
             return obj;
         }
         if (!t || t->type != QMP_TOK_COMMA) {
-            qmp_parse_error(p, t ? "expected separator in dict"
-                                 : "premature EOI");
+            qmp_parse_error(p,
+                            t ? "expected separator in dict" : "premature EOI");
             break;
         }
     }
@@ -273,8 +273,8 @@ static json_t *qmp_parse_array(QmpParser *p)
             return arr;
         }
         if (!t || t->type != QMP_TOK_COMMA) {
-            qmp_parse_error(p, t ? "expected separator in list"
-                                 : "premature EOI");
+            qmp_parse_error(p,
+                            t ? "expected separator in list" : "premature EOI");
             break;
         }
     }
@@ -311,7 +311,7 @@ static json_t *qmp_parse_value(QmpParser *p)
 json_t *qmp_json_parse_tokens(const char *text, const QmpJsonToken *toks,
                               size_t ntoks, GError **err)
 {
-    QmpParser p = { text, toks, ntoks, 0, err };
+    QmpParser p = {text, toks, ntoks, 0, err};
     json_t *v = qmp_parse_value(&p);
 
     /* The splitter ends a message where its value ends, so nothing can

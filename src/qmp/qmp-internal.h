@@ -10,7 +10,7 @@
 #include "qmp/qmp.h"
 
 /* Bytes read from a socket per call, and fds accepted per recvmsg. */
-#define QMP_READ_CHUNK 65536
+#define QMP_READ_CHUNK      65536
 #define QMP_MAX_FDS_PER_MSG 16
 /* Backlog of our own listening sockets. */
 #define QMP_LISTEN_BACKLOG 16
@@ -23,7 +23,7 @@ struct QmpSession {
     int fd;
     GSource *src;
     gpointer tag;
-    GIOCondition cond;  /* what the fd is polled for now */
+    GIOCondition cond; /* what the fd is polled for now */
     QmpJsonStream *in;
     GString *out;
     size_t out_off;

@@ -64,8 +64,8 @@ typedef struct QmpArg {
  * result), or NULL with *errp set; the error's code (LsErrorCode) gives
  * the QMP class and its message the "desc".
  */
-typedef json_t *(*QmpCommandFn)(json_t *args, QmpSession *session,
-                                void *opaque, GError **errp);
+typedef json_t *(*QmpCommandFn)(json_t *args, QmpSession *session, void *opaque,
+                                GError **errp);
 
 /* Command flags. */
 enum {

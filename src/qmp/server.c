@@ -66,8 +66,8 @@ QmpServer *qmp_server_new(QmpCommands *cmds, GMainContext *ctx,
     QmpServer *srv = g_new0(QmpServer, 1);
 
     srv->cmds = cmds;
-    srv->ctx = ctx ? g_main_context_ref(ctx)
-                   : g_main_context_ref_thread_default();
+    srv->ctx =
+        ctx ? g_main_context_ref(ctx) : g_main_context_ref_thread_default();
     srv->package = g_strdup(package ? package : "lockstep " LOCKSTEP_VERSION);
     srv->sessions = g_ptr_array_new();
     srv->listeners = g_ptr_array_new();
@@ -151,8 +151,7 @@ static gboolean qmp_listener_io(void *opaque, GIOCondition revents)
         int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                ls_log_ratelimited("QMP accept failed: %s",
-                                   g_strerror(errno));
+                ls_log_ratelimited("QMP accept failed: %s", g_strerror(errno));
             }
             break;
         }
@@ -170,8 +169,7 @@ static void qmp_server_add_listener(QmpServer *srv, int fd,
     l->srv = srv;
     l->fd = fd;
     l->unlink_path = g_strdup(unlink_path);
-    l->src = qmp_fd_source_new(fd, G_IO_IN, qmp_listener_io, l, srv->ctx,
-                               &tag);
+    l->src = qmp_fd_source_new(fd, G_IO_IN, qmp_listener_io, l, srv->ctx, &tag);
     g_ptr_array_add(srv->listeners, l);
 }
 
@@ -187,8 +185,9 @@ bool qmp_server_add(QmpServer *srv, const char *spec, GError **errp)
     fd = qmp_endpoint_open(&ep, errp);
     if (fd >= 0) {
         if (ep.listening) {
-            qmp_server_add_listener(srv, fd, ep.kind == QMP_EP_UNIX && !ep.fd_given
-                                                 ? ep.path : NULL);
+            qmp_server_add_listener(
+                srv, fd,
+                ep.kind == QMP_EP_UNIX && !ep.fd_given ? ep.path : NULL);
         } else {
             qmp_session_new(srv, fd);
         }
@@ -217,10 +216,9 @@ void qmp_server_emit(QmpServer *srv, const char *name, json_t *data)
 /* Polls the sessions with pending output; false when none is left. */
 static bool qmp_server_flush_once(QmpServer *srv, int timeout_ms)
 {
-    g_autofree struct pollfd *pfds = g_new0(struct pollfd,
-                                            srv->sessions->len + 1);
-    g_autofree QmpSession **who = g_new0(QmpSession *,
-                                         srv->sessions->len + 1);
+    g_autofree struct pollfd *pfds =
+        g_new0(struct pollfd, srv->sessions->len + 1);
+    g_autofree QmpSession **who = g_new0(QmpSession *, srv->sessions->len + 1);
     nfds_t n = 0;
 
     for (guint i = 0; i < srv->sessions->len; i++) {

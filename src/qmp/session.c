@@ -34,9 +34,8 @@ static void qmp_session_watch(QmpSession *s)
     }
     /* A session closing after its output waits for writability even with
        nothing left to write, so that it gets closed. */
-    cond = G_IO_IN | (s->out->len > s->out_off || s->close_when_flushed
-                          ? G_IO_OUT
-                          : 0);
+    cond = G_IO_IN |
+           (s->out->len > s->out_off || s->close_when_flushed ? G_IO_OUT : 0);
     /* Each modify wakes the loop up once more (an eventfd write and an
        extra poll), so only a change is passed on. */
     if (cond != s->cond) {
@@ -71,7 +70,8 @@ void qmp_session_send(QmpSession *s, const json_t *msg)
     len = strlen(text) + 2;
     if (s->out->len - s->out_off + len > QMP_MAX_OUTPUT) {
         ls_warn("QMP session %u: client is not reading its output, "
-                "dropping it", s->id);
+                "dropping it",
+                s->id);
         qmp_session_kill(s);
         return;
     }
@@ -87,8 +87,7 @@ bool qmp_session_try_write(QmpSession *s)
 {
     while (!s->dead && s->out_off < s->out->len) {
         ssize_t n = send(s->fd, s->out->str + s->out_off,
-                         s->out->len - s->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+                         s->out->len - s->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -148,8 +147,8 @@ static void qmp_session_process(QmpSession *s)
 
     while (!s->dead && !s->close_when_flushed &&
            qmp_json_stream_next(s->in, &v, &err)) {
-        json_t *rsp = v ? qmp_dispatch(s->srv->cmds, s, v)
-                        : qmp_error_reply(err, NULL);
+        json_t *rsp =
+            v ? qmp_dispatch(s->srv->cmds, s, v) : qmp_error_reply(err, NULL);
         qmp_session_send(s, rsp);
         json_decref(rsp);
         json_decref(v);
@@ -162,8 +161,8 @@ static bool qmp_session_read(QmpSession *s)
 {
     char buf[QMP_READ_CHUNK];
     char ctl[CMSG_SPACE(sizeof(int) * QMP_MAX_FDS_PER_MSG)];
-    struct iovec iov = { buf, sizeof(buf) };
-    struct msghdr msg = { 0 };
+    struct iovec iov = {buf, sizeof(buf)};
+    struct msghdr msg = {0};
     ssize_t n;
 
     msg.msg_iov = &iov;
@@ -205,9 +204,8 @@ static gboolean qmp_session_io(void *opaque, GIOCondition revents)
 static json_t *qmp_greeting(const QmpServer *srv)
 {
     return json_pack("{s{s{s{sisisi}ss}s[]}}", "QMP", "version", "qemu",
-                     "micro", QMP_QEMU_MICRO, "minor", QMP_QEMU_MINOR,
-                     "major", QMP_QEMU_MAJOR, "package", srv->package,
-                     "capabilities");
+                     "micro", QMP_QEMU_MICRO, "minor", QMP_QEMU_MINOR, "major",
+                     QMP_QEMU_MAJOR, "package", srv->package, "capabilities");
 }
 
 QmpSession *qmp_session_new(QmpServer *srv, int fd)
@@ -221,10 +219,9 @@ QmpSession *qmp_session_new(QmpServer *srv, int fd)
     s->in = qmp_json_stream_new();
     s->out = g_string_new(NULL);
     g_queue_init(&s->fds);
-    s->named_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                         NULL);
-    s->src = qmp_fd_source_new(fd, G_IO_IN, qmp_session_io, s, srv->ctx,
-                               &s->tag);
+    s->named_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    s->src =
+        qmp_fd_source_new(fd, G_IO_IN, qmp_session_io, s, srv->ctx, &s->tag);
     s->cond = G_IO_IN;
     g_ptr_array_add(srv->sessions, s);
     greeting = qmp_greeting(srv);

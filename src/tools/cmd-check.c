@@ -13,9 +13,9 @@ int tools_cmd_check(int argc, char **argv)
 {
     g_autofree char *schema = NULL;
     GOptionEntry entries[] = {
-        { "schema", 's', 0, G_OPTION_ARG_FILENAME, &schema,
-          "QEMU vmdesc JSON describing the devices", "VMDESC.json" },
-        { NULL },
+        {"schema", 's', 0, G_OPTION_ARG_FILENAME, &schema,
+         "QEMU vmdesc JSON describing the devices", "VMDESC.json"},
+        {NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new(
         "FILE - check that a device-state file is well formed");
@@ -30,8 +30,8 @@ int tools_cmd_check(int argc, char **argv)
                 err ? err->message : "expected one FILE");
         return TOOLS_EXIT_ERROR;
     }
-    g_autoptr(VmsDecoded) d = tools_decode_file(argv[1], schema, &buf,
-                                                &vmdesc, &err);
+    g_autoptr(VmsDecoded) d =
+        tools_decode_file(argv[1], schema, &buf, &vmdesc, &err);
     json_decref(vmdesc);
     if (!d) {
         printf("%s: invalid: %s\n", argv[1], err->message);
@@ -40,10 +40,10 @@ int tools_cmd_check(int argc, char **argv)
     for (guint i = 0; i < d->sections->len; i++) {
         const VmsDecSection *s = d->sections->pdata[i];
         if (s->described && !s->decoded) {
-            printf("%s: section '%s' instance %u at 0x%zx: %s%s\n", argv[1],
-                   s->idstr, s->instance_id, s->offset,
-                   s->length_mismatch ? "invalid: " : "not checked: ",
-                   s->problem);
+            printf(
+                "%s: section '%s' instance %u at 0x%zx: %s%s\n", argv[1],
+                s->idstr, s->instance_id, s->offset,
+                s->length_mismatch ? "invalid: " : "not checked: ", s->problem);
             if (s->length_mismatch) {
                 rc = TOOLS_EXIT_ERROR;
             }

@@ -10,7 +10,7 @@
 #include <string.h>
 
 typedef struct DiffOut {
-    json_t *list;      /* one object per difference */
+    json_t *list; /* one object per difference */
     bool as_json;
 } DiffOut;
 
@@ -84,9 +84,8 @@ static void diff_fields(DiffOut *o, const VmsDecSection *a,
     }
 }
 
-static void diff_section(DiffOut *o, const VmsDecSection *a,
-                         const uint8_t *ba, const VmsDecSection *b,
-                         const uint8_t *bb)
+static void diff_section(DiffOut *o, const VmsDecSection *a, const uint8_t *ba,
+                         const VmsDecSection *b, const uint8_t *bb)
 {
     const uint8_t *pa = ba + a->payload_offset, *pb = bb + b->payload_offset;
 
@@ -152,13 +151,13 @@ int tools_cmd_diff(int argc, char **argv)
     g_autofree char *schema = NULL;
     gboolean as_json = FALSE;
     GOptionEntry entries[] = {
-        { "schema", 's', 0, G_OPTION_ARG_FILENAME, &schema,
-          "QEMU vmdesc JSON describing the devices", "VMDESC.json" },
-        { "json", 'j', 0, G_OPTION_ARG_NONE, &as_json, "JSON output", NULL },
-        { NULL },
+        {"schema", 's', 0, G_OPTION_ARG_FILENAME, &schema,
+         "QEMU vmdesc JSON describing the devices", "VMDESC.json"},
+        {"json", 'j', 0, G_OPTION_ARG_NONE, &as_json, "JSON output", NULL},
+        {NULL},
     };
-    g_autoptr(GOptionContext) ctx = g_option_context_new(
-        "A B - compare two device-state files");
+    g_autoptr(GOptionContext) ctx =
+        g_option_context_new("A B - compare two device-state files");
     g_autoptr(GError) err = NULL;
     g_autoptr(GByteArray) ba = NULL, bb = NULL;
     json_t *va = NULL, *vb = NULL;
@@ -169,22 +168,22 @@ int tools_cmd_diff(int argc, char **argv)
                 err ? err->message : "expected two files A B");
         return TOOLS_EXIT_ERROR;
     }
-    g_autoptr(VmsDecoded) a = tools_decode_file(argv[1], schema, &ba, &va,
-                                                &err);
-    g_autoptr(VmsDecoded) b = a ? tools_decode_file(argv[2], schema, &bb,
-                                                    &vb, &err) : NULL;
+    g_autoptr(VmsDecoded) a =
+        tools_decode_file(argv[1], schema, &ba, &va, &err);
+    g_autoptr(VmsDecoded) b =
+        a ? tools_decode_file(argv[2], schema, &bb, &vb, &err) : NULL;
     json_decref(va);
     json_decref(vb);
     if (!a || !b) {
         fprintf(stderr, "lockstep diff: %s\n", err->message);
         return TOOLS_EXIT_ERROR;
     }
-    DiffOut o = { .list = json_array(), .as_json = as_json };
+    DiffOut o = {.list = json_array(), .as_json = as_json};
     diff_all(&o, a, ba, b, bb);
     bool same = json_array_size(o.list) == 0;
     if (as_json) {
-        json_t *j = json_pack("{s:b, s:O}", "same", same, "differences",
-                              o.list);
+        json_t *j =
+            json_pack("{s:b, s:O}", "same", same, "differences", o.list);
         json_dumpf(j, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
         printf("\n");
         json_decref(j);

@@ -43,14 +43,13 @@ static void dump_text(const char *path, const VmsDecoded *d,
                       const GByteArray *buf)
 {
     printf("%s: %u sections, footers %s, EOF at 0x%zx, %zu bytes\n", path,
-           d->sections->len, d->footers ? "on" : "off", d->eof_offset,
-           d->len);
+           d->sections->len, d->footers ? "on" : "off", d->eof_offset, d->len);
     for (guint i = 0; i < d->sections->len; i++) {
         const VmsDecSection *s = d->sections->pdata[i];
         printf("section %u '%s' instance %u version %u at 0x%zx: payload "
-               "0x%zx, %zu bytes\n", s->section_id, s->idstr,
-               s->instance_id, s->version_id, s->offset, s->payload_offset,
-               s->payload_len);
+               "0x%zx, %zu bytes\n",
+               s->section_id, s->idstr, s->instance_id, s->version_id,
+               s->offset, s->payload_offset, s->payload_len);
         if (s->root) {
             for (guint k = 0; k < s->root->children->len; k++) {
                 dump_node(s->root->children->pdata[k], 2);
@@ -70,10 +69,10 @@ int tools_cmd_dump(int argc, char **argv)
     g_autofree char *schema = NULL;
     gboolean as_json = FALSE;
     GOptionEntry entries[] = {
-        { "schema", 's', 0, G_OPTION_ARG_FILENAME, &schema,
-          "QEMU vmdesc JSON describing the devices", "VMDESC.json" },
-        { "json", 'j', 0, G_OPTION_ARG_NONE, &as_json, "JSON output", NULL },
-        { NULL },
+        {"schema", 's', 0, G_OPTION_ARG_FILENAME, &schema,
+         "QEMU vmdesc JSON describing the devices", "VMDESC.json"},
+        {"json", 'j', 0, G_OPTION_ARG_NONE, &as_json, "JSON output", NULL},
+        {NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new(
         "FILE - decode every section of a device-state file");
@@ -87,8 +86,8 @@ int tools_cmd_dump(int argc, char **argv)
                 err ? err->message : "expected one FILE");
         return TOOLS_EXIT_ERROR;
     }
-    g_autoptr(VmsDecoded) d = tools_decode_file(argv[1], schema, &buf,
-                                                &vmdesc, &err);
+    g_autoptr(VmsDecoded) d =
+        tools_decode_file(argv[1], schema, &buf, &vmdesc, &err);
     if (!d) {
         fprintf(stderr, "lockstep dump: %s\n", err->message);
         json_decref(vmdesc);

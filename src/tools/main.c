@@ -15,11 +15,11 @@ typedef struct ToolsCmd {
 } ToolsCmd;
 
 static const ToolsCmd tools_cmds[] = {
-    { "dump", tools_cmd_dump, "dump FILE [--schema VMDESC.json] [--json]" },
-    { "diff", tools_cmd_diff, "diff A B [--schema VMDESC.json] [--json]" },
-    { "check", tools_cmd_check, "check FILE [--schema VMDESC.json]" },
-    { "qmp", tools_cmd_qmp, "qmp ADDR [COMMAND [key=value ...]]" },
-    { "colo", tools_cmd_colo, "colo primary|secondary ..." },
+    {"dump", tools_cmd_dump, "dump FILE [--schema VMDESC.json] [--json]"},
+    {"diff", tools_cmd_diff, "diff A B [--schema VMDESC.json] [--json]"},
+    {"check", tools_cmd_check, "check FILE [--schema VMDESC.json]"},
+    {"qmp", tools_cmd_qmp, "qmp ADDR [COMMAND [key=value ...]]"},
+    {"colo", tools_cmd_colo, "colo primary|secondary ..."},
 };
 
 static int tools_usage(FILE *out)

@@ -4,8 +4,7 @@
 #include "tools.h"
 
 VmsDecoded *tools_decode_file(const char *path, const char *schema_path,
-                              GByteArray **buf, json_t **vmdesc,
-                              GError **errp)
+                              GByteArray **buf, json_t **vmdesc, GError **errp)
 {
     *buf = NULL;
     *vmdesc = NULL;

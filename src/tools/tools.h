@@ -25,7 +25,6 @@ int tools_cmd_colo(int argc, char **argv);
  * *vmdesc the schema (or NULL); the caller frees all three.
  */
 VmsDecoded *tools_decode_file(const char *path, const char *schema_path,
-                              GByteArray **buf, json_t **vmdesc,
-                              GError **errp);
+                              GByteArray **buf, json_t **vmdesc, GError **errp);
 
 #endif

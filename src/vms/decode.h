@@ -38,19 +38,19 @@ typedef struct VmsDecSection {
     uint32_t instance_id;
     uint32_t version_id;
     uint32_t section_id;
-    size_t offset;          /* the section type byte */
+    size_t offset; /* the section type byte */
     size_t payload_offset;
-    size_t payload_len;     /* up to the footer (or as decoded) */
-    bool described;         /* the vmdesc has this device */
-    bool decoded;           /* fields decoded, ending exactly at the footer */
-    char *problem;          /* why not decoded; NULL when decoded */
-    bool length_mismatch;   /* decoded, but not to the footer: corrupt
-                               payload or a schema of another layout */
-    VmsDecNode *root;       /* the fields, when decoded */
+    size_t payload_len;   /* up to the footer (or as decoded) */
+    bool described;       /* the vmdesc has this device */
+    bool decoded;         /* fields decoded, ending exactly at the footer */
+    char *problem;        /* why not decoded; NULL when decoded */
+    bool length_mismatch; /* decoded, but not to the footer: corrupt
+                             payload or a schema of another layout */
+    VmsDecNode *root;     /* the fields, when decoded */
 } VmsDecSection;
 
 typedef struct VmsDecoded {
-    GPtrArray *sections;    /* VmsDecSection * in stream order */
+    GPtrArray *sections; /* VmsDecSection * in stream order */
     bool footers;
     size_t eof_offset;
     size_t len;

@@ -50,8 +50,10 @@ static VmsDecNode *vms_dec_node_new(VmsDec *c, const char *name,
 static bool vms_dec_need(VmsDec *c, size_t n, GError **errp)
 {
     if (n > c->len - c->pos) {
-        ls_error_set(errp, "offset 0x%zx: stream truncated: %zu bytes "
-                     "needed, %zu left", c->pos, n, c->len - c->pos);
+        ls_error_set(errp,
+                     "offset 0x%zx: stream truncated: %zu bytes "
+                     "needed, %zu left",
+                     c->pos, n, c->len - c->pos);
         return false;
     }
     return true;
@@ -80,8 +82,8 @@ static bool vms_dec_elem(VmsDec *c, json_t *f, const char *name,
 
     g_ptr_array_add(parent->children, n);
     if (nested) {
-        n->version = (uint32_t)json_integer_value(
-            json_object_get(nested, "version"));
+        n->version =
+            (uint32_t)json_integer_value(json_object_get(nested, "version"));
         if (!vms_dec_obj(c, nested, n, depth + 1, errp)) {
             return false;
         }
@@ -109,22 +111,23 @@ static bool vms_dec_field(VmsDec *c, json_t *f, VmsDecNode *parent,
         return false;
     }
     if (alen <= 0) {
-        g_autofree char *nm = has_idx ?
-            g_strdup_printf("%s[%" JSON_INTEGER_FORMAT "]", name, idx) :
-            g_strdup(name);
+        g_autofree char *nm =
+            has_idx ? g_strdup_printf("%s[%" JSON_INTEGER_FORMAT "]", name, idx)
+                    : g_strdup(name);
         return vms_dec_elem(c, f, nm, parent, depth, errp);
     }
     if ((size_t)alen > c->len - c->pos) {
-        ls_error_set(errp, "offset 0x%zx: field '%s': array of %"
-                     JSON_INTEGER_FORMAT " elements exceeds the stream",
+        ls_error_set(errp,
+                     "offset 0x%zx: field '%s': array of %" JSON_INTEGER_FORMAT
+                     " elements exceeds the stream",
                      c->pos, name, alen);
         return false;
     }
     VmsDecNode *arr = vms_dec_node_new(c, name, "array", true);
     g_ptr_array_add(parent->children, arr);
     for (json_int_t i = 0; i < alen; i++) {
-        g_autofree char *nm = g_strdup_printf("%s[%" JSON_INTEGER_FORMAT "]",
-                                              name, i);
+        g_autofree char *nm =
+            g_strdup_printf("%s[%" JSON_INTEGER_FORMAT "]", name, i);
         if (!vms_dec_elem(c, f, nm, arr, depth, errp)) {
             return false;
         }
@@ -139,7 +142,8 @@ static json_t *vms_dec_find_sub(json_t *desc, const uint8_t *name, size_t n)
     size_t i;
     json_t *s;
 
-    json_array_foreach(subs, i, s) {
+    json_array_foreach(subs, i, s)
+    {
         const char *sn = json_string_value(json_object_get(s, "vmsd_name"));
         if (sn && strlen(sn) == n && memcmp(sn, name, n) == 0) {
             return s;
@@ -156,8 +160,10 @@ static bool vms_dec_sub(VmsDec *c, json_t *desc, VmsDecNode *parent,
     json_t *sub = vms_dec_find_sub(desc, name, n);
 
     if (!sub) {
-        ls_error_set(errp, "offset 0x%zx: subsection '%.*s' is not in the "
-                     "vmdesc", c->pos, (int)n, (const char *)name);
+        ls_error_set(errp,
+                     "offset 0x%zx: subsection '%.*s' is not in the "
+                     "vmdesc",
+                     c->pos, (int)n, (const char *)name);
         return false;
     }
     g_autofree char *nm = g_strndup((const char *)name, n);
@@ -187,13 +193,13 @@ static bool vms_dec_obj(VmsDec *c, json_t *desc, VmsDecNode *parent,
                      VMS_MAX_NESTING);
         return false;
     }
-    json_array_foreach(json_object_get(desc, "fields"), i, f) {
+    json_array_foreach(json_object_get(desc, "fields"), i, f)
+    {
         if (!vms_dec_field(c, f, parent, depth, errp)) {
             return false;
         }
     }
-    while (vname && c->len - c->pos >= 2 &&
-           c->buf[c->pos] == VMS_SECTION_SUB) {
+    while (vname && c->len - c->pos >= 2 && c->buf[c->pos] == VMS_SECTION_SUB) {
         size_t n = c->buf[c->pos + 1];
         if (n < plen + 1 || c->len - c->pos - 2 < n ||
             memcmp(c->buf + c->pos + 2, vname, plen) != 0) {
@@ -211,10 +217,10 @@ static json_t *vms_dec_device(json_t *vmdesc, const VmsDecSection *s)
     size_t i;
     json_t *d;
 
-    json_array_foreach(json_object_get(vmdesc, "devices"), i, d) {
+    json_array_foreach(json_object_get(vmdesc, "devices"), i, d)
+    {
         const char *name = json_string_value(json_object_get(d, "name"));
-        json_int_t inst = json_integer_value(json_object_get(d,
-                                                             "instance_id"));
+        json_int_t inst = json_integer_value(json_object_get(d, "instance_id"));
         if (name && strcmp(name, s->idstr) == 0 &&
             (uint32_t)inst == s->instance_id) {
             return d;
@@ -276,8 +282,10 @@ static bool vms_dec_header(VmsDec *c, VmsDecSection *s, GError **errp)
     c->pos += 5;
     if (n == 0 || !vms_dec_need(c, n + 8, errp)) {
         if (n == 0) {
-            ls_error_set(errp, "offset 0x%zx: Unable to read ID string for "
-                         "section %u", c->pos - 1, s->section_id);
+            ls_error_set(errp,
+                         "offset 0x%zx: Unable to read ID string for "
+                         "section %u",
+                         c->pos - 1, s->section_id);
         }
         return false;
     }
@@ -308,8 +316,9 @@ static int vms_dec_detect_footers(VmsDec *c, VmsDecSection *s)
             return 0;
         }
     }
-    return vms_find_footer(c->buf, c->len, s->payload_offset, s->section_id,
-                           &f) ? 1 : 0;
+    return vms_find_footer(c->buf, c->len, s->payload_offset, s->section_id, &f)
+               ? 1
+               : 0;
 }
 
 static bool vms_dec_by_footer(VmsDec *c, VmsDecSection *s, GError **errp)
@@ -324,9 +333,11 @@ static bool vms_dec_by_footer(VmsDec *c, VmsDecSection *s, GError **errp)
     }
     if (!vms_find_footer(c->buf, c->len, s->payload_offset, s->section_id,
                          &f)) {
-        ls_error_set(errp, "offset 0x%zx: section '%s' instance %u: no "
-                     "footer with section id 0x%x", s->payload_offset,
-                     s->idstr, s->instance_id, s->section_id);
+        ls_error_set(errp,
+                     "offset 0x%zx: section '%s' instance %u: no "
+                     "footer with section id 0x%x",
+                     s->payload_offset, s->idstr, s->instance_id,
+                     s->section_id);
         return false;
     }
     if (s->root) {
@@ -370,7 +381,8 @@ static bool vms_dec_section(VmsDec *c, VmsDecoded *out, json_t *vmdesc,
         return vms_dec_by_footer(c, s, errp);
     }
     if (!s->root) {
-        ls_error_set(errp, "offset 0x%zx: section '%s' instance %u: %s, and "
+        ls_error_set(errp,
+                     "offset 0x%zx: section '%s' instance %u: %s, and "
                      "the stream has no section footers to find its end",
                      s->offset, s->idstr, s->instance_id, s->problem);
         return false;
@@ -388,7 +400,7 @@ static bool vms_dec_file_header(VmsDec *c, GError **errp)
     }
     if (c->len < 8 || vms_get_be32(c->buf + 4) != VMS_FILE_VERSION) {
         ls_error_set(errp, "offset 0x4: Unsupported migration stream "
-                     "version");
+                           "version");
         return false;
     }
     c->pos = 8;
@@ -405,8 +417,8 @@ static bool vms_dec_stream(VmsDec *c, VmsDecoded *out, json_t *vmdesc,
     }
     while (c->pos < c->len && c->buf[c->pos] == VMS_SECTION_FULL) {
         if (out->sections->len >= VMS_MAX_SECTIONS) {
-            ls_error_set(errp, "offset 0x%zx: more than %d sections",
-                         c->pos, VMS_MAX_SECTIONS);
+            ls_error_set(errp, "offset 0x%zx: more than %d sections", c->pos,
+                         VMS_MAX_SECTIONS);
             return false;
         }
         if (!vms_dec_section(c, out, vmdesc, &footers, errp)) {
@@ -436,14 +448,14 @@ static bool vms_dec_stream(VmsDec *c, VmsDecoded *out, json_t *vmdesc,
 VmsDecoded *vms_decode(const uint8_t *buf, size_t len, json_t *vmdesc,
                        GError **errp)
 {
-    VmsDec c = { .buf = buf, .len = len };
+    VmsDec c = {.buf = buf, .len = len};
     g_autoptr(VmsDecoded) out = g_new0(VmsDecoded, 1);
 
     out->sections = g_ptr_array_new_with_free_func(vms_dec_section_free);
     out->len = len;
     if (len > VMS_MAX_STREAM_SIZE) {
-        ls_error_set(errp, "stream of %zu bytes exceeds the %u byte cap",
-                     len, VMS_MAX_STREAM_SIZE);
+        ls_error_set(errp, "stream of %zu bytes exceeds the %u byte cap", len,
+                     VMS_MAX_STREAM_SIZE);
         return NULL;
     }
     if (!vms_dec_stream(&c, out, vmdesc, errp)) {
@@ -478,12 +490,12 @@ json_t *vms_vmdesc_read(const char *path, GError **errp)
 static bool vms_dec_is_int(const VmsDecNode *n, bool *is_signed)
 {
     static const char *const ints[] = {
-        "int8", "int16", "int32", "int64", "int32 equal", "int32 le",
-        "timer", NULL,
+        "int8",        "int16",    "int32", "int64",
+        "int32 equal", "int32 le", "timer", NULL,
     };
     static const char *const uints[] = {
-        "uint8", "uint16", "uint32", "uint64", "bool", "uint8 equal",
-        "uint16 equal", "uint32 equal", "int64 equal", NULL,
+        "uint8",       "uint16",       "uint32",       "uint64",      "bool",
+        "uint8 equal", "uint16 equal", "uint32 equal", "int64 equal", NULL,
     };
 
     *is_signed = g_strv_contains(ints, n->type);
@@ -515,9 +527,9 @@ char *vms_dec_node_value(const VmsDecNode *n)
 
 static json_t *vms_dec_node_json(const VmsDecNode *n)
 {
-    json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "name", n->name, "type",
-                          n->type, "offset", (json_int_t)n->offset, "size",
-                          (json_int_t)n->size);
+    json_t *o =
+        json_pack("{s:s, s:s, s:I, s:I}", "name", n->name, "type", n->type,
+                  "offset", (json_int_t)n->offset, "size", (json_int_t)n->size);
     if (!n->children) {
         g_autofree char *v = vms_dec_node_value(n);
         json_object_set_new(o, "value", json_string(v));
@@ -528,8 +540,7 @@ static json_t *vms_dec_node_json(const VmsDecNode *n)
     }
     json_t *kids = json_array();
     for (guint i = 0; i < n->children->len; i++) {
-        json_array_append_new(kids,
-                              vms_dec_node_json(n->children->pdata[i]));
+        json_array_append_new(kids, vms_dec_node_json(n->children->pdata[i]));
     }
     json_object_set_new(o, "fields", kids);
     return o;
@@ -541,13 +552,13 @@ json_t *vms_decoded_to_json(const VmsDecoded *d)
 
     for (guint i = 0; i < d->sections->len; i++) {
         const VmsDecSection *s = d->sections->pdata[i];
-        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
-            "idstr", s->idstr, "instance_id", (json_int_t)s->instance_id,
-            "version_id", (json_int_t)s->version_id, "section_id",
-            (json_int_t)s->section_id, "offset", (json_int_t)s->offset,
-            "payload_offset", (json_int_t)s->payload_offset,
-            "payload_len", (json_int_t)s->payload_len, "decoded",
-            s->decoded);
+        json_t *o = json_pack(
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "idstr", s->idstr,
+            "instance_id", (json_int_t)s->instance_id, "version_id",
+            (json_int_t)s->version_id, "section_id", (json_int_t)s->section_id,
+            "offset", (json_int_t)s->offset, "payload_offset",
+            (json_int_t)s->payload_offset, "payload_len",
+            (json_int_t)s->payload_len, "decoded", s->decoded);
         if (s->problem) {
             json_object_set_new(o, "problem", json_string(s->problem));
         }

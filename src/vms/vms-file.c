@@ -34,8 +34,8 @@ bool vms_write_fd(int fd, const void *buf, size_t len, GError **errp)
     return true;
 }
 
-static bool vms_write_tmp(int fd, const char *tmp, const void *buf,
-                          size_t len, bool do_fsync, GError **errp)
+static bool vms_write_tmp(int fd, const char *tmp, const void *buf, size_t len,
+                          bool do_fsync, GError **errp)
 {
     if (!vms_write_fd(fd, buf, len, errp)) {
         g_prefix_error(errp, "%s: ", tmp);

@@ -21,7 +21,7 @@ typedef struct VmsSection {
 } VmsSection;
 
 struct VmsRegistry {
-    GArray *sections;      /* VmsSection, registration order */
+    GArray *sections; /* VmsSection, registration order */
     uint32_t next_section_id;
 };
 
@@ -70,8 +70,8 @@ static inline uint16_t vms_get_be16(const uint8_t *p)
 
 static inline uint32_t vms_get_be32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | p[3];
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
 }
 
 static inline uint64_t vms_get_be64(const uint8_t *p)
@@ -90,7 +90,7 @@ bool vms_record_plausible(const uint8_t *buf, size_t len, size_t pos);
  * `from`: the first 0x7E + be32(sid) followed by a plausible record.
  * Stores the footer's offset in *footer. False when there is none.
  */
-bool vms_find_footer(const uint8_t *buf, size_t len, size_t from,
-                     uint32_t sid, size_t *footer);
+bool vms_find_footer(const uint8_t *buf, size_t len, size_t from, uint32_t sid,
+                     size_t *footer);
 
 #endif

@@ -27,21 +27,20 @@ typedef struct VmsLoader {
     const uint8_t *buf;
     size_t len;
     size_t pos;
-    char idstr[256];    /* section being read; "" between sections */
+    char idstr[256]; /* section being read; "" between sections */
     uint32_t instance;
     size_t sec_off;
-    GString *path;      /* struct/subsection prefix inside the section */
+    GString *path;         /* struct/subsection prefix inside the section */
     const VmsField *field; /* field being read, NULL between fields */
-    int index;          /* its element index, -1 when not an array */
-    void **staging;     /* per registered section; NULL: not in stream */
-    int *version;       /* stream version of each staged section */
-    size_t *seen_at;    /* stream offset of each staged section */
-    int footers;        /* -1 undecided, 0 no, 1 yes */
+    int index;             /* its element index, -1 when not an array */
+    void **staging;        /* per registered section; NULL: not in stream */
+    int *version;          /* stream version of each staged section */
+    size_t *seen_at;       /* stream offset of each staged section */
+    int footers;           /* -1 undecided, 0 no, 1 yes */
 } VmsLoader;
 
 static void G_GNUC_PRINTF(4, 5) vms_ld_fail(const VmsLoader *l, size_t off,
-                                            GError **errp, const char *fmt,
-                                            ...)
+                                            GError **errp, const char *fmt, ...)
 {
     va_list ap;
 
@@ -60,9 +59,10 @@ static void G_GNUC_PRINTF(4, 5) vms_ld_fail(const VmsLoader *l, size_t off,
     if (!l->idstr[0]) {
         ls_error_set(errp, "offset 0x%zx: %s", off, why);
     } else if (path->len) {
-        ls_error_set(errp, "section '%s' instance %u (offset 0x%zx): "
-                     "field '%s' (offset 0x%zx): %s", l->idstr, l->instance,
-                     l->sec_off, path->str, off, why);
+        ls_error_set(errp,
+                     "section '%s' instance %u (offset 0x%zx): "
+                     "field '%s' (offset 0x%zx): %s",
+                     l->idstr, l->instance, l->sec_off, path->str, off, why);
     } else {
         ls_error_set(errp, "section '%s' instance %u (offset 0x%zx): %s",
                      l->idstr, l->instance, off, why);
@@ -72,8 +72,10 @@ static void G_GNUC_PRINTF(4, 5) vms_ld_fail(const VmsLoader *l, size_t off,
 static bool vms_ld_need(const VmsLoader *l, size_t n, GError **errp)
 {
     if (n > l->len - l->pos) {
-        vms_ld_fail(l, l->pos, errp, "stream truncated: %zu bytes needed, "
-                    "%zu left", n, l->len - l->pos);
+        vms_ld_fail(l, l->pos, errp,
+                    "stream truncated: %zu bytes needed, "
+                    "%zu left",
+                    n, l->len - l->pos);
         return false;
     }
     return true;
@@ -158,16 +160,19 @@ static bool vms_load_scalar(VmsLoader *l, const VmsField *f, uint8_t *elem,
     case VMS_UINT64_EQUAL:
         cur = vms_mem_uint(elem, w);
         if (v != cur) {
-            vms_ld_fail(l, at, errp, "%" G_GINT64_MODIFIER "x != %"
-                        G_GINT64_MODIFIER "x", v, cur);
+            vms_ld_fail(l, at, errp,
+                        "%" G_GINT64_MODIFIER "x != %" G_GINT64_MODIFIER "x", v,
+                        cur);
             return false;
         }
         return true;
     case VMS_INT32_LE:
         cur = vms_mem_uint(elem, w);
         if ((int32_t)v < 0 || (int32_t)v > (int32_t)cur) {
-            vms_ld_fail(l, at, errp, "Invalid value %d expecting positive "
-                        "value <= %d", (int32_t)v, (int32_t)cur);
+            vms_ld_fail(l, at, errp,
+                        "Invalid value %d expecting positive "
+                        "value <= %d",
+                        (int32_t)v, (int32_t)cur);
             return false;
         }
         break;
@@ -195,8 +200,8 @@ static bool vms_load_elem(VmsLoader *l, const VmsField *f, uint8_t *elem,
         }
         g_string_append_c(l->path, '/');
         l->field = NULL;
-        if (!vms_load_desc(l, f->vmsd, elem, f->vmsd->version_id,
-                           depth + 1, errp)) {
+        if (!vms_load_desc(l, f->vmsd, elem, f->vmsd->version_id, depth + 1,
+                           errp)) {
             return false;
         }
         g_string_truncate(l->path, mark);
@@ -259,8 +264,7 @@ static const VmsDesc *vms_find_sub(const VmsDesc *d, const uint8_t *name,
  * Path of a subsection's fields: the subsection name already starts with
  * its parent's, so "serial/recv_fifo" + "/head", not "serial/serial/...".
  */
-static void vms_ld_path_sub(VmsLoader *l, const VmsDesc *d,
-                            const VmsDesc *sub)
+static void vms_ld_path_sub(VmsLoader *l, const VmsDesc *d, const VmsDesc *sub)
 {
     size_t n = strlen(d->name);
 
@@ -281,8 +285,10 @@ static bool vms_load_one_sub(VmsLoader *l, const VmsDesc *d, void *state,
     const VmsDesc *sub = vms_find_sub(d, l->buf + at + 2, n);
 
     if (!sub) {
-        vms_ld_fail(l, at, errp, "VM subsection '%.*s' in '%s' does not "
-                    "exist", (int)n, (const char *)l->buf + at + 2, d->name);
+        vms_ld_fail(l, at, errp,
+                    "VM subsection '%.*s' in '%s' does not "
+                    "exist",
+                    (int)n, (const char *)l->buf + at + 2, d->name);
         return false;
     }
     l->pos += 2 + n;
@@ -294,9 +300,10 @@ static bool vms_load_one_sub(VmsLoader *l, const VmsDesc *d, void *state,
     uint32_t v = vms_get_be32(l->buf + l->pos);
     if (v > (uint32_t)sub->version_id ||
         v < (uint32_t)sub->minimum_version_id) {
-        vms_ld_fail(l, l->pos, errp, "unsupported subsection version %u "
-                    "(accepted %d..%d)", v, sub->minimum_version_id,
-                    sub->version_id);
+        vms_ld_fail(l, l->pos, errp,
+                    "unsupported subsection version %u "
+                    "(accepted %d..%d)",
+                    v, sub->minimum_version_id, sub->version_id);
         return false;
     }
     l->pos += 4;
@@ -331,8 +338,7 @@ static bool vms_load_desc(VmsLoader *l, const VmsDesc *d, void *state,
     g_autoptr(GError) err = NULL;
 
     if (depth > VMS_MAX_NESTING) {
-        vms_ld_fail(l, l->pos, errp, "nesting deeper than %d",
-                    VMS_MAX_NESTING);
+        vms_ld_fail(l, l->pos, errp, "nesting deeper than %d", VMS_MAX_NESTING);
         return false;
     }
     if (d->pre_load) {
@@ -349,8 +355,8 @@ static bool vms_load_desc(VmsLoader *l, const VmsDesc *d, void *state,
         return false;
     }
     if (d->post_load && !d->post_load(state, version, &err)) {
-        vms_ld_fail(l, l->pos, errp, "%s", err ? err->message :
-                    "post_load failed");
+        vms_ld_fail(l, l->pos, errp, "%s",
+                    err ? err->message : "post_load failed");
         return false;
     }
     return true;
@@ -378,8 +384,10 @@ static bool vms_ld_footer(VmsLoader *l, uint32_t sid, GError **errp)
         return true;
     }
     if (l->pos < l->len && l->buf[l->pos] != VMS_SECTION_FOOTER) {
-        vms_ld_fail(l, l->pos, errp, "Missing section footer for %s "
-                    "(found byte 0x%02x)", l->idstr, l->buf[l->pos]);
+        vms_ld_fail(l, l->pos, errp,
+                    "Missing section footer for %s "
+                    "(found byte 0x%02x)",
+                    l->idstr, l->buf[l->pos]);
         return false;
     }
     if (!vms_ld_need(l, 5, errp)) {
@@ -387,8 +395,10 @@ static bool vms_ld_footer(VmsLoader *l, uint32_t sid, GError **errp)
     }
     uint32_t got = vms_get_be32(l->buf + l->pos + 1);
     if (got != sid) {
-        vms_ld_fail(l, l->pos, errp, "Mismatched section id in footer for "
-                    "%s - read 0x%x expected 0x%x", l->idstr, got, sid);
+        vms_ld_fail(l, l->pos, errp,
+                    "Mismatched section id in footer for "
+                    "%s - read 0x%x expected 0x%x",
+                    l->idstr, got, sid);
         return false;
     }
     l->pos += 5;
@@ -400,13 +410,16 @@ static bool vms_ld_skip(VmsLoader *l, uint32_t sid, GError **errp)
     size_t footer;
 
     if (l->footers == 0) {
-        vms_ld_fail(l, l->pos, errp, "cannot skip unknown section: the "
+        vms_ld_fail(l, l->pos, errp,
+                    "cannot skip unknown section: the "
                     "stream has no section footers to find its end");
         return false;
     }
     if (!vms_find_footer(l->buf, l->len, l->pos, sid, &footer)) {
-        vms_ld_fail(l, l->pos, errp, "cannot skip unknown section: no "
-                    "footer with section id 0x%x follows", sid);
+        vms_ld_fail(l, l->pos, errp,
+                    "cannot skip unknown section: no "
+                    "footer with section id 0x%x follows",
+                    sid);
         return false;
     }
     l->footers = 1;
@@ -419,7 +432,8 @@ static bool vms_ld_unknown(VmsLoader *l, uint32_t sid, GError **errp)
     if (l->opts && l->opts->unknown == VMS_UNKNOWN_SKIP) {
         return vms_ld_skip(l, sid, errp);
     }
-    vms_ld_fail(l, l->sec_off, errp, "Unknown savevm section or instance "
+    vms_ld_fail(l, l->sec_off, errp,
+                "Unknown savevm section or instance "
                 "'%s' %d. Make sure that your current VM setup matches your "
                 "saved VM setup, including any hotplugged devices",
                 l->idstr, (int)l->instance);
@@ -430,19 +444,24 @@ static bool vms_ld_check_version(VmsLoader *l, const VmsDesc *d, int idx,
                                  uint32_t v, size_t at, GError **errp)
 {
     if (l->staging[idx]) {
-        vms_ld_fail(l, l->sec_off, errp, "duplicate section: already "
-                    "loaded from offset 0x%zx", l->seen_at[idx]);
+        vms_ld_fail(l, l->sec_off, errp,
+                    "duplicate section: already "
+                    "loaded from offset 0x%zx",
+                    l->seen_at[idx]);
         return false;
     }
     if (v > (uint32_t)d->version_id) {
-        vms_ld_fail(l, at, errp, "savevm: unsupported version %d for '%s' "
-                    "v%d", (int)v, l->idstr, d->version_id);
+        vms_ld_fail(l, at, errp,
+                    "savevm: unsupported version %d for '%s' "
+                    "v%d",
+                    (int)v, l->idstr, d->version_id);
         return false;
     }
     if ((int)v < d->minimum_version_id) {
-        vms_ld_fail(l, at, errp, "%s: incoming version_id %d is too old for "
-                    "local minimum version_id %d", d->name, (int)v,
-                    d->minimum_version_id);
+        vms_ld_fail(l, at, errp,
+                    "%s: incoming version_id %d is too old for "
+                    "local minimum version_id %d",
+                    d->name, (int)v, d->minimum_version_id);
         return false;
     }
     return true;
@@ -459,8 +478,10 @@ static bool vms_ld_header(VmsLoader *l, uint32_t *sid, uint32_t *ver,
     *sid = vms_get_be32(l->buf + l->pos);
     size_t n = l->buf[l->pos + 4];
     if (n == 0) {
-        vms_ld_fail(l, l->pos + 4, errp, "Unable to read ID string for "
-                    "section %u", *sid);
+        vms_ld_fail(l, l->pos + 4, errp,
+                    "Unable to read ID string for "
+                    "section %u",
+                    *sid);
         return false;
     }
     l->pos += 5;
@@ -515,7 +536,8 @@ static bool vms_ld_file_header(VmsLoader *l, GError **errp)
     }
     uint32_t v = vms_get_be32(l->buf + 4);
     if (v == VMS_FILE_VERSION_V2) {
-        vms_ld_fail(l, 4, errp, "SaveVM v2 format is obsolete and don't "
+        vms_ld_fail(l, 4, errp,
+                    "SaveVM v2 format is obsolete and don't "
                     "work anymore");
         return false;
     }
@@ -570,8 +592,8 @@ static bool vms_ld_stream(VmsLoader *l, GError **errp)
             break;
         }
         if (t != VMS_SECTION_FULL) {
-            vms_ld_fail(l, l->pos, errp, "Unknown savevm section type %d%s",
-                        t, vms_ld_type_hint(t));
+            vms_ld_fail(l, l->pos, errp, "Unknown savevm section type %d%s", t,
+                        vms_ld_type_hint(t));
             return false;
         }
         if (++nsec > VMS_MAX_SECTIONS) {
@@ -614,12 +636,16 @@ bool vms_load_all(VmsRegistry *reg, const uint8_t *buf, size_t len,
 {
     unsigned n = reg->sections->len;
     VmsLoader l = {
-        .reg = reg, .opts = opts, .buf = buf, .len = len, .footers = -1,
+        .reg = reg,
+        .opts = opts,
+        .buf = buf,
+        .len = len,
+        .footers = -1,
     };
 
     if (len > VMS_MAX_STREAM_SIZE) {
-        ls_error_set(errp, "stream of %zu bytes exceeds the %u byte cap",
-                     len, VMS_MAX_STREAM_SIZE);
+        ls_error_set(errp, "stream of %zu bytes exceeds the %u byte cap", len,
+                     VMS_MAX_STREAM_SIZE);
         return false;
     }
     l.path = g_string_new(NULL);

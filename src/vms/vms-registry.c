@@ -59,15 +59,21 @@ bool vms_register(VmsRegistry *reg, const char *idstr, int instance_id,
     for (unsigned i = 0; i < reg->sections->len; i++) {
         const VmsSection *s = vms_section_at(reg, i);
         if (strcmp(s->idstr, idstr) == 0 && s->instance_id == instance_id) {
-            ls_error_set(errp, "Detected duplicate SaveStateEntry: "
-                         "id=%s, instance_id=0x%x", idstr, instance_id);
+            ls_error_set(errp,
+                         "Detected duplicate SaveStateEntry: "
+                         "id=%s, instance_id=0x%x",
+                         idstr, instance_id);
             return false;
         }
     }
     VmsSection s = {
-        .idstr = g_strdup(idstr), .instance_id = instance_id,
-        .alias_id = alias_id, .section_id = reg->next_section_id++,
-        .vmsd = vmsd, .state = state, .state_size = state_size,
+        .idstr = g_strdup(idstr),
+        .instance_id = instance_id,
+        .alias_id = alias_id,
+        .section_id = reg->next_section_id++,
+        .vmsd = vmsd,
+        .state = state,
+        .state_size = state_size,
     };
     g_array_append_val(reg->sections, s);
     return true;
@@ -127,17 +133,24 @@ size_t vms_wire_size(const VmsField *f)
 const char *vms_type_name(VmsType t)
 {
     static const char *const names[] = {
-        [VMS_BOOL] = "bool",          [VMS_INT8] = "int8",
-        [VMS_INT16] = "int16",        [VMS_INT32] = "int32",
-        [VMS_INT64] = "int64",        [VMS_UINT8] = "uint8",
-        [VMS_UINT16] = "uint16",      [VMS_UINT32] = "uint32",
-        [VMS_UINT64] = "uint64",      [VMS_INT32_EQUAL] = "int32 equal",
+        [VMS_BOOL] = "bool",
+        [VMS_INT8] = "int8",
+        [VMS_INT16] = "int16",
+        [VMS_INT32] = "int32",
+        [VMS_INT64] = "int64",
+        [VMS_UINT8] = "uint8",
+        [VMS_UINT16] = "uint16",
+        [VMS_UINT32] = "uint32",
+        [VMS_UINT64] = "uint64",
+        [VMS_INT32_EQUAL] = "int32 equal",
         [VMS_UINT8_EQUAL] = "uint8 equal",
         [VMS_UINT16_EQUAL] = "uint16 equal",
         [VMS_UINT32_EQUAL] = "uint32 equal",
         [VMS_UINT64_EQUAL] = "int64 equal",
-        [VMS_INT32_LE] = "int32 le",  [VMS_TIMER] = "timer",
-        [VMS_BUFFER] = "buffer",      [VMS_UNUSED] = "unused_buffer",
+        [VMS_INT32_LE] = "int32 le",
+        [VMS_TIMER] = "timer",
+        [VMS_BUFFER] = "buffer",
+        [VMS_UNUSED] = "unused_buffer",
         [VMS_STRUCT] = "struct",
     };
     return (unsigned)t < G_N_ELEMENTS(names) ? names[t] : "unknown";
@@ -184,8 +197,9 @@ bool vms_field_count(const VmsField *f, const void *state, unsigned *n,
     }
     }
     if (v > f->num) {
-        ls_error_set(errp, "element count %" G_GINT64_FORMAT
-                     " exceeds capacity %u", (gint64)v, f->num);
+        ls_error_set(errp,
+                     "element count %" G_GINT64_FORMAT " exceeds capacity %u",
+                     (gint64)v, f->num);
         return false;
     }
     *n = (unsigned)v;
@@ -215,8 +229,8 @@ bool vms_record_plausible(const uint8_t *buf, size_t len, size_t pos)
     return true;
 }
 
-bool vms_find_footer(const uint8_t *buf, size_t len, size_t from,
-                     uint32_t sid, size_t *footer)
+bool vms_find_footer(const uint8_t *buf, size_t len, size_t from, uint32_t sid,
+                     size_t *footer)
 {
     for (size_t p = from; p < len && len - p >= 5; p++) {
         const uint8_t *q = memchr(buf + p, VMS_SECTION_FOOTER, len - p);

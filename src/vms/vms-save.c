@@ -9,8 +9,8 @@
 
 #include <string.h>
 
-static bool vms_save_desc(const VmsDesc *d, const void *state,
-                          GByteArray *out, unsigned depth, GError **errp);
+static bool vms_save_desc(const VmsDesc *d, const void *state, GByteArray *out,
+                          unsigned depth, GError **errp);
 
 static void vms_put_scalar(const VmsField *f, const uint8_t *elem,
                            GByteArray *out)
@@ -93,8 +93,7 @@ static void vms_put_u32(GByteArray *out, uint32_t v)
 }
 
 static bool vms_save_subsections(const VmsDesc *d, const void *state,
-                                 GByteArray *out, unsigned depth,
-                                 GError **errp)
+                                 GByteArray *out, unsigned depth, GError **errp)
 {
     for (const VmsDesc *const *s = d->subsections; s && *s; s++) {
         const VmsDesc *sub = *s;
@@ -112,8 +111,8 @@ static bool vms_save_subsections(const VmsDesc *d, const void *state,
     return true;
 }
 
-static bool vms_save_desc(const VmsDesc *d, const void *state,
-                          GByteArray *out, unsigned depth, GError **errp)
+static bool vms_save_desc(const VmsDesc *d, const void *state, GByteArray *out,
+                          unsigned depth, GError **errp)
 {
     if (depth > VMS_MAX_NESTING) {
         ls_error_set(errp, "'%s': nesting deeper than %d", d->name,
@@ -162,8 +161,10 @@ static bool vms_run_pre_save(VmsRegistry *reg, GError **errp)
     for (unsigned i = 0; i < reg->sections->len; i++) {
         VmsSection *s = vms_section_at(reg, i);
         if (s->vmsd->pre_save && !s->vmsd->pre_save(s->state, errp)) {
-            g_prefix_error(errp, "section '%s' instance %d: pre-save "
-                           "failed: ", s->idstr, s->instance_id);
+            g_prefix_error(errp,
+                           "section '%s' instance %d: pre-save "
+                           "failed: ",
+                           s->idstr, s->instance_id);
             return false;
         }
     }

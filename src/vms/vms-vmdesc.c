@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *vms_desc_json(const VmsDesc *d, const void *state,
-                             int version, unsigned depth, GError **errp);
+static json_t *vms_desc_json(const VmsDesc *d, const void *state, int version,
+                             unsigned depth, GError **errp);
 
 /* QEMU compresses an array to one entry unless elements may differ. */
 static bool vms_can_compress(const VmsField *f)
@@ -62,15 +62,17 @@ static size_t vms_elem_size(json_t *st, const VmsField *f)
     json_t *fields = json_object_get(st, "fields");
     size_t i;
     json_t *v;
-    json_array_foreach(fields, i, v) {
+    json_array_foreach(fields, i, v)
+    {
         json_int_t n = json_integer_value(json_object_get(v, "array_len"));
         total += (size_t)json_integer_value(json_object_get(v, "size")) *
                  (n > 0 ? (size_t)n : 1);
     }
     json_t *subs = json_object_get(st, "subsections");
-    json_array_foreach(subs, i, v) {
-        total += 2 + strlen(json_string_value(
-                         json_object_get(v, "vmsd_name"))) + 4;
+    json_array_foreach(subs, i, v)
+    {
+        total +=
+            2 + strlen(json_string_value(json_object_get(v, "vmsd_name"))) + 4;
         total += vms_elem_size(v, f);
     }
     return total;
@@ -97,18 +99,18 @@ static bool vms_field_json(const VmsDesc *d, const VmsField *f,
         json_object_set_new(o, "type", json_string(vms_type_name(f->type)));
         json_t *st = NULL;
         if (f->type == VMS_STRUCT) {
-            const uint8_t *elem = (const uint8_t *)state + f->offset +
-                                  (size_t)i * f->size;
-            st = vms_desc_json(f->vmsd, elem, f->vmsd->version_id,
-                               depth + 1, errp);
+            const uint8_t *elem =
+                (const uint8_t *)state + f->offset + (size_t)i * f->size;
+            st = vms_desc_json(f->vmsd, elem, f->vmsd->version_id, depth + 1,
+                               errp);
             if (!st) {
                 json_decref(o);
                 return false;
             }
             json_object_set_new(o, "struct", st);
         }
-        json_object_set_new(o, "size", json_integer((json_int_t)
-                                                    vms_elem_size(st, f)));
+        json_object_set_new(o, "size",
+                            json_integer((json_int_t)vms_elem_size(st, f)));
         json_array_append_new(arr, o);
         if (compress) {
             break;
@@ -117,8 +119,8 @@ static bool vms_field_json(const VmsDesc *d, const VmsField *f,
     return true;
 }
 
-static bool vms_subs_json(const VmsDesc *d, const void *state,
-                          unsigned depth, json_t *obj, GError **errp)
+static bool vms_subs_json(const VmsDesc *d, const void *state, unsigned depth,
+                          json_t *obj, GError **errp)
 {
     json_t *subs = NULL;
 
@@ -126,8 +128,7 @@ static bool vms_subs_json(const VmsDesc *d, const void *state,
         if (!(*s)->needed || !(*s)->needed(state)) {
             continue;
         }
-        json_t *j = vms_desc_json(*s, state, (*s)->version_id, depth + 1,
-                                  errp);
+        json_t *j = vms_desc_json(*s, state, (*s)->version_id, depth + 1, errp);
         if (!j) {
             json_decref(subs);
             return false;
@@ -143,8 +144,8 @@ static bool vms_subs_json(const VmsDesc *d, const void *state,
     return true;
 }
 
-static json_t *vms_desc_json(const VmsDesc *d, const void *state,
-                             int version, unsigned depth, GError **errp)
+static json_t *vms_desc_json(const VmsDesc *d, const void *state, int version,
+                             unsigned depth, GError **errp)
 {
     if (depth > VMS_MAX_NESTING) {
         ls_error_set(errp, "'%s': nesting deeper than %d", d->name,
@@ -172,8 +173,8 @@ static json_t *vms_desc_json(const VmsDesc *d, const void *state,
 
 static json_t *vms_section_json(const VmsSection *s, GError **errp)
 {
-    json_t *body = vms_desc_json(s->vmsd, s->state, s->vmsd->version_id, 0,
-                                 errp);
+    json_t *body =
+        vms_desc_json(s->vmsd, s->state, s->vmsd->version_id, 0, errp);
     if (!body) {
         g_prefix_error(errp, "section '%s' instance %d: ", s->idstr,
                        s->instance_id);

@@ -49,50 +49,50 @@
 #include <stdint.h>
 
 /* ---- stream constants (QEMU migration/savevm.h) ---- */
-#define VMS_FILE_MAGIC        0x5145564Du /* "QEVM" */
-#define VMS_FILE_VERSION_V2   0x00000002u /* obsolete, rejected */
-#define VMS_FILE_VERSION      0x00000003u
-#define VMS_SECTION_EOF       0x00
-#define VMS_SECTION_START     0x01
-#define VMS_SECTION_PART      0x02
-#define VMS_SECTION_END       0x03
-#define VMS_SECTION_FULL      0x04
-#define VMS_SECTION_SUB       0x05
-#define VMS_SECTION_VMDESC    0x06
-#define VMS_SECTION_CONFIG    0x07
-#define VMS_SECTION_COMMAND   0x08
-#define VMS_SECTION_FOOTER    0x7E
+#define VMS_FILE_MAGIC      0x5145564Du /* "QEVM" */
+#define VMS_FILE_VERSION_V2 0x00000002u /* obsolete, rejected */
+#define VMS_FILE_VERSION    0x00000003u
+#define VMS_SECTION_EOF     0x00
+#define VMS_SECTION_START   0x01
+#define VMS_SECTION_PART    0x02
+#define VMS_SECTION_END     0x03
+#define VMS_SECTION_FULL    0x04
+#define VMS_SECTION_SUB     0x05
+#define VMS_SECTION_VMDESC  0x06
+#define VMS_SECTION_CONFIG  0x07
+#define VMS_SECTION_COMMAND 0x08
+#define VMS_SECTION_FOOTER  0x7E
 
 /* ---- named caps on input ---- */
-#define VMS_MAX_STREAM_SIZE   (256u * 1024 * 1024) /* whole file in memory */
-#define VMS_MAX_SECTIONS      4096                 /* sections in one stream */
-#define VMS_MAX_NESTING       16                   /* struct/subsection depth */
-#define VMS_MAX_VMDESC_SIZE   (64u * 1024 * 1024)  /* vmdesc JSON text */
+#define VMS_MAX_STREAM_SIZE (256u * 1024 * 1024) /* whole file in memory */
+#define VMS_MAX_SECTIONS    4096                 /* sections in one stream */
+#define VMS_MAX_NESTING     16                   /* struct/subsection depth */
+#define VMS_MAX_VMDESC_SIZE (64u * 1024 * 1024)  /* vmdesc JSON text */
 
 /*
  * Wire types. The vmdesc "type" string of each is QEMU's VMStateInfo name,
  * given in the comment. All integers are big-endian on the wire.
  */
 typedef enum VmsType {
-    VMS_BOOL,          /* "bool":   1 byte; load: nonzero is true */
-    VMS_INT8,          /* "int8" */
-    VMS_INT16,         /* "int16" */
-    VMS_INT32,         /* "int32" */
-    VMS_INT64,         /* "int64" */
-    VMS_UINT8,         /* "uint8" */
-    VMS_UINT16,        /* "uint16" */
-    VMS_UINT32,        /* "uint32" */
-    VMS_UINT64,        /* "uint64" */
-    VMS_INT32_EQUAL,   /* "int32 equal": load fails unless equal; no store */
-    VMS_UINT8_EQUAL,   /* "uint8 equal" */
-    VMS_UINT16_EQUAL,  /* "uint16 equal" */
-    VMS_UINT32_EQUAL,  /* "uint32 equal" */
-    VMS_UINT64_EQUAL,  /* "int64 equal" (sic: QEMU's name for uint64 equal) */
-    VMS_INT32_LE,      /* "int32 le": accept 0 <= v <= current, then store */
-    VMS_TIMER,         /* "timer": int64_t deadline in ns, -1 = not pending */
-    VMS_BUFFER,        /* "buffer": `size` raw bytes (uint8_t[size]) */
-    VMS_UNUSED,        /* "unused_buffer": `size` zero bytes, ignored on load */
-    VMS_STRUCT,        /* "struct": nested `vmsd`, at its own version_id */
+    VMS_BOOL,         /* "bool":   1 byte; load: nonzero is true */
+    VMS_INT8,         /* "int8" */
+    VMS_INT16,        /* "int16" */
+    VMS_INT32,        /* "int32" */
+    VMS_INT64,        /* "int64" */
+    VMS_UINT8,        /* "uint8" */
+    VMS_UINT16,       /* "uint16" */
+    VMS_UINT32,       /* "uint32" */
+    VMS_UINT64,       /* "uint64" */
+    VMS_INT32_EQUAL,  /* "int32 equal": load fails unless equal; no store */
+    VMS_UINT8_EQUAL,  /* "uint8 equal" */
+    VMS_UINT16_EQUAL, /* "uint16 equal" */
+    VMS_UINT32_EQUAL, /* "uint32 equal" */
+    VMS_UINT64_EQUAL, /* "int64 equal" (sic: QEMU's name for uint64 equal) */
+    VMS_INT32_LE,     /* "int32 le": accept 0 <= v <= current, then store */
+    VMS_TIMER,        /* "timer": int64_t deadline in ns, -1 = not pending */
+    VMS_BUFFER,       /* "buffer": `size` raw bytes (uint8_t[size]) */
+    VMS_UNUSED,       /* "unused_buffer": `size` zero bytes, ignored on load */
+    VMS_STRUCT,       /* "struct": nested `vmsd`, at its own version_id */
 } VmsType;
 
 /* How a variable array's element count is stored in the state struct. */
@@ -107,12 +107,12 @@ typedef enum VmsCountType {
 typedef struct VmsDesc VmsDesc;
 
 typedef struct VmsField {
-    const char *name;       /* QEMU's field name (vmdesc, error paths) */
+    const char *name; /* QEMU's field name (vmdesc, error paths) */
     VmsType type;
-    size_t offset;          /* offsetof(state struct, member) */
-    size_t size;            /* element size in the struct; for BUFFER and
-                               UNUSED the byte count; for STRUCT the
-                               sizeof of one nested element */
+    size_t offset; /* offsetof(state struct, member) */
+    size_t size;   /* element size in the struct; for BUFFER and
+                      UNUSED the byte count; for STRUCT the
+                      sizeof of one nested element */
     /*
      * Arrays. Fixed: num > 1 elements, consecutive at `offset`. Variable:
      * count_type != NONE; the count is read from the state at num_offset
@@ -128,14 +128,14 @@ typedef struct VmsField {
     /* ...unless field_exists is set: then it alone decides. It gets the
        state being loaded or saved and the description's stream version. */
     bool (*field_exists)(const void *state, int version_id);
-    const VmsDesc *vmsd;    /* for VMS_STRUCT */
+    const VmsDesc *vmsd; /* for VMS_STRUCT */
 } VmsField;
 
 struct VmsDesc {
-    const char *name;            /* vmsd name; subsections: "parent/child" */
-    int version_id;              /* written on save; max accepted on load */
-    int minimum_version_id;      /* min accepted on load */
-    const VmsField *fields;      /* ends with an entry whose name is NULL */
+    const char *name;       /* vmsd name; subsections: "parent/child" */
+    int version_id;         /* written on save; max accepted on load */
+    int minimum_version_id; /* min accepted on load */
+    const VmsField *fields; /* ends with an entry whose name is NULL */
     const VmsDesc *const *subsections; /* NULL-terminated, or NULL */
     /* Subsections: emitted iff needed(state). Top level: section written
        iff needed is NULL or returns true (QEMU's rule for sections). */
@@ -147,9 +147,11 @@ struct VmsDesc {
 };
 
 /* Field constructors, in the spirit of QEMU's VMSTATE_* macros. */
-#define VMS_FIELD_T_(_name, _type, _st, _m, _v)                              \
-    { .name = (_name), .type = (_type), .offset = offsetof(_st, _m),         \
-      .size = sizeof(((_st *)0)->_m), .version_id = (_v) }
+#define VMS_FIELD_T_(_name, _type, _st, _m, _v)                                \
+    {                                                                          \
+        .name = (_name), .type = (_type), .offset = offsetof(_st, _m),         \
+        .size = sizeof(((_st *)0)->_m), .version_id = (_v)                     \
+    }
 #define VMS_UINT8_V(_st, _m, _v)  VMS_FIELD_T_(#_m, VMS_UINT8, _st, _m, _v)
 #define VMS_UINT16_V(_st, _m, _v) VMS_FIELD_T_(#_m, VMS_UINT16, _st, _m, _v)
 #define VMS_UINT32_V(_st, _m, _v) VMS_FIELD_T_(#_m, VMS_UINT32, _st, _m, _v)
@@ -160,34 +162,42 @@ struct VmsDesc {
 #define VMS_INT64_V(_st, _m, _v)  VMS_FIELD_T_(#_m, VMS_INT64, _st, _m, _v)
 #define VMS_BOOL_V(_st, _m, _v)   VMS_FIELD_T_(#_m, VMS_BOOL, _st, _m, _v)
 #define VMS_TIMER_V(_st, _m, _v)  VMS_FIELD_T_(#_m, VMS_TIMER, _st, _m, _v)
-#define VMS_UINT8(_st, _m)  VMS_UINT8_V(_st, _m, 0)
-#define VMS_UINT16(_st, _m) VMS_UINT16_V(_st, _m, 0)
-#define VMS_UINT32(_st, _m) VMS_UINT32_V(_st, _m, 0)
-#define VMS_UINT64(_st, _m) VMS_UINT64_V(_st, _m, 0)
-#define VMS_INT8(_st, _m)   VMS_INT8_V(_st, _m, 0)
-#define VMS_INT16(_st, _m)  VMS_INT16_V(_st, _m, 0)
-#define VMS_INT32(_st, _m)  VMS_INT32_V(_st, _m, 0)
-#define VMS_INT64(_st, _m)  VMS_INT64_V(_st, _m, 0)
-#define VMS_BOOL(_st, _m)   VMS_BOOL_V(_st, _m, 0)
-#define VMS_TIMER(_st, _m)  VMS_TIMER_V(_st, _m, 0)
+#define VMS_UINT8(_st, _m)        VMS_UINT8_V(_st, _m, 0)
+#define VMS_UINT16(_st, _m)       VMS_UINT16_V(_st, _m, 0)
+#define VMS_UINT32(_st, _m)       VMS_UINT32_V(_st, _m, 0)
+#define VMS_UINT64(_st, _m)       VMS_UINT64_V(_st, _m, 0)
+#define VMS_INT8(_st, _m)         VMS_INT8_V(_st, _m, 0)
+#define VMS_INT16(_st, _m)        VMS_INT16_V(_st, _m, 0)
+#define VMS_INT32(_st, _m)        VMS_INT32_V(_st, _m, 0)
+#define VMS_INT64(_st, _m)        VMS_INT64_V(_st, _m, 0)
+#define VMS_BOOL(_st, _m)         VMS_BOOL_V(_st, _m, 0)
+#define VMS_TIMER(_st, _m)        VMS_TIMER_V(_st, _m, 0)
 /* A uint8_t[N] member written as N raw bytes. */
-#define VMS_BUFFER(_st, _m)                                                  \
-    VMS_FIELD_T_(#_m, VMS_BUFFER, _st, _m, 0)
+#define VMS_BUFFER(_st, _m) VMS_FIELD_T_(#_m, VMS_BUFFER, _st, _m, 0)
 /* A fixed array of scalars: _m is T[n]; _type is the element's wire type. */
-#define VMS_ARRAY(_st, _m, _type, _n)                                        \
-    { .name = #_m, .type = (_type), .offset = offsetof(_st, _m),             \
-      .size = sizeof(((_st *)0)->_m[0]), .num = (_n) }
+#define VMS_ARRAY(_st, _m, _type, _n)                                          \
+    {                                                                          \
+        .name = #_m, .type = (_type), .offset = offsetof(_st, _m),             \
+        .size = sizeof(((_st *)0)->_m[0]), .num = (_n)                         \
+    }
 /* A nested struct (or an array of _n of them, _n >= 1). */
-#define VMS_STRUCT_ARRAY(_st, _m, _n, _vmsd, _elem_type)                     \
-    { .name = #_m, .type = VMS_STRUCT, .offset = offsetof(_st, _m),          \
-      .size = sizeof(_elem_type), .num = (_n), .vmsd = &(_vmsd) }
-#define VMS_STRUCT_ONE(_st, _m, _vmsd, _elem_type)                           \
+#define VMS_STRUCT_ARRAY(_st, _m, _n, _vmsd, _elem_type)                       \
+    {                                                                          \
+        .name = #_m, .type = VMS_STRUCT, .offset = offsetof(_st, _m),          \
+        .size = sizeof(_elem_type), .num = (_n), .vmsd = &(_vmsd)              \
+    }
+#define VMS_STRUCT_ONE(_st, _m, _vmsd, _elem_type)                             \
     VMS_STRUCT_ARRAY(_st, _m, 1, _vmsd, _elem_type)
 /* n zero bytes kept for layout; QEMU's VMSTATE_UNUSED(_V). */
-#define VMS_UNUSED_V(_n, _v)                                                 \
-    { .name = "unused", .type = VMS_UNUSED, .size = (_n), .version_id = (_v) }
+#define VMS_UNUSED_V(_n, _v)                                                   \
+    {                                                                          \
+        .name = "unused", .type = VMS_UNUSED, .size = (_n), .version_id = (_v) \
+    }
 #define VMS_UNUSED(_n) VMS_UNUSED_V(_n, 0)
-#define VMS_END_OF_LIST { .name = NULL }
+#define VMS_END_OF_LIST                                                        \
+    {                                                                          \
+        .name = NULL                                                           \
+    }
 
 /* ---- registry of sections ---- */
 
@@ -222,7 +232,7 @@ int vms_registry_instance(const VmsRegistry *reg, unsigned i);
 /* ---- save ---- */
 
 typedef struct VmsSaveOpts {
-    bool footers;       /* QEMU 7.2 KVM/TCG: on; Xen: off */
+    bool footers; /* QEMU 7.2 KVM/TCG: on; Xen: off */
 } VmsSaveOpts;
 
 /*

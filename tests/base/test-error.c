@@ -5,9 +5,10 @@
 static void test_class_names(void)
 {
     g_autoptr(GError) generic = g_error_new(LS_ERROR, LS_ERROR_GENERIC, "x");
-    g_autoptr(GError) nf = g_error_new(LS_ERROR, LS_ERROR_COMMAND_NOT_FOUND,
-                                       "x");
-    g_autoptr(GError) foreign = g_error_new(G_FILE_ERROR, G_FILE_ERROR_NOENT, "x");
+    g_autoptr(GError) nf =
+        g_error_new(LS_ERROR, LS_ERROR_COMMAND_NOT_FOUND, "x");
+    g_autoptr(GError) foreign =
+        g_error_new(G_FILE_ERROR, G_FILE_ERROR_NOENT, "x");
 
     g_assert_cmpstr(ls_error_class_name(generic), ==, "GenericError");
     g_assert_cmpstr(ls_error_class_name(nf), ==, "CommandNotFound");
@@ -16,7 +17,7 @@ static void test_class_names(void)
 
 static void test_ratelimit(void)
 {
-    LsRateLimit rl = { 0 };
+    LsRateLimit rl = {0};
     unsigned ok = 0;
 
     for (int i = 0; i < 100; i++) {

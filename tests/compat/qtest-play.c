@@ -75,8 +75,8 @@ static int run(int argc, char **argv, const char *load, GError **errp)
     DmMachine *m;
     DmQtest *q;
     bool ok;
-    const char *pre[] = { "qtest-play", "-machine", "pc", "-accel", "qtest",
-                          "-nodefaults" };
+    const char *pre[] = {"qtest-play", "-machine", "pc",
+                         "-accel",     "qtest",    "-nodefaults"};
 
     for (unsigned i = 0; i < G_N_ELEMENTS(pre); i++) {
         g_ptr_array_add(av, (char *)pre[i]);
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
     }
     if (argc < 3) {
         fprintf(stderr, "usage: qtest-play [--load FILE] SEQ OUT READBACK "
-                "[OPTIONS...]\n");
+                        "[OPTIONS...]\n");
         return 1;
     }
     rc = run(argc, argv, load, &err);

@@ -24,8 +24,7 @@ static uint32_t fx_read(void *opaque, uint16_t port, unsigned size)
     return f->reg[port - 0x500];
 }
 
-static void fx_write(void *opaque, uint16_t port, uint32_t val,
-                     unsigned size)
+static void fx_write(void *opaque, uint16_t port, uint32_t val, unsigned size)
 {
     Fixture *f = opaque;
     f->reg[port - 0x500] = (uint8_t)val;
@@ -36,7 +35,9 @@ static void fx_write(void *opaque, uint16_t port, uint32_t val,
 }
 
 static const HwPortOps fx_ops = {
-    .read = fx_read, .write = fx_write, .access_size = 1,
+    .read = fx_read,
+    .write = fx_write,
+    .access_size = 1,
 };
 
 static void fx_tick(void *opaque)
@@ -78,26 +79,26 @@ static void expect(Fixture *f, const char *line, const char *want)
 
 static void test_pio(Fixture *f, gconstpointer data)
 {
-    expect(f, "outb 0x501 0x1234", "OK\n");  /* truncated to a byte */
-    expect(f, "inb 0x501", "OK 0x0034\n");   /* QEMU: %04x for all */
+    expect(f, "outb 0x501 0x1234", "OK\n"); /* truncated to a byte */
+    expect(f, "inb 0x501", "OK 0x0034\n");  /* QEMU: %04x for all */
     expect(f, "outw 0x502 0xbeef", "OK\n");
     expect(f, "inw 0x502", "OK 0xbeef\n");
     expect(f, "inl 0x500", "OK 0xbeef3400\n");
-    expect(f, "inb 0x1234", "OK 0x00ff\n");   /* unmapped: all ones */
+    expect(f, "inb 0x1234", "OK 0x00ff\n"); /* unmapped: all ones */
     expect(f, "inl 0x1234", "OK 0xffffffff\n");
-    expect(f, "inb 1281", "OK 0x0034\n");    /* decimal, as strtoul */
+    expect(f, "inb 1281", "OK 0x0034\n"); /* decimal, as strtoul */
     expect(f, "endianness", "OK little\n");
 }
 
 static void test_clock(Fixture *f, gconstpointer data)
 {
-    expect(f, "clock_step", "OK 0\n");       /* nothing pending: stays */
+    expect(f, "clock_step", "OK 0\n"); /* nothing pending: stays */
     expect(f, "clock_step 100", "OK 100\n");
-    expect(f, "clock_set 50", "OK 100\n");   /* never back */
+    expect(f, "clock_set 50", "OK 100\n"); /* never back */
     expect(f, "clock_set 1000", "OK 1000\n");
     expect(f, "clock_step -5", "OK 1000\n");
-    expect(f, "outb 0x500 2", "OK\n");       /* timer due at 3000 */
-    expect(f, "clock_step", "OK 3000\n");    /* to the next deadline */
+    expect(f, "outb 0x500 2", "OK\n");    /* timer due at 3000 */
+    expect(f, "clock_step", "OK 3000\n"); /* to the next deadline */
     expect(f, "clock_step", "OK 5000\n");
 }
 
@@ -112,8 +113,7 @@ static void test_irq_intercept(Fixture *f, gconstpointer data)
        now, so the next edge (lower) is not reported */
     expect(f, "clock_step 500", "OK 2000\n");
     expect(f, "clock_step 1000", "IRQ raise 3\nOK 3000\n");
-    expect(f, "clock_step 2000",
-           "IRQ lower 3\nIRQ raise 3\nOK 5000\n");
+    expect(f, "clock_step 2000", "IRQ lower 3\nIRQ raise 3\nOK 5000\n");
 }
 
 static void test_errors(Fixture *f, gconstpointer data)
@@ -129,7 +129,8 @@ static void test_errors(Fixture *f, gconstpointer data)
     expect(f, "clock_step 1x", "FAIL bad number '1x'\n");
     expect(f, "clock_set", "FAIL bad or missing number ''\n");
     expect(f, "irq_intercept_out", "FAIL Unknown device\n");
-    expect(f, "readb 0", "FAIL 'readb': this machine has no guest memory "
+    expect(f, "readb 0",
+           "FAIL 'readb': this machine has no guest memory "
            "(device model only)\n");
     expect(f, "inb 0x501\r", "OK 0x0000\n");
     expect(f, longline, "FAIL line longer than 4096 bytes\n");
@@ -145,7 +146,7 @@ static void test_step_cap(Fixture *f, gconstpointer data)
 
 static void test_not_stepped(void)
 {
-    DmMachine m = { 0 };
+    DmMachine m = {0};
     DmQtest *q;
     g_autoptr(GString) reply = g_string_new(NULL);
 
@@ -162,8 +163,7 @@ static void test_not_stepped(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-#define ADD(path, fn)                                                        \
-    g_test_add(path, Fixture, NULL, fx_setup, fn, fx_teardown)
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fx_setup, fn, fx_teardown)
     ADD("/qtest/pio", test_pio);
     ADD("/qtest/clock", test_clock);
     ADD("/qtest/irq-intercept", test_irq_intercept);

@@ -23,7 +23,7 @@ static void side_init(Side *s)
 {
     DmOptions opts;
     GError *err = NULL;
-    static char *serial[] = { "null", "null" };
+    static char *serial[] = {"null", "null"};
 
     memset(&opts, 0, sizeof(opts));
     opts.machine = DM_MACHINE_PC;
@@ -149,9 +149,10 @@ static void test_bad_stream_leaves_state(void)
 static void test_uart_default_lcr(void)
 {
     static const char *const busy[] = {
-        "outb 0x3fa 0xc1", "outb 0x3fc 0x10", "outb 0x3f9 0x01",
-        "outb 0x3f8 0x41", "outb 0x3f8 0x42", "outb 0x3f8 0x43",
-        "inb 0x3f8", NULL,
+        "outb 0x3fa 0xc1", "outb 0x3fc 0x10",
+        "outb 0x3f9 0x01", "outb 0x3f8 0x41",
+        "outb 0x3f8 0x42", "outb 0x3f8 0x43",
+        "inb 0x3f8",       NULL,
     };
     Side a, b;
     g_autoptr(GString) ta = g_string_new(NULL);

@@ -78,11 +78,11 @@ static void spin(void)
 
 /* Runs the loop (blocking on it) until cond holds; the test harness's
    timeout catches a hang. */
-#define RUN_UNTIL(cond)                                                      \
-    do {                                                                     \
-        while (!(cond)) {                                                    \
-            g_main_context_iteration(NULL, TRUE);                            \
-        }                                                                    \
+#define RUN_UNTIL(cond)                                                        \
+    do {                                                                       \
+        while (!(cond)) {                                                      \
+            g_main_context_iteration(NULL, TRUE);                              \
+        }                                                                      \
     } while (0)
 
 static char *tmp_path(const char *name)
@@ -97,7 +97,7 @@ static char *tmp_path(const char *name)
 
 static int unix_connect(const char *path)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
     g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
@@ -107,14 +107,16 @@ static int unix_connect(const char *path)
 
 static void test_bad_specs(void)
 {
-    static const struct { const char *spec, *msg; } cases[] = {
-        { "foo", "'foo' is not a valid char driver" },
-        { "tcp:1", "'tcp:1' is not a valid char driver" },
-        { "file:/nonexistent/dir/x", "Could not open '/nonexistent/dir/x': "
-                                     "No such file or directory" },
-        { "unix:/nonexistent/x", "Failed to connect to '/nonexistent/x': "
-                                 "No such file or directory" },
-        { "unix:/tmp/x,bogus=on", "Invalid parameter 'bogus'" },
+    static const struct {
+        const char *spec, *msg;
+    } cases[] = {
+        {"foo", "'foo' is not a valid char driver"},
+        {"tcp:1", "'tcp:1' is not a valid char driver"},
+        {"file:/nonexistent/dir/x", "Could not open '/nonexistent/dir/x': "
+                                    "No such file or directory"},
+        {"unix:/nonexistent/x", "Failed to connect to '/nonexistent/x': "
+                                "No such file or directory"},
+        {"unix:/tmp/x,bogus=on", "Invalid parameter 'bogus'"},
     };
 
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -152,7 +154,7 @@ static void test_null(void)
 
 static ssize_t read_some(int fd, char *buf, size_t len)
 {
-    struct pollfd p = { .fd = fd, .events = POLLIN };
+    struct pollfd p = {.fd = fd, .events = POLLIN};
 
     while (poll(&p, 1, 0) == 0) {
         g_main_context_iteration(NULL, FALSE);
@@ -163,13 +165,13 @@ static ssize_t read_some(int fd, char *buf, size_t len)
 static void test_unix_server(void)
 {
     g_autofree char *path = tmp_path("srv.sock");
-    g_autofree char *spec = g_strconcat("unix:", path, ",server=on,wait=off",
-                                        NULL);
+    g_autofree char *spec =
+        g_strconcat("unix:", path, ",server=on,wait=off", NULL);
     Uart *u = uart_new(spec);
     char buf[64];
     int c;
 
-    puts_uart(u, "dropped");             /* no client yet */
+    puts_uart(u, "dropped"); /* no client yet */
     g_assert_cmphex(in(u, 5), ==, 0x60);
     g_assert_false(dm_chardev_connected(u->be));
     c = unix_connect(path);
@@ -205,8 +207,7 @@ static void test_unix_server(void)
 static void test_unix_slow_peer(void)
 {
     g_autofree char *path = tmp_path("slow.sock");
-    g_autofree char *spec = g_strconcat("unix:", path, ",server,nowait",
-                                        NULL);
+    g_autofree char *spec = g_strconcat("unix:", path, ",server,nowait", NULL);
     Uart *u = uart_new(spec);
     GByteArray *got = g_byte_array_new();
     unsigned sent = 0;
@@ -214,7 +215,7 @@ static void test_unix_slow_peer(void)
     int c = unix_connect(path);
 
     RUN_UNTIL(dm_chardev_connected(u->be));
-    while (in(u, 5) & UART_LSR_THRE) {   /* a polling guest driver */
+    while (in(u, 5) & UART_LSR_THRE) { /* a polling guest driver */
         out(u, 0, (uint8_t)(sent * 7));
         sent++;
         g_assert_cmpuint(sent, <, 64 * 1024 * 1024);
@@ -241,7 +242,7 @@ static void test_unix_client(void)
 {
     g_autofree char *path = tmp_path("cli.sock");
     g_autofree char *spec = g_strconcat("unix:", path, NULL);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int l = socket(AF_UNIX, SOCK_STREAM, 0), c;
     char buf[16];
     Uart *u;
@@ -274,7 +275,7 @@ static void test_pty(void)
 
     g_assert_nonnull(name);
     g_assert_true(g_str_has_prefix(name, "/dev/pts/"));
-    puts_uart(u, "nobody");              /* no reader: dropped */
+    puts_uart(u, "nobody"); /* no reader: dropped */
     g_assert_cmphex(in(u, 5), ==, 0x60);
     s = open(name, O_RDWR | O_NOCTTY);
     g_assert_cmpint(s, >=, 0);

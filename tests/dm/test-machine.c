@@ -6,7 +6,7 @@
 
 static DmMachine *new_machine(DmMachineKind kind, bool footers)
 {
-    DmOptions o = { 0 };
+    DmOptions o = {0};
     GError *err = NULL;
     DmMachine *m;
 
@@ -35,9 +35,9 @@ static void test_none_layout(void)
 {
     DmMachine *m = new_machine(DM_MACHINE_NONE, true);
     GByteArray *b = save(m, "paused");
-    static const uint8_t gs_hdr[] = { 0x04, 0, 0, 0, 5, 11, 'g', 'l', 'o',
-                                      'b', 'a', 'l', 's', 't', 'a', 't', 'e',
-                                      0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 7 };
+    static const uint8_t gs_hdr[] = {
+        0x04, 0,   0, 0, 5, 11, 'g', 'l', 'o', 'b', 'a', 'l', 's', 't', 'a',
+        't',  'e', 0, 0, 0, 0,  0,   0,   0,   1,   0,   0,   0,   7};
 
     g_assert_cmpuint(b->len, ==, 0x38 + sizeof(gs_hdr) + 100 + 5 + 1);
     g_assert_cmpmem(b->data, 4, "QEVM", 4);
@@ -115,8 +115,7 @@ static void record(void *opaque, const char *event, json_t *data)
     Events *e = opaque;
     char *s = data ? json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
-    g_string_append_printf(e->log, "%s%s%s;", event, s ? " " : "",
-                           s ? s : "");
+    g_string_append_printf(e->log, "%s%s%s;", event, s ? " " : "", s ? s : "");
     free(s);
     json_decref(data);
 }
@@ -124,7 +123,7 @@ static void record(void *opaque, const char *event, json_t *data)
 static void test_runstate(void)
 {
     DmMachine *m = new_machine(DM_MACHINE_NONE, true);
-    Events e = { g_string_new(NULL) };
+    Events e = {g_string_new(NULL)};
     DmRunstate rs;
 
     dm_runstate_init(&rs, m, true, record, &e);

@@ -80,8 +80,8 @@ static void test_chardev_mon(void)
     DmSockSpec *s;
 
     /* -mon before -chardev, keys in any order, libxl's fd form. */
-    g_assert_true(parse(&o, NULL, "-mon", "mode=control,chardev=c1",
-                        "-chardev", "socket,path=/tmp/q,id=c0", "-chardev",
+    g_assert_true(parse(&o, NULL, "-mon", "mode=control,chardev=c1", "-chardev",
+                        "socket,path=/tmp/q,id=c0", "-chardev",
                         "socket,wait=off,server=on,fd=7,id=c1", "-mon",
                         "chardev=c0,mode=control", NULL));
     g_assert_cmpuint(o.monitors->len, ==, 2);
@@ -101,13 +101,12 @@ static void test_serial_rtc_boot(void)
     DmOptions o;
 
     g_assert_true(parse(&o, NULL, "-serial", "null", "-serial", "file:/tmp/s",
-                        "-chardev", "socket,id=s0,path=/tmp/u",
-                        "-serial", "chardev:s0",
-                        "-rtc", "clock=vm,base=2006-06-17T16:01:21",
-                        "-boot", "once=d,order=nc", "-no-fd-bootchk",
-                        "-nographic", "-display", "none", "-audio", "none",
-                        "-accel", "qtest", "-qtest-log", "/dev/null",
-                        "-pidfile", "/tmp/p", NULL));
+                        "-chardev", "socket,id=s0,path=/tmp/u", "-serial",
+                        "chardev:s0", "-rtc",
+                        "clock=vm,base=2006-06-17T16:01:21", "-boot",
+                        "once=d,order=nc", "-no-fd-bootchk", "-nographic",
+                        "-display", "none", "-audio", "none", "-accel", "qtest",
+                        "-qtest-log", "/dev/null", "-pidfile", "/tmp/p", NULL));
     g_assert_cmpint(o.nserial, ==, 3);
     g_assert_cmpstr(o.serial[2], ==, "unix:/tmp/u");
     g_assert_cmpstr(o.rtc_base, ==, "2006-06-17T16:01:21");
@@ -156,8 +155,8 @@ static void test_too_many_serial(void)
 {
     DmOptions o;
     GError *err = NULL;
-    char *argv[] = { "dm", "-serial", "null", "-serial", "null", "-serial",
-                     "null", "-serial", "null", "-serial", "null" };
+    char *argv[] = {"dm",   "-serial", "null", "-serial", "null", "-serial",
+                    "null", "-serial", "null", "-serial", "null"};
 
     g_assert_false(dm_options_parse(&o, G_N_ELEMENTS(argv), argv, &err));
     g_assert_nonnull(strstr(err->message, "too many serial ports"));

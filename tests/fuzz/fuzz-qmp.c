@@ -30,10 +30,10 @@ static json_t *fuzz_qmp_fail(json_t *args, QmpSession *s, void *opaque,
 }
 
 static const QmpArg fuzz_qmp_args[] = {
-    { "s", QMP_ARG_STR, false },    { "b", QMP_ARG_BOOL, true },
-    { "i", QMP_ARG_INT, true },     { "n", QMP_ARG_NUMBER, true },
-    { "o", QMP_ARG_OBJECT, true },  { "a", QMP_ARG_ARRAY, true },
-    { "x", QMP_ARG_ANY, true },     { NULL },
+    {"s", QMP_ARG_STR, false},   {"b", QMP_ARG_BOOL, true},
+    {"i", QMP_ARG_INT, true},    {"n", QMP_ARG_NUMBER, true},
+    {"o", QMP_ARG_OBJECT, true}, {"a", QMP_ARG_ARRAY, true},
+    {"x", QMP_ARG_ANY, true},    {NULL},
 };
 
 static void fuzz_qmp_drain(QmpCommands *cmds, QmpJsonStream *st)
@@ -42,8 +42,8 @@ static void fuzz_qmp_drain(QmpCommands *cmds, QmpJsonStream *st)
     GError *err = NULL;
 
     while (qmp_json_stream_next(st, &v, &err)) {
-        json_t *rsp = v ? qmp_dispatch(cmds, NULL, v)
-                        : qmp_error_reply(err, NULL);
+        json_t *rsp =
+            v ? qmp_dispatch(cmds, NULL, v) : qmp_error_reply(err, NULL);
         g_free(qmp_json_dumps(rsp));
         json_decref(rsp);
         json_decref(v);

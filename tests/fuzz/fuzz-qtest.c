@@ -14,7 +14,7 @@
 #include "dm/qtest.h"
 
 #define FUZZ_QTEST_MAX_STEP_NS 10000000
-#define FUZZ_QTEST_MAX_LINES 512
+#define FUZZ_QTEST_MAX_LINES   512
 
 static DmMachine *fuzz_qtest_machine(void)
 {

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                sizeof(w.dev), NULL));
     before = w;
     for (int pol = 0; pol < 2; pol++) {
-        VmsLoadOpts opts = { .unknown = pol };
+        VmsLoadOpts opts = {.unknown = pol};
         GError *err = NULL;
         if (!vms_load_all(reg, data, size, &opts, &err)) {
             g_assert_nonnull(err);

@@ -21,14 +21,14 @@ typedef struct HwRig {
     HwClock *clock;
     HwBus bus;
     VmsRegistry *reg;
-    HwIrq irq;  /* recorded into rec */
+    HwIrq irq; /* recorded into rec */
     Rec rec;
 } HwRig;
 
 static void rec_handler(void *opaque, int n, int level)
 {
     Rec *r = opaque;
-    int64_t e[2] = { hw_clock_now(r->clock), level };
+    int64_t e[2] = {hw_clock_now(r->clock), level};
 
     if (level != r->level) {
         r->level = level;
@@ -42,7 +42,7 @@ static inline void hw_rig_init(HwRig *r)
     hw_clock_start(r->clock);
     hw_bus_init(&r->bus);
     r->reg = vms_registry_new();
-    r->rec = (Rec){ r->clock, g_array_new(FALSE, FALSE, sizeof(int64_t)), 0 };
+    r->rec = (Rec){r->clock, g_array_new(FALSE, FALSE, sizeof(int64_t)), 0};
     hw_irq_init(&r->irq, rec_handler, &r->rec, 0);
 }
 

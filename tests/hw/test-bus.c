@@ -23,12 +23,12 @@ static void bd_write(void *opaque, uint16_t port, uint32_t val, unsigned size)
     d->writes++;
 }
 
-static const HwPortOps bd_ops = { bd_read, bd_write, 1 };
+static const HwPortOps bd_ops = {bd_read, bd_write, 1};
 
 static void test_split_and_unmapped(void)
 {
     HwBus bus;
-    ByteDev d = { { 0 }, 0 };
+    ByteDev d = {{0}, 0};
     g_autoptr(GError) err = NULL;
 
     hw_bus_init(&bus);

@@ -24,7 +24,7 @@ static void probe_cb(void *opaque)
 static void test_stepped_timers(void)
 {
     HwClock *c = hw_clock_new(true);
-    Probe p = { c, g_array_new(FALSE, FALSE, sizeof(int64_t)), NULL, 100 };
+    Probe p = {c, g_array_new(FALSE, FALSE, sizeof(int64_t)), NULL, 100};
 
     p.self = hw_timer_new(c, probe_cb, &p);
     hw_timer_mod(p.self, 250);

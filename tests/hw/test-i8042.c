@@ -13,9 +13,9 @@ typedef struct Rig {
     HwBus bus;
     VmsRegistry *reg;
     I8042Device *d;
-    HwIrq irq[2];  /* [0] IRQ 1, [1] IRQ 12 */
+    HwIrq irq[2]; /* [0] IRQ 1, [1] IRQ 12 */
     int level[2];
-    GString *log;  /* "+1@t -12@t ..." level changes */
+    GString *log; /* "+1@t -12@t ..." level changes */
     unsigned resets;
 } Rig;
 
@@ -82,10 +82,10 @@ static char *drain(Rig *r)
     return g_string_free(s, false);
 }
 
-#define ASSERT_DRAIN(r, want)                                                \
-    do {                                                                     \
-        g_autofree char *got_ = drain(r);                                    \
-        g_assert_cmpstr(got_, ==, (want));                                   \
+#define ASSERT_DRAIN(r, want)                                                  \
+    do {                                                                       \
+        g_autofree char *got_ = drain(r);                                      \
+        g_assert_cmpstr(got_, ==, (want));                                     \
     } while (0)
 
 static void test_reset_values(void)
@@ -122,7 +122,8 @@ static void test_keyboard_and_irq1(void)
     g_assert_cmphex(in(r, 0x64), ==, 0x19);
     ASSERT_DRAIN(r, "fa ab 83 ");
     /* each read drops IRQ 1 and raises it again for the next byte */
-    g_assert_cmpstr(r->log->str, ==, "+1@1000 -1@2000 +1@2000 -1@2000 "
+    g_assert_cmpstr(r->log->str, ==,
+                    "+1@1000 -1@2000 +1@2000 -1@2000 "
                     "+1@2000 -1@2000 ");
     /* translation (mode bit 6) */
     out(r, 0x64, 0x60);
@@ -249,7 +250,7 @@ static const uint8_t *payload(GByteArray *b, const char *idstr)
 
 static GByteArray *save(Rig *r)
 {
-    VmsSaveOpts o = { .footers = true };
+    VmsSaveOpts o = {.footers = true};
     GByteArray *b = g_byte_array_new();
 
     g_assert_true(vms_save_all(r->reg, &o, b, NULL));
@@ -261,8 +262,8 @@ static void test_reset_bytes_match_qemu(void)
 {
     Rig *r = rig_new();
     g_autoptr(GByteArray) b = save(r);
-    uint8_t kbd[284] = { 0xff, 0xff, 0xff, 0xff };
-    uint8_t mouse[291] = { 0xff, 0xff, 0xff, 0xff };
+    uint8_t kbd[284] = {0xff, 0xff, 0xff, 0xff};
+    uint8_t mouse[291] = {0xff, 0xff, 0xff, 0xff};
     static const uint8_t pckbd[40] =
         "\x00\x18\x03\x00\x05\x14pckbd/extended_state\x00\x00\x00\x00"
         "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
@@ -272,8 +273,7 @@ static void test_reset_bytes_match_qemu(void)
     g_assert_cmpmem(payload(b, "ps2kbd"), sizeof(kbd), kbd, sizeof(kbd));
     g_assert_cmpmem(payload(b, "ps2mouse"), sizeof(mouse), mouse,
                     sizeof(mouse));
-    g_assert_cmpmem(payload(b, "pckbd"), sizeof(pckbd), pckbd,
-                    sizeof(pckbd));
+    g_assert_cmpmem(payload(b, "pckbd"), sizeof(pckbd), pckbd, sizeof(pckbd));
     rig_free(r);
 }
 
@@ -285,8 +285,8 @@ static void test_load_qemu_after_boot(void)
     g_autoptr(GByteArray) s = save(a);
     g_autoptr(GByteArray) s2 = NULL;
     g_autoptr(GError) err = NULL;
-    VmsLoadOpts lo = { VMS_UNKNOWN_REJECT };
-    uint8_t kbd[284] = { 0xff, 0xff, 0xff, 0xff };
+    VmsLoadOpts lo = {VMS_UNKNOWN_REJECT};
+    uint8_t kbd[284] = {0xff, 0xff, 0xff, 0xff};
     static const uint8_t pckbd[40] =
         "\x00\x1c\x61\x00\x05\x14pckbd/extended_state\x00\x00\x00\x00"
         "\x00\x00\x00\x00\x00\x00\x00\x01\xfa\x00";
@@ -302,8 +302,7 @@ static void test_load_qemu_after_boot(void)
     g_assert_true(ok);
     s2 = save(b);
     g_assert_cmpmem(payload(s2, "ps2kbd"), sizeof(kbd), kbd, sizeof(kbd));
-    g_assert_cmpmem(payload(s2, "pckbd"), sizeof(pckbd), pckbd,
-                    sizeof(pckbd));
+    g_assert_cmpmem(payload(s2, "pckbd"), sizeof(pckbd), pckbd, sizeof(pckbd));
     g_assert_cmphex(in(b, 0x64), ==, 0x1c);
     g_assert_cmphex(in(b, 0x60), ==, 0xfa); /* empty: last byte again */
     ps2_kbd_put_keycode(b->d->kbd, 0x1c);
@@ -316,7 +315,7 @@ static void test_load_qemu_after_boot(void)
 /* Mid-operation: replies half read, mouse knocked to IMPS/2, A20 off. */
 static void drive_mid(Rig *r)
 {
-    static const uint8_t rates[] = { 200, 100, 80 };
+    static const uint8_t rates[] = {200, 100, 80};
 
     out(r, 0x64, 0x60);
     out(r, 0x60, 0x47);
@@ -357,7 +356,7 @@ static void test_snapshot_round_trip(void)
     Rig *a = rig_new(), *b = rig_new();
     g_autoptr(GByteArray) s = NULL;
     g_autoptr(GError) err = NULL;
-    VmsLoadOpts lo = { VMS_UNKNOWN_REJECT };
+    VmsLoadOpts lo = {VMS_UNKNOWN_REJECT};
 
     drive_mid(a);
     hw_clock_step(a->clock, 7000);
@@ -392,7 +391,7 @@ static void bad_load(GByteArray *good, const char *idstr, size_t off,
     Rig *b = rig_new();
     g_autoptr(GByteArray) s = g_byte_array_new();
     g_autoptr(GError) err = NULL;
-    VmsLoadOpts lo = { VMS_UNKNOWN_REJECT };
+    VmsLoadOpts lo = {VMS_UNKNOWN_REJECT};
     I8042State before;
     Ps2KbdState kbefore;
 
@@ -404,8 +403,7 @@ static void bad_load(GByteArray *good, const char *idstr, size_t off,
     g_assert_false(vms_load_all(b->reg, s->data, s->len, &lo, &err));
     g_assert_nonnull(strstr(err->message, why));
     g_assert_cmpmem(&before, sizeof(before), &b->d->s, sizeof(b->d->s));
-    g_assert_cmpmem(&kbefore, sizeof(kbefore), &b->d->kbd->s,
-                    sizeof(kbefore));
+    g_assert_cmpmem(&kbefore, sizeof(kbefore), &b->d->kbd->s, sizeof(kbefore));
     ASSERT_DRAIN(b, "fa ab 83 ");
     rig_free(b);
 }
@@ -422,7 +420,7 @@ static void test_bad_streams(void)
     bad_load(s, "ps2kbd", 283, 0x05, "scancode"); /* scancode_set 5 */
     bad_load(s, "ps2mouse", 276, 0x02, "mouse_type");
     bad_load(s, "pckbd", 0, 0x42, "write_cmd");
-    bad_load(s, "pckbd", 57, 0x03, "obsrc");    /* after pckbd_outport */
+    bad_load(s, "pckbd", 57, 0x03, "obsrc"); /* after pckbd_outport */
     rig_free(a);
 }
 
@@ -437,8 +435,7 @@ int main(int argc, char **argv)
     g_test_add_func("/hw/i8042/reset-bytes-qemu", test_reset_bytes_match_qemu);
     g_test_add_func("/hw/i8042/load-qemu-after-boot",
                     test_load_qemu_after_boot);
-    g_test_add_func("/hw/i8042/snapshot-round-trip",
-                    test_snapshot_round_trip);
+    g_test_add_func("/hw/i8042/snapshot-round-trip", test_snapshot_round_trip);
     g_test_add_func("/hw/i8042/bad-streams", test_bad_streams);
     return g_test_run();
 }

@@ -81,8 +81,8 @@ static void test_snapshot(void)
 {
     Fix a, b;
     GByteArray *buf = g_byte_array_new();
-    VmsSaveOpts so = { .footers = true };
-    VmsLoadOpts lo = { .unknown = VMS_UNKNOWN_REJECT };
+    VmsSaveOpts so = {.footers = true};
+    VmsLoadOpts lo = {.unknown = VMS_UNKNOWN_REJECT};
     GError *err = NULL;
     PcspkState before;
     uint8_t *p = NULL;

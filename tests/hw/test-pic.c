@@ -158,7 +158,7 @@ static void test_auto_eoi(void)
 
     fix_init(&f);
     pic_init_std(&f, 0x03); /* AEOI */
-    outb(&f, 0x20, 0x80); /* rotate in auto-EOI on */
+    outb(&f, 0x20, 0x80);   /* rotate in auto-EOI on */
     pic_pair_set_irq(f.pic, 4, 1);
     pic_pair_set_irq(f.pic, 2, 0);
     g_assert_cmpint(pic_pair_read_irq(f.pic), ==, 0x0c);
@@ -264,8 +264,8 @@ static void test_snapshot(void)
 {
     Fix a, b;
     GByteArray *buf = g_byte_array_new();
-    VmsSaveOpts so = { .footers = true };
-    VmsLoadOpts lo = { .unknown = VMS_UNKNOWN_REJECT };
+    VmsSaveOpts so = {.footers = true};
+    VmsLoadOpts lo = {.unknown = VMS_UNKNOWN_REJECT};
     GError *err = NULL;
     GArray *ra = g_array_new(FALSE, FALSE, sizeof(int));
     GArray *rb = g_array_new(FALSE, FALSE, sizeof(int));
@@ -282,10 +282,10 @@ static void test_snapshot(void)
     g_assert_no_error(err);
     g_assert_true(vms_load_all(b.rig.reg, buf->data, buf->len, &lo, &err));
     g_assert_no_error(err);
-    g_assert_cmpmem(&a.pic->chip[0].s, sizeof(PicState),
-                    &b.pic->chip[0].s, sizeof(PicState));
-    g_assert_cmpmem(&a.pic->chip[1].s, sizeof(PicState),
-                    &b.pic->chip[1].s, sizeof(PicState));
+    g_assert_cmpmem(&a.pic->chip[0].s, sizeof(PicState), &b.pic->chip[0].s,
+                    sizeof(PicState));
+    g_assert_cmpmem(&a.pic->chip[1].s, sizeof(PicState), &b.pic->chip[1].s,
+                    sizeof(PicState));
     g_assert_cmpint(b.rig.rec.level, ==, a.rig.rec.level);
     g_array_set_size(a.rig.rec.ev, 0);
     g_array_set_size(b.rig.rec.ev, 0);
@@ -293,11 +293,11 @@ static void test_snapshot(void)
     drive_more(&b, rb);
     g_assert_cmpmem(ra->data, ra->len * sizeof(int), rb->data,
                     rb->len * sizeof(int));
-    g_assert_cmpmem(a.rig.rec.ev->data, a.rig.rec.ev->len * 8, b.rig.rec.ev->data,
-                    b.rig.rec.ev->len * 8);
+    g_assert_cmpmem(a.rig.rec.ev->data, a.rig.rec.ev->len * 8,
+                    b.rig.rec.ev->data, b.rig.rec.ev->len * 8);
 
     /* init_state 5 and a bad slave ELCR bit each fail; B is untouched */
-    memcpy(before, (PicState[]){ b.pic->chip[0].s, b.pic->chip[1].s },
+    memcpy(before, (PicState[]){b.pic->chip[0].s, b.pic->chip[1].s},
            sizeof(before));
     buf->data[find_payload(buf, "i8259", 0) + 9] = 5;
     g_assert_false(vms_load_all(b.rig.reg, buf->data, buf->len, &lo, &err));

@@ -50,19 +50,17 @@ static void assert_events(Fix *f, const int64_t *ev, unsigned n)
 static void test_reset_mode3(void)
 {
     Fix f;
-    static const int64_t ev[] = { 27462700, 1, 27462701, 0, 54925402, 1 };
+    static const int64_t ev[] = {27462700, 1, 27462701, 0, 54925402, 1};
 
     fix_init(&f);
     g_assert_cmphex(inb(&f, 0x40), ==, 0);
     g_assert_cmphex(inb(&f, 0x43), ==, 0);
-    g_assert_cmpint(f.pit->s.channels[0].next_transition_time, ==,
-                    27462700);
+    g_assert_cmpint(f.pit->s.channels[0].next_transition_time, ==, 27462700);
     /* reset does not drive the line; the first timer does */
     g_assert_cmpuint(f.rig.rec.ev->len, ==, 0);
     hw_clock_set(f.rig.clock, 54925403);
     assert_events(&f, ev, 3);
-    g_assert_cmpint(f.pit->s.channels[0].next_transition_time, ==,
-                    82388101);
+    g_assert_cmpint(f.pit->s.channels[0].next_transition_time, ==, 82388101);
     outb(&f, 0x43, 0xc2); /* read-back: count + status of channel 0 */
     g_assert_cmphex(inb(&f, 0x40), ==, 0x86);
     g_assert_cmpint(pit_get_gate(f.pit, 2), ==, 0);
@@ -73,8 +71,8 @@ static void test_reset_mode3(void)
 static void test_mode0_mode4(void)
 {
     Fix f;
-    static const int64_t ev1[] = { 27462700, 1, 27462701, 0 };
-    static const int64_t ev2[] = { 55010049, 1, 55010887, 0 };
+    static const int64_t ev1[] = {27462700, 1, 27462701, 0};
+    static const int64_t ev2[] = {55010049, 1, 55010887, 0};
 
     fix_init(&f);
     hw_clock_set(f.rig.clock, 54925401);
@@ -107,8 +105,8 @@ static void test_mode0_mode4(void)
 static void test_mode2_latch_readback(void)
 {
     Fix f;
-    static const int64_t ev[] = { 56000000, 0, 56084647, 1, 56167619, 0,
-                                  56168457, 1 };
+    static const int64_t ev[] = {56000000, 0, 56084647, 1,
+                                 56167619, 0, 56168457, 1};
 
     fix_init(&f);
     hw_clock_set(f.rig.clock, 56000000); /* line high after the mode 3 edge */
@@ -218,11 +216,11 @@ static void test_snapshot(void)
 {
     Fix a, b;
     GByteArray *buf = g_byte_array_new();
-    VmsSaveOpts so = { .footers = true };
-    VmsLoadOpts lo = { .unknown = VMS_UNKNOWN_REJECT };
+    VmsSaveOpts so = {.footers = true};
+    VmsLoadOpts lo = {.unknown = VMS_UNKNOWN_REJECT};
     GError *err = NULL;
-    GArray *ra = g_array_new(FALSE, FALSE, 1), *rb = g_array_new(FALSE,
-                                                                FALSE, 1);
+    GArray *ra = g_array_new(FALSE, FALSE, 1),
+           *rb = g_array_new(FALSE, FALSE, 1);
     PitState before;
     size_t p;
 
@@ -245,16 +243,15 @@ static void test_snapshot(void)
     hw_clock_set(b.rig.clock, hw_clock_now(a.rig.clock));
     g_assert_true(vms_load_all(b.rig.reg, buf->data, buf->len, &lo, &err));
     g_assert_no_error(err);
-    g_assert_cmpmem(&a.pit->s, sizeof(PitState), &b.pit->s,
-                    sizeof(PitState));
+    g_assert_cmpmem(&a.pit->s, sizeof(PitState), &b.pit->s, sizeof(PitState));
     g_array_set_size(a.rig.rec.ev, 0);
     g_array_set_size(b.rig.rec.ev, 0);
     drive_more(&a, ra);
     drive_more(&b, rb);
     g_assert_cmpmem(ra->data, ra->len, rb->data, rb->len);
     g_assert_cmpuint(a.rig.rec.ev->len, >, 0);
-    g_assert_cmpmem(a.rig.rec.ev->data, a.rig.rec.ev->len * 8, b.rig.rec.ev->data,
-                    b.rig.rec.ev->len * 8);
+    g_assert_cmpmem(a.rig.rec.ev->data, a.rig.rec.ev->len * 8,
+                    b.rig.rec.ev->data, b.rig.rec.ev->len * 8);
 
     /* channel 1 mode 9, then count 0: each fails; B is untouched */
     before = b.pit->s;
@@ -282,8 +279,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/hw/pit/reset-mode3", test_reset_mode3);
     g_test_add_func("/hw/pit/mode0-mode4", test_mode0_mode4);
-    g_test_add_func("/hw/pit/mode2-latch-readback",
-                    test_mode2_latch_readback);
+    g_test_add_func("/hw/pit/mode2-latch-readback", test_mode2_latch_readback);
     g_test_add_func("/hw/pit/access-modes-bcd", test_access_modes_bcd);
     g_test_add_func("/hw/pit/gate", test_gate);
     g_test_add_func("/hw/pit/snapshot", test_snapshot);

@@ -72,8 +72,8 @@ static void test_snapshot(void)
 {
     Fix a, b;
     GByteArray *buf = g_byte_array_new();
-    VmsSaveOpts so = { .footers = true };
-    VmsLoadOpts lo = { .unknown = VMS_UNKNOWN_REJECT };
+    VmsSaveOpts so = {.footers = true};
+    VmsLoadOpts lo = {.unknown = VMS_UNKNOWN_REJECT};
     GError *err = NULL;
 
     fix_init(&a);
@@ -90,8 +90,7 @@ static void test_snapshot(void)
     hw_bus_out(&b.bus, 0x92, 0x03, 1);
     g_assert_cmpint(a.resets, ==, b.resets);
     /* a truncated stream fails and leaves B as it was */
-    g_assert_false(vms_load_all(b.reg, buf->data, buf->len - 12, &lo,
-                                &err));
+    g_assert_false(vms_load_all(b.reg, buf->data, buf->len - 12, &lo, &err));
     g_assert_nonnull(err);
     g_clear_error(&err);
     g_assert_cmphex(hw_bus_in(&b.bus, 0x92, 1), ==, 0x03);

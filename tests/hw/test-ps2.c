@@ -48,15 +48,15 @@ static GString *mouse_drain(Ps2MouseDevice *m)
     return s;
 }
 
-#define ASSERT_KBD(k, want)                                                   \
-    do {                                                                     \
-        g_autoptr(GString) got_ = kbd_drain(k);                              \
-        g_assert_cmpstr(got_->str, ==, (want));                               \
+#define ASSERT_KBD(k, want)                                                    \
+    do {                                                                       \
+        g_autoptr(GString) got_ = kbd_drain(k);                                \
+        g_assert_cmpstr(got_->str, ==, (want));                                \
     } while (0)
-#define ASSERT_MOUSE(m, want)                                                 \
-    do {                                                                     \
-        g_autoptr(GString) got_ = mouse_drain(m);                            \
-        g_assert_cmpstr(got_->str, ==, (want));                               \
+#define ASSERT_MOUSE(m, want)                                                  \
+    do {                                                                       \
+        g_autoptr(GString) got_ = mouse_drain(m);                              \
+        g_assert_cmpstr(got_->str, ==, (want));                                \
     } while (0)
 
 static void test_kbd_commands(void)
@@ -209,7 +209,7 @@ static void test_mouse_commands(void)
 
 static void mouse_rates(Ps2MouseDevice *m, int a, int b, int c)
 {
-    int r[3] = { a, b, c };
+    int r[3] = {a, b, c};
 
     for (int i = 0; i < 3; i++) {
         ps2_write_mouse(m, 0xf3);

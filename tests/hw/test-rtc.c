@@ -10,7 +10,7 @@
 #include "base/error.h"
 #include "hw/rtc.h"
 
-#define MS 1000000LL
+#define MS  1000000LL
 #define SEC 1000000000LL
 
 typedef struct Edge {
@@ -31,7 +31,7 @@ typedef struct Fx {
 static void fx_irq(void *opaque, int n, int level)
 {
     Fx *f = opaque;
-    Edge e = { hw_clock_now(f->clock), level };
+    Edge e = {hw_clock_now(f->clock), level};
 
     g_assert_cmpint(n, ==, RTC_ISA_IRQ);
     if (level != f->level) {
@@ -94,7 +94,7 @@ static void step(Fx *f, int64_t ns)
 static GByteArray *payload(Fx *f)
 {
     GByteArray *out = g_byte_array_new(), *pl = g_byte_array_new();
-    VmsSaveOpts so = { .footers = true };
+    VmsSaveOpts so = {.footers = true};
     GError *err = NULL;
     guint i, end;
 
@@ -129,10 +129,10 @@ static void assert_payload_hex(Fx *f, const char *hex)
     g_byte_array_free(pl, TRUE);
 }
 
-#define CMOS_PC_128M                                                       \
-    "0000000000000401012026020080000000000000068002ffff0000000000000000"  \
-    "000000000000000000000000000000ffff2000000700003000000000120000000000" \
-    "0000000000000000000000000000000000000000000000000000000000000000000000" \
+#define CMOS_PC_128M                                                           \
+    "0000000000000401012026020080000000000000068002ffff0000000000000000"       \
+    "000000000000000000000000000000ffff2000000700003000000000120000000000"     \
+    "0000000000000000000000000000000000000000000000000000000000000000000000"   \
     "0000000000000000000000000000000000000000000000000000"
 
 static void test_power_on(void)
@@ -158,7 +158,9 @@ static void test_power_on(void)
     g_assert_cmphex(rd(&f, 0x40), ==, 0xa5);
     wr(&f, 0x40, 0);
     wr(&f, 0, 0); /* back to index 0, as QEMU's untouched state */
-    assert_payload_hex(&f, CMOS_PC_128M "00"
+    assert_payload_hex(
+        &f, CMOS_PC_128M
+        "00"
         "00000000000000000000000000000000000000000000000000000000"
         "ffffffffffffffff0000000000000000"
         "000000000000000000000000000000000000000000000000"
@@ -369,7 +371,7 @@ static void test_base_parsing(void)
     g_assert_cmpuint(rtc_state(d)->base_rtc, ==, 1150502400);
     g_assert_cmphex(rtc_cmos_get(d, RTC_DAY_OF_MONTH), ==, 0x17);
     rtc_free(d);
-    g_assert_false(rtc_clock_parse("wall", &(RtcClockKind){ 0 }, &err));
+    g_assert_false(rtc_clock_parse("wall", &(RtcClockKind){0}, &err));
     g_assert_cmpstr(err->message, ==, "invalid option value 'wall'");
     g_clear_error(&err);
     hw_clock_free(c);
@@ -440,15 +442,15 @@ static void test_golden_mid_operation(void)
 
     fx_vm(&f);
     golden_seq(&f);
-    assert_payload_hex(&f,
-        "030700000000040101202c620080000000000000068002ffff00000000000000"
-        "00000000000000000000000000000000ffff2000000700003000000000120000"
-        "0000000000000000000000000000000000000000000000000000000000000000"
-        "0000000000000000000000000000000000000000000000000000000000000000"
-        "2100000000000000000000000000000000000000000000000000000000000000"
-        "00c570bd2100000000c570bd2100000000000000000000000000000000000000"
-        "00000000000000000000000800000000005e0be1000000000000000000000000"
-        "000000000000000000ee6b280000000001a13b8600");
+    assert_payload_hex(
+        &f, "030700000000040101202c620080000000000000068002ffff00000000000000"
+            "00000000000000000000000000000000ffff2000000700003000000000120000"
+            "0000000000000000000000000000000000000000000000000000000000000000"
+            "0000000000000000000000000000000000000000000000000000000000000000"
+            "2100000000000000000000000000000000000000000000000000000000000000"
+            "00c570bd2100000000c570bd2100000000000000000000000000000000000000"
+            "00000000000000000000000800000000005e0be1000000000000000000000000"
+            "000000000000000000ee6b280000000001a13b8600");
     fx_free(&f);
 }
 
@@ -482,7 +484,7 @@ static void edges_str(Fx *f, GString *s)
 static GByteArray *save_all(Fx *f)
 {
     GByteArray *out = g_byte_array_new();
-    VmsSaveOpts so = { .footers = true };
+    VmsSaveOpts so = {.footers = true};
     GError *err = NULL;
 
     g_assert_true(vms_save_all(f->reg, &so, out, &err));
@@ -493,7 +495,7 @@ static GByteArray *save_all(Fx *f)
 static void test_snapshot_round_trip(void)
 {
     Fx a, b;
-    VmsLoadOpts lo = { .unknown = VMS_UNKNOWN_REJECT };
+    VmsLoadOpts lo = {.unknown = VMS_UNKNOWN_REJECT};
     GError *err = NULL;
     GByteArray *st;
     GString *la = g_string_new(NULL), *lb = g_string_new(NULL);
@@ -544,7 +546,7 @@ static void expect_load_fails(GByteArray *st, guint at, uint8_t val,
                               const char *what)
 {
     Fx b;
-    VmsLoadOpts lo = { .unknown = VMS_UNKNOWN_REJECT };
+    VmsLoadOpts lo = {.unknown = VMS_UNKNOWN_REJECT};
     GError *err = NULL;
     RtcState before;
     uint8_t saved = st->data[at];
@@ -558,8 +560,7 @@ static void expect_load_fails(GByteArray *st, guint at, uint8_t val,
     g_assert_nonnull(strstr(err->message, what));
     g_clear_error(&err);
     st->data[at] = saved;
-    g_assert_cmpmem(&before, sizeof(before), rtc_state(b.rtc),
-                    sizeof(before));
+    g_assert_cmpmem(&before, sizeof(before), rtc_state(b.rtc), sizeof(before));
     fx_free(&b);
 }
 

@@ -8,7 +8,7 @@
 
 #include "hw/serial.h"
 
-#define COM1 0x3f8
+#define COM1         0x3f8
 #define CHAR_NS_9600 1041660 /* (1e9 / 9600) * 10: QEMU's integer math */
 
 typedef struct FakeBe {
@@ -17,7 +17,7 @@ typedef struct FakeBe {
     bool watch;
     HwCharWatchCb cb;
     void *opaque;
-    int breaks;      /* set_break(true) calls */
+    int breaks; /* set_break(true) calls */
     bool brk;
     int accepts;
 } FakeBe;
@@ -99,7 +99,7 @@ static void rig_irq(void *opaque, int n, int level)
     Rig *r = opaque;
 
     if (level != r->level) {
-        IrqEvent e = { hw_clock_now(r->clock), level };
+        IrqEvent e = {hw_clock_now(r->clock), level};
 
         g_array_append_val(r->edges, e);
         r->level = level;
@@ -152,7 +152,7 @@ static void feed(Rig *r, const char *bytes)
 static void test_reset_values(void)
 {
     Rig *r = rig_new();
-    static const uint8_t expect[8] = { 0, 0, 0x01, 0, 0x08, 0x60, 0xb0, 0 };
+    static const uint8_t expect[8] = {0, 0, 0x01, 0, 0x08, 0x60, 0xb0, 0};
 
     for (int i = 0; i < 8; i++) {
         g_assert_cmphex(in(r, i), ==, expect[i]);
@@ -194,17 +194,17 @@ static void test_thre_rules(void)
 {
     Rig *r = rig_new();
 
-    out(r, 1, UART_IER_THRI);            /* THR empty: THRE at once */
+    out(r, 1, UART_IER_THRI); /* THR empty: THRE at once */
     g_assert_cmpint(r->level, ==, 1);
-    g_assert_cmphex(in(r, 2), ==, 0x02);  /* IIR read acknowledges */
+    g_assert_cmphex(in(r, 2), ==, 0x02); /* IIR read acknowledges */
     g_assert_cmpint(r->level, ==, 0);
     g_assert_cmphex(in(r, 2), ==, 0x01);
-    out(r, 1, UART_IER_THRI);            /* unchanged IER: nothing */
+    out(r, 1, UART_IER_THRI); /* unchanged IER: nothing */
     g_assert_cmpint(r->level, ==, 0);
-    out(r, 1, 0);                        /* QEMU: toggling THRI re-arms */
+    out(r, 1, 0); /* QEMU: toggling THRI re-arms */
     out(r, 1, UART_IER_THRI);
     g_assert_cmpint(r->level, ==, 1);
-    out(r, 0, 'A');                      /* sent at once, THRE again */
+    out(r, 0, 'A'); /* sent at once, THRE again */
     g_assert_cmpuint(r->be.out->len, ==, 1);
     g_assert_cmpuint(r->be.out->data[0], ==, 'A');
     g_assert_cmphex(in(r, 5), ==, 0x60);
@@ -244,9 +244,9 @@ static void test_overrun_rls(void)
     feed(r, "a");
     g_assert_cmpint(serial_can_receive(r->d), ==, 0);
     g_assert_cmphex(in(r, 2), ==, 0x04);
-    feed(r, "b");                         /* overrun: RBR replaced */
-    g_assert_cmphex(in(r, 2), ==, 0x06);  /* RLS beats RDA */
-    g_assert_cmphex(in(r, 5), ==, 0x63);  /* read clears OE */
+    feed(r, "b");                        /* overrun: RBR replaced */
+    g_assert_cmphex(in(r, 2), ==, 0x06); /* RLS beats RDA */
+    g_assert_cmphex(in(r, 5), ==, 0x63); /* read clears OE */
     g_assert_cmphex(in(r, 5), ==, 0x61);
     g_assert_cmphex(in(r, 2), ==, 0x04);
     g_assert_cmphex(in(r, 0), ==, 'b');
@@ -279,8 +279,14 @@ static void test_break(void)
 
 static void test_fifo_trigger_levels(void)
 {
-    static const struct { uint8_t fcr; int itl; } lv[] = {
-        { 0x01, 1 }, { 0x41, 4 }, { 0x81, 8 }, { 0xc1, 14 },
+    static const struct {
+        uint8_t fcr;
+        int itl;
+    } lv[] = {
+        {0x01, 1},
+        {0x41, 4},
+        {0x81, 8},
+        {0xc1, 14},
     };
 
     for (unsigned i = 0; i < G_N_ELEMENTS(lv); i++) {
@@ -311,19 +317,19 @@ static void test_fifo_overrun_and_clear(void)
     out(r, 2, 0xc1);
     memset(buf, 'z', 17);
     buf[17] = 0;
-    feed(r, buf);                         /* 17th byte is lost */
+    feed(r, buf); /* 17th byte is lost */
     g_assert_cmpint(serial_can_receive(r->d), ==, 0);
     g_assert_cmphex(in(r, 5), ==, 0x63);
     for (int i = 0; i < 16; i++) {
         g_assert_cmphex(in(r, 0), ==, 'z');
     }
     g_assert_cmphex(in(r, 5), ==, 0x60);
-    g_assert_cmphex(in(r, 0), ==, 0x00);  /* empty FIFO reads 0 */
+    g_assert_cmphex(in(r, 0), ==, 0x00); /* empty FIFO reads 0 */
     feed(r, "ab");
-    out(r, 2, 0xc3);                      /* clear receive FIFO */
+    out(r, 2, 0xc3); /* clear receive FIFO */
     g_assert_cmphex(in(r, 5), ==, 0x60);
     g_assert_cmpint(serial_can_receive(r->d), ==, 14);
-    out(r, 2, 0x00);                      /* FIFOs off */
+    out(r, 2, 0x00); /* FIFOs off */
     g_assert_cmphex(in(r, 2), ==, 0x01);
     g_assert_cmpint(serial_can_receive(r->d), ==, 1);
     rig_free(r);
@@ -334,7 +340,7 @@ static void test_char_timeout(void)
     Rig *r = rig_new();
     IrqEvent *e;
 
-    out(r, 2, 0x81);                      /* trigger at 8 */
+    out(r, 2, 0x81); /* trigger at 8 */
     out(r, 1, UART_IER_RDI);
     hw_clock_step(r->clock, 1000);
     feed(r, "abc");
@@ -346,7 +352,7 @@ static void test_char_timeout(void)
     e = &g_array_index(r->edges, IrqEvent, 0);
     g_assert_cmpint(e->t, ==, 1000 + 4 * CHAR_NS_9600);
     g_assert_cmphex(in(r, 2), ==, 0xcc);
-    g_assert_cmphex(in(r, 0), ==, 'a');   /* clears, re-arms the timer */
+    g_assert_cmphex(in(r, 0), ==, 'a'); /* clears, re-arms the timer */
     g_assert_cmpint(r->level, ==, 0);
     g_assert_cmpint(serial_state(r->d)->fifo_timeout_timer, ==,
                     hw_clock_now(r->clock) + 4 * CHAR_NS_9600);
@@ -384,7 +390,7 @@ static void test_xmit_block_fifo(void)
     g_assert_cmphex(in(r, 5), ==, 0x00);
     g_assert_cmpuint(serial_state(r->d)->tsr_retry, ==, 1);
     g_assert_cmpuint(serial_state(r->d)->xmit_fifo.num, ==, 2);
-    fake_fire(&r->be);                    /* still blocked: retry 2 */
+    fake_fire(&r->be); /* still blocked: retry 2 */
     g_assert_cmpuint(serial_state(r->d)->tsr_retry, ==, 2);
     g_assert_cmpint(r->level, ==, 0);
     r->be.blocked = false;
@@ -406,7 +412,7 @@ static void test_xmit_block_nofifo(void)
     out(r, 0, 'a');
     /* THR moved to the TSR: THRE set, TEMT clear (QEMU). */
     g_assert_cmphex(in(r, 5), ==, 0x20);
-    out(r, 0, 'b');                       /* waits in THR */
+    out(r, 0, 'b'); /* waits in THR */
     g_assert_cmphex(in(r, 5), ==, 0x00);
     r->be.blocked = false;
     fake_fire(&r->be);
@@ -424,9 +430,8 @@ static void test_xmit_retry_limit(void)
     for (int i = 1; i < SERIAL_MAX_XMIT_RETRY; i++) {
         fake_fire(&r->be);
     }
-    g_assert_cmpuint(serial_state(r->d)->tsr_retry, ==,
-                     SERIAL_MAX_XMIT_RETRY);
-    fake_fire(&r->be);                    /* gives up: byte dropped */
+    g_assert_cmpuint(serial_state(r->d)->tsr_retry, ==, SERIAL_MAX_XMIT_RETRY);
+    fake_fire(&r->be); /* gives up: byte dropped */
     g_assert_false(r->be.watch);
     g_assert_cmpuint(serial_state(r->d)->tsr_retry, ==, 0);
     g_assert_cmphex(in(r, 5), ==, 0x60);
@@ -463,8 +468,7 @@ int main(int argc, char **argv)
     g_test_add_func("/serial/overrun-rls", test_overrun_rls);
     g_test_add_func("/serial/break", test_break);
     g_test_add_func("/serial/fifo-trigger-levels", test_fifo_trigger_levels);
-    g_test_add_func("/serial/fifo-overrun-clear",
-                    test_fifo_overrun_and_clear);
+    g_test_add_func("/serial/fifo-overrun-clear", test_fifo_overrun_and_clear);
     g_test_add_func("/serial/char-timeout", test_char_timeout);
     g_test_add_func("/serial/xmit-block-fifo", test_xmit_block_fifo);
     g_test_add_func("/serial/xmit-block-nofifo", test_xmit_block_nofifo);

@@ -34,8 +34,8 @@ static json_t *qts_emit(json_t *args, QmpSession *s, void *opaque,
 }
 
 static const QmpArg qts_emit_args[] = {
-    { "event", QMP_ARG_STR, false },
-    { NULL },
+    {"event", QMP_ARG_STR, false},
+    {NULL},
 };
 
 static gboolean qts_quit(gpointer loop)

@@ -11,8 +11,7 @@
 #include "qmp/json-stream.h"
 #include "qmp/qmp.h"
 
-static json_t *cmd_ok(json_t *args, QmpSession *s, void *opaque,
-                      GError **errp)
+static json_t *cmd_ok(json_t *args, QmpSession *s, void *opaque, GError **errp)
 {
     return json_pack("{sO}", "args", args);
 }
@@ -26,18 +25,15 @@ static json_t *cmd_fail(json_t *args, QmpSession *s, void *opaque,
 }
 
 static const QmpArg save_args[] = {
-    { "filename", QMP_ARG_STR, false },
-    { "live", QMP_ARG_BOOL, true },
-    { NULL },
+    {"filename", QMP_ARG_STR, false},
+    {"live", QMP_ARG_BOOL, true},
+    {NULL},
 };
 
 static const QmpArg typed_args[] = {
-    { "i", QMP_ARG_INT, true },
-    { "n", QMP_ARG_NUMBER, true },
-    { "o", QMP_ARG_OBJECT, true },
-    { "a", QMP_ARG_ARRAY, true },
-    { "x", QMP_ARG_ANY, true },
-    { NULL },
+    {"i", QMP_ARG_INT, true},    {"n", QMP_ARG_NUMBER, true},
+    {"o", QMP_ARG_OBJECT, true}, {"a", QMP_ARG_ARRAY, true},
+    {"x", QMP_ARG_ANY, true},    {NULL},
 };
 
 static QmpCommands *make_cmds(void)
@@ -75,9 +71,9 @@ static void check(QmpCommands *cmds, const char *req, const char *expect)
 }
 
 #define GEN(d) "{\"error\": {\"class\": \"GenericError\", \"desc\": \"" d "\"}}"
-#define GEN_ID(id, d)                                                        \
-    "{\"id\": " id ", \"error\": {\"class\": \"GenericError\", \"desc\": \"" \
-    d "\"}}"
+#define GEN_ID(id, d)                                                          \
+    "{\"id\": " id ", \"error\": {\"class\": \"GenericError\", \"desc\": \"" d \
+    "\"}}"
 
 static void test_envelope(void)
 {
@@ -86,8 +82,7 @@ static void test_envelope(void)
     check(cmds, "[1,2]", GEN("QMP input must be a JSON object"));
     check(cmds, "\"abc\"", GEN("QMP input must be a JSON object"));
     check(cmds, "{\"arguments\": {}}", GEN("QMP input lacks member 'execute'"));
-    check(cmds, "{\"id\": 1}",
-          GEN_ID("1", "QMP input lacks member 'execute'"));
+    check(cmds, "{\"id\": 1}", GEN_ID("1", "QMP input lacks member 'execute'"));
     check(cmds, "{\"execute\": 1, \"id\": 7}",
           GEN_ID("7", "QMP input member 'execute' must be a string"));
     check(cmds, "{\"execute\": \"noargs\", \"arguments\": [], \"id\": 1}",
@@ -115,17 +110,21 @@ static void test_arguments(void)
 
     check(cmds, "{\"execute\": \"xen-save-devices-state\"}",
           GEN("Parameter 'filename' is missing"));
-    check(cmds, "{\"execute\": \"xen-save-devices-state\", "
-                "\"arguments\": {\"filename\": 5}}",
+    check(cmds,
+          "{\"execute\": \"xen-save-devices-state\", "
+          "\"arguments\": {\"filename\": 5}}",
           GEN("Invalid parameter type for 'filename', expected: string"));
-    check(cmds, "{\"execute\": \"xen-save-devices-state\", \"arguments\": "
-                "{\"filename\": \"x.bin\", \"live\": \"yes\"}}",
+    check(cmds,
+          "{\"execute\": \"xen-save-devices-state\", \"arguments\": "
+          "{\"filename\": \"x.bin\", \"live\": \"yes\"}}",
           GEN("Invalid parameter type for 'live', expected: boolean"));
-    check(cmds, "{\"execute\": \"xen-save-devices-state\", \"arguments\": "
-                "{\"filename\": \"x.bin\", \"bogus\": 1}}",
+    check(cmds,
+          "{\"execute\": \"xen-save-devices-state\", \"arguments\": "
+          "{\"filename\": \"x.bin\", \"bogus\": 1}}",
           GEN("Parameter 'bogus' is unexpected"));
-    check(cmds, "{\"execute\": \"xen-save-devices-state\", \"arguments\": "
-                "{\"filename\": null}}",
+    check(cmds,
+          "{\"execute\": \"xen-save-devices-state\", \"arguments\": "
+          "{\"filename\": null}}",
           GEN("Invalid parameter type for 'filename', expected: string"));
     check(cmds, "{\"execute\": \"typed\", \"arguments\": {\"i\": 1.5}}",
           GEN("Invalid parameter type for 'i', expected: integer"));
@@ -139,8 +138,9 @@ static void test_arguments(void)
           GEN("Invalid parameter type for 'a', expected: array"));
     check(cmds, "{\"execute\": \"noargs\", \"arguments\": {\"x\": 1}}",
           GEN("Parameter 'x' is unexpected"));
-    check(cmds, "{\"execute\": \"typed\", \"arguments\": {\"i\": -3, "
-                "\"n\": 2.5, \"o\": {}, \"a\": [1], \"x\": null}}",
+    check(cmds,
+          "{\"execute\": \"typed\", \"arguments\": {\"i\": -3, "
+          "\"n\": 2.5, \"o\": {}, \"a\": [1], \"x\": null}}",
           "{\"return\": {\"args\": {\"i\": -3, \"n\": 2.5, \"o\": {}, "
           "\"a\": [1], \"x\": null}}}");
     check(cmds, "{\"execute\": \"free\", \"arguments\": {\"any\": 1}}",
@@ -180,14 +180,17 @@ static void test_handler_error_and_builtins(void)
           "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": "
           "\"Capabilities negotiation is already complete, command "
           "ignored\"}}");
-    check(cmds, "{\"execute\": \"qmp_capabilities\", "
-                "\"arguments\": {\"enable\": 5}}",
+    check(cmds,
+          "{\"execute\": \"qmp_capabilities\", "
+          "\"arguments\": {\"enable\": 5}}",
           GEN("Invalid parameter type for 'enable', expected: array"));
-    check(cmds, "{\"execute\": \"qmp_capabilities\", "
-                "\"arguments\": {\"enable\": [5]}}",
+    check(cmds,
+          "{\"execute\": \"qmp_capabilities\", "
+          "\"arguments\": {\"enable\": [5]}}",
           GEN("Invalid parameter type for 'enable[0]', expected: string"));
-    check(cmds, "{\"execute\": \"qmp_capabilities\", "
-                "\"arguments\": {\"enable\": [\"foo\"]}}",
+    check(cmds,
+          "{\"execute\": \"qmp_capabilities\", "
+          "\"arguments\": {\"enable\": [\"foo\"]}}",
           GEN("Parameter 'null' does not accept value 'foo'"));
     check(cmds, "{\"execute\": \"query-commands\"}",
           "{\"return\": [{\"name\": \"qmp_capabilities\"}, "
@@ -201,8 +204,9 @@ static void test_handler_error_and_builtins(void)
     g_assert_true(qmp_commands_has(cmds, "getfd"));
     check(cmds, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}",
           GEN("No file descriptor supplied via SCM_RIGHTS"));
-    check(cmds, "{\"execute\": \"add-fd\", \"arguments\": {\"fdset-id\": "
-                "\"x\"}}",
+    check(cmds,
+          "{\"execute\": \"add-fd\", \"arguments\": {\"fdset-id\": "
+          "\"x\"}}",
           GEN("Invalid parameter type for 'fdset-id', expected: integer"));
     qmp_commands_free(cmds);
 }

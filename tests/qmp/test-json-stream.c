@@ -118,15 +118,15 @@ static void test_parse_errors(void)
           "ERR: JSON parse error, \\ud800 is not a valid Unicode character");
     check("[\"\xc3(\"]",
           "ERR: JSON parse error, invalid UTF-8 sequence in string");
-    check("{} junk {}", "{}\nERR: JSON parse error, invalid keyword 'junk'\n{}");
+    check("{} junk {}",
+          "{}\nERR: JSON parse error, invalid keyword 'junk'\n{}");
 }
 
 static void test_garbage_recovery(void)
 {
     /* After a lexical error QEMU skips to a structural character. */
-    check("{\"execute\": @ \"x\"}",
-          "ERR: JSON parse error, stray '@'\n"
-          "ERR: JSON parse error, expecting value");
+    check("{\"execute\": @ \"x\"}", "ERR: JSON parse error, stray '@'\n"
+                                    "ERR: JSON parse error, expecting value");
     check("[01]", "ERR: JSON parse error, stray '01'\n"
                   "ERR: JSON parse error, expecting value");
     check("{\"a\": \"x\ny\"}\n{\"b\": 1}",
@@ -226,9 +226,8 @@ static void test_event_shape(void)
 {
     json_t *ev = qmp_event_new("STOP", NULL);
     g_autofree char *s = qmp_json_dumps(ev);
-    json_t *ev2 = qmp_event_new("SHUTDOWN", json_pack("{sbss}", "guest", 0,
-                                                      "reason",
-                                                      "host-qmp-quit"));
+    json_t *ev2 = qmp_event_new(
+        "SHUTDOWN", json_pack("{sbss}", "guest", 0, "reason", "host-qmp-quit"));
     g_autofree char *s2 = qmp_json_dumps(ev2);
 
     g_assert_true(g_str_has_prefix(s, "{\"timestamp\": {\"seconds\": "));

@@ -109,23 +109,18 @@ static json_t *cmd_named_fd(json_t *args, QmpSession *s, void *opaque,
     return json_boolean(qmp_session_get_named_fd(s, name) >= 0);
 }
 
-static json_t *cmd_bye(json_t *args, QmpSession *s, void *opaque,
-                       GError **errp)
+static json_t *cmd_bye(json_t *args, QmpSession *s, void *opaque, GError **errp)
 {
     qmp_session_close_later(s);
     return json_object();
 }
 
-static const QmpArg emit_args[] = { { "event", QMP_ARG_STR, false },
-                                    { NULL } };
-static const QmpArg flood_args[] = { { "n", QMP_ARG_INT, false },
-                                     { "size", QMP_ARG_INT, false },
-                                     { NULL } };
-static const QmpArg check_args[] = { { "path", QMP_ARG_STR, false },
-                                     { "mode", QMP_ARG_INT, false },
-                                     { NULL } };
-static const QmpArg name_args[] = { { "name", QMP_ARG_STR, false },
-                                    { NULL } };
+static const QmpArg emit_args[] = {{"event", QMP_ARG_STR, false}, {NULL}};
+static const QmpArg flood_args[] = {
+    {"n", QMP_ARG_INT, false}, {"size", QMP_ARG_INT, false}, {NULL}};
+static const QmpArg check_args[] = {
+    {"path", QMP_ARG_STR, false}, {"mode", QMP_ARG_INT, false}, {NULL}};
+static const QmpArg name_args[] = {{"name", QMP_ARG_STR, false}, {NULL}};
 
 static gpointer server_thread(gpointer opaque)
 {
@@ -234,10 +229,11 @@ static void test_negotiation(Fx *fx, gconstpointer data)
     g_autofree char *greet = qmp_json_dumps(qmp_client_greeting(c));
     g_autofree char *r = NULL;
 
-    g_assert_cmpstr(greet, ==,
-                    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, "
-                    "\"minor\": 2, \"major\": 7}, \"package\": \"lockstep "
-                    LOCKSTEP_VERSION "\"}, \"capabilities\": []}}");
+    g_assert_cmpstr(
+        greet, ==,
+        "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, "
+        "\"minor\": 2, \"major\": 7}, \"package\": \"lockstep " LOCKSTEP_VERSION
+        "\"}, \"capabilities\": []}}");
     exec_err(c, "count", NULL, LS_ERROR_COMMAND_NOT_FOUND,
              "Expecting capabilities negotiation with 'qmp_capabilities'");
     exec_err(c, "no-such", NULL, LS_ERROR_COMMAND_NOT_FOUND,
@@ -293,7 +289,7 @@ static void test_events_after_negotiation(Fx *fx, gconstpointer data)
 
 static int raw_connect(Fx *fx)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
     g_strlcpy(sa.sun_path, fx->path, sizeof(sa.sun_path));
@@ -315,7 +311,8 @@ static void test_two_sessions_and_half_message(Fx *fx, gconstpointer data)
         g_autofree char *ra = exec_ok(a, "count", NULL, -1);
         g_autofree char *rb = exec_ok(b, "query-commands", NULL, -1);
         g_assert_true(g_str_has_prefix(ra, "{\"sessions\": "));
-        g_assert_true(g_str_has_prefix(rb, "[{\"name\": \"qmp_capabilities\"}"));
+        g_assert_true(
+            g_str_has_prefix(rb, "[{\"name\": \"qmp_capabilities\"}"));
     }
     wait_sessions(a, 2);
     qmp_client_free(b);
@@ -334,11 +331,10 @@ static void test_slow_reader_dropped(Fx *fx, gconstpointer data)
     int n = (2 * QMP_MAX_OUTPUT) / 8192;
 
     /* slow never reads; b keeps reading everything. */
-    g_free(exec_ok(b, "flood", json_pack("{sisi}", "n", n, "size", 8192),
-                   -1));
+    g_free(exec_ok(b, "flood", json_pack("{sisi}", "n", n, "size", 8192), -1));
     while ((ev = qmp_client_next_event(b, 30000, &err))) {
-        bool done = !strcmp(json_string_value(json_object_get(ev, "event")),
-                            "DONE");
+        bool done =
+            !strcmp(json_string_value(json_object_get(ev, "event")), "DONE");
         json_decref(ev);
         if (done) {
             break;
@@ -410,8 +406,8 @@ static void test_getfd_closefd(Fx *fx, gconstpointer data)
     g_free(r);
     r = exec_ok(c, "named-fd", json_pack("{ss}", "name", "fd0"), -1);
     g_assert_cmpstr(r, ==, "false");
-    exec_err(c, "closefd", json_pack("{ss}", "fdname", "fd0"),
-             LS_ERROR_GENERIC, "File descriptor named 'fd0' not found");
+    exec_err(c, "closefd", json_pack("{ss}", "fdname", "fd0"), LS_ERROR_GENERIC,
+             "File descriptor named 'fd0' not found");
     {
         g_autoptr(GError) err = NULL;
         json_t *ret = qmp_client_execute(
@@ -445,7 +441,8 @@ static void test_fdsets(Fx *fx, gconstpointer data)
     g_autofree char *q = exec_ok(c, "query-fdsets", NULL, -1);
     g_autofree char *want = g_strdup_printf(
         "[{\"fds\": [{\"fd\": %d}, {\"fd\": %d, \"opaque\": \"ro\"}], "
-        "\"fdset-id\": 0}]", fd_of(r1), fd_of(r2));
+        "\"fdset-id\": 0}]",
+        fd_of(r1), fd_of(r2));
     g_autofree char *m = NULL;
 
     g_assert_true(g_str_has_suffix(r1, ", \"fdset-id\": 0}"));
@@ -478,14 +475,15 @@ static void test_fdsets(Fx *fx, gconstpointer data)
     q = exec_ok(c, "query-fdsets", NULL, -1);
     g_free(want);
     want = g_strdup_printf("[{\"fds\": [{\"fd\": %d, \"opaque\": \"ro\"}], "
-                           "\"fdset-id\": 0}]", fd_of(r2));
+                           "\"fdset-id\": 0}]",
+                           fd_of(r2));
     g_assert_cmpstr(q, ==, want);
     g_free(exec_ok(c, "remove-fd", json_pack("{si}", "fdset-id", 0), -1));
     g_free(q);
     q = exec_ok(c, "query-fdsets", NULL, -1);
     g_assert_cmpstr(q, ==, "[]");
-    exec_err(c, "remove-fd", json_pack("{si}", "fdset-id", 0),
-             LS_ERROR_GENERIC, "File descriptor named 'fdset-id:0' not found");
+    exec_err(c, "remove-fd", json_pack("{si}", "fdset-id", 0), LS_ERROR_GENERIC,
+             "File descriptor named 'fdset-id:0' not found");
     close(wfd);
     close(rfd);
     qmp_client_free(c);
@@ -494,7 +492,7 @@ static void test_fdsets(Fx *fx, gconstpointer data)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-#define ADD(name, fn) \
+#define ADD(name, fn)                                                          \
     g_test_add("/qmp/server/" name, Fx, NULL, fx_setup, fn, fx_teardown)
     ADD("negotiation", test_negotiation);
     ADD("events-after-negotiation", test_events_after_negotiation);

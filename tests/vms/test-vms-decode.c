@@ -76,8 +76,8 @@ static void check_accounting(const VmsDecoded *d)
 static void test_pc_files(void)
 {
     json_t *vmdesc = pc_vmdesc();
-    const char *files[] = { "pc-tcg-prelaunch.devstate",
-                            "pc-tcg-ran1s.devstate" };
+    const char *files[] = {"pc-tcg-prelaunch.devstate",
+                           "pc-tcg-ran1s.devstate"};
 
     for (unsigned f = 0; f < G_N_ELEMENTS(files); f++) {
         g_autoptr(GByteArray) s = fixture(files[f]);
@@ -97,9 +97,9 @@ static void test_pc_files(void)
              */
             if (!strcmp(sec->idstr, "cpu")) {
                 g_assert_false(sec->decoded);
-                g_assert_true(g_str_has_suffix(sec->problem,
-                              ": subsection 'cpu/poll_control_msr' is not "
-                              "in the vmdesc"));
+                g_assert_true(g_str_has_suffix(
+                    sec->problem, ": subsection 'cpu/poll_control_msr' is not "
+                                  "in the vmdesc"));
                 continue;
             }
             if (!sec->decoded) {
@@ -142,8 +142,7 @@ static void test_q35_undescribed(void)
         if (!sec->described) {
             undescribed++;
             g_assert_false(sec->decoded);
-            g_assert_cmpstr(sec->problem, ==,
-                            "undescribed: not in the vmdesc");
+            g_assert_cmpstr(sec->problem, ==, "undescribed: not in the vmdesc");
         }
     }
     /* mch, ICH9LPC, ich9_ahci, ich9_smb */
@@ -182,16 +181,15 @@ static void test_own_export(void)
     g_assert_nonnull(vmdesc);
     for (int footers = 0; footers < 2; footers++) {
         g_byte_array_set_size(out, 0);
-        g_assert_true(vms_save_all(reg, &(VmsSaveOpts){ .footers = footers },
-                                   out, NULL));
-        g_autoptr(VmsDecoded) d = vms_decode(out->data, out->len, vmdesc,
-                                             NULL);
+        g_assert_true(
+            vms_save_all(reg, &(VmsSaveOpts){.footers = footers}, out, NULL));
+        g_autoptr(VmsDecoded) d = vms_decode(out->data, out->len, vmdesc, NULL);
         g_assert_nonnull(d);
         g_assert_cmpint(d->footers, ==, footers);
         check_accounting(d);
         const VmsDecSection *pit = d->sections->pdata[2];
-        const VmsDecNode *c2 = ((VmsDecNode *)pit->root->children->pdata[1])
-                                   ->children->pdata[2];
+        const VmsDecNode *c2 =
+            ((VmsDecNode *)pit->root->children->pdata[1])->children->pdata[2];
         g_autofree char *v = vms_dec_node_value(c2->children->pdata[0]);
         g_assert_cmpstr(v, ==, "-7");
     }
@@ -209,25 +207,26 @@ static void test_vmdesc_shape(void)
     d.count = 2;
     d.sub[1].extra = 1;
     d.opt = 1;
-    g_assert_true(vms_register(reg, "tdev", 0, -1, &tdev_vmsd, &d,
-                               sizeof(d), NULL));
+    g_assert_true(
+        vms_register(reg, "tdev", 0, -1, &tdev_vmsd, &d, sizeof(d), NULL));
     g_autofree char *text = vms_vmdesc_export(reg, NULL);
     json_t *j = json_loads(text, 0, &jerr);
     json_t *dev = json_array_get(json_object_get(j, "devices"), 0);
-    g_assert_cmpstr(json_string_value(json_object_get(dev, "vmsd_name")),
-                    ==, "tdev");
+    g_assert_cmpstr(json_string_value(json_object_get(dev, "vmsd_name")), ==,
+                    "tdev");
     json_t *fields = json_object_get(dev, "fields");
     g_autofree char *f11 = json_dumps(json_array_get(fields, 11),
                                       JSON_COMPACT | JSON_PRESERVE_ORDER);
-    g_assert_cmpstr(f11, ==, "{\"name\":\"arr\",\"array_len\":3,\"type\":"
+    g_assert_cmpstr(f11, ==,
+                    "{\"name\":\"arr\",\"array_len\":3,\"type\":"
                     "\"uint16\",\"size\":2}");
     g_autofree char *f16 = json_dumps(json_array_get(fields, 16),
                                       JSON_COMPACT | JSON_PRESERVE_ORDER);
-    g_assert_cmpstr(f16, ==, "{\"name\":\"unused[0]\",\"type\":"
+    g_assert_cmpstr(f16, ==,
+                    "{\"name\":\"unused[0]\",\"type\":"
                     "\"unused_buffer\",\"size\":2}");
     json_t *sub1 = json_array_get(fields, 20);
-    g_assert_cmpint(json_integer_value(json_object_get(sub1, "index")), ==,
-                    1);
+    g_assert_cmpint(json_integer_value(json_object_get(sub1, "index")), ==, 1);
     g_assert_cmpint(json_integer_value(json_object_get(sub1, "size")), ==,
                     3 + 2 + 10 + 4 + 1);
     g_assert_cmpint(json_array_size(json_object_get(dev, "subsections")), ==,

@@ -16,8 +16,8 @@ static void test_write_read(void)
     g_autoptr(GByteArray) back = NULL;
     g_autoptr(GError) err = NULL;
 
-    g_assert_true(g_file_set_contents(path, "a much longer old content",
-                                      -1, NULL));
+    g_assert_true(
+        g_file_set_contents(path, "a much longer old content", -1, NULL));
     g_assert_true(vms_write_file(path, "QEVM", 4, true, &err));
     g_assert_true(vms_read_file(path, &back, &err));
     g_assert_cmpmem(back->data, back->len, "QEVM", 4);
@@ -34,11 +34,13 @@ static void test_errors(void)
     g_autoptr(GByteArray) back = NULL;
 
     g_assert_false(vms_write_file("/nonexistent-dir/x", "a", 1, false, &err));
-    g_assert_cmpstr(err->message, ==, "Unable to open /nonexistent-dir/x: "
+    g_assert_cmpstr(err->message, ==,
+                    "Unable to open /nonexistent-dir/x: "
                     "No such file or directory");
     g_clear_error(&err);
     g_assert_false(vms_read_file("/nonexistent-dir/x", &back, &err));
-    g_assert_cmpstr(err->message, ==, "Unable to open /nonexistent-dir/x: "
+    g_assert_cmpstr(err->message, ==,
+                    "Unable to open /nonexistent-dir/x: "
                     "No such file or directory");
     g_clear_error(&err);
     /* renaming over a directory fails: the temporary must not remain */

@@ -9,14 +9,13 @@
 #include "vms-testdev.h"
 #include "vms-testutil.h"
 
-#define HDR "5145564d 00000003 "
+#define HDR      "5145564d 00000003 "
 #define FIXTURES "/tests/fixtures/qemu-7.2/"
 
 static GByteArray *fixture(const char *name)
 {
     const char *src = g_getenv("LOCKSTEP_SRC");
-    g_autofree char *path = g_strconcat(src ? src : ".", FIXTURES, name,
-                                        NULL);
+    g_autofree char *path = g_strconcat(src ? src : ".", FIXTURES, name, NULL);
     GByteArray *a = NULL;
     g_autoptr(GError) err = NULL;
 
@@ -29,12 +28,27 @@ static GByteArray *fixture(const char *name)
 static void tdev_fill(TDev *d)
 {
     *d = (TDev){
-        .u8 = 0x81, .i8 = -2, .u16 = 0x1234, .i16 = -3, .u32 = 0xdeadbeef,
-        .i32 = -4, .u64 = 0x0102030405060708ull, .i64 = -5, .b = true,
-        .timer = -1, .buf = { 9, 8, 7, 6 }, .arr = { 1, 2, 3 }, .count = 2,
-        .varr = { 0x11, 0x22, 0, 0 }, .eq = 7, .le = 5, .v2 = 0x42,
-        .gated = 0x33, .sub = { { 0x0a0b, 0x0c, 0 }, { 0x0102, 3, 0x44 } },
-        .opt = 0x55, .opt_inner = 1,
+        .u8 = 0x81,
+        .i8 = -2,
+        .u16 = 0x1234,
+        .i16 = -3,
+        .u32 = 0xdeadbeef,
+        .i32 = -4,
+        .u64 = 0x0102030405060708ull,
+        .i64 = -5,
+        .b = true,
+        .timer = -1,
+        .buf = {9, 8, 7, 6},
+        .arr = {1, 2, 3},
+        .count = 2,
+        .varr = {0x11, 0x22, 0, 0},
+        .eq = 7,
+        .le = 5,
+        .v2 = 0x42,
+        .gated = 0x33,
+        .sub = {{0x0a0b, 0x0c, 0}, {0x0102, 3, 0x44}},
+        .opt = 0x55,
+        .opt_inner = 1,
     };
 }
 
@@ -53,10 +67,10 @@ static void world_init(TWorld *w)
     w->reg = vms_registry_new();
     g_assert_true(vms_register(w->reg, "tdev", -1, 0x3f8, &tdev_vmsd,
                                &w->dev[0], sizeof(TDev), NULL));
-    g_assert_true(vms_register(w->reg, "tdev", -1, -1, &tdev_vmsd,
-                               &w->dev[1], sizeof(TDev), NULL));
-    g_assert_true(vms_register(w->reg, "port92", -1, -1, &tport92_vmsd,
-                               &w->p92, sizeof(TByte2), NULL));
+    g_assert_true(vms_register(w->reg, "tdev", -1, -1, &tdev_vmsd, &w->dev[1],
+                               sizeof(TDev), NULL));
+    g_assert_true(vms_register(w->reg, "port92", -1, -1, &tport92_vmsd, &w->p92,
+                               sizeof(TByte2), NULL));
 }
 
 static GByteArray *save_filled(bool footers)
@@ -72,8 +86,8 @@ static GByteArray *save_filled(bool footers)
     w.dev[1].count = 4;
     w.dev[1].varr[3] = 9;
     w.p92.a = 0x5a;
-    g_assert_true(vms_save_all(w.reg, &(VmsSaveOpts){ .footers = footers },
-                               out, NULL));
+    g_assert_true(
+        vms_save_all(w.reg, &(VmsSaveOpts){.footers = footers}, out, NULL));
     vms_registry_free(w.reg);
     return out;
 }
@@ -83,7 +97,7 @@ static bool load_checked(TWorld *w, const guint8 *buf, gsize len,
                          VmsUnknownPolicy pol, GError **errp)
 {
     TWorld before = *w;
-    VmsLoadOpts opts = { .unknown = pol };
+    VmsLoadOpts opts = {.unknown = pol};
 
     bool ok = vms_load_all(w->reg, buf, len, &opts, errp);
     if (!ok) {
@@ -102,8 +116,8 @@ static void test_round_trip(void)
 
         world_init(&w);
         w.dev[0].opt_inner = 6;
-        g_assert_true(load_checked(&w, a->data, a->len, VMS_UNKNOWN_REJECT,
-                                   NULL));
+        g_assert_true(
+            load_checked(&w, a->data, a->len, VMS_UNKNOWN_REJECT, NULL));
         g_assert_cmpint(w.dev[0].commit_calls, ==, 1);
         g_assert_cmpint(w.dev[0].post_load_calls, ==, 1);
         g_assert_cmpuint(w.dev[0].opt_inner, ==, 1);
@@ -111,15 +125,14 @@ static void test_round_trip(void)
         g_assert_cmpuint(w.dev[1].gated, ==, 0);
         g_assert_cmpint(w.dev[0].le, ==, 5);
         g_assert_true(w.dev[0].b);
-        g_assert_true(vms_save_all(w.reg, &(VmsSaveOpts){ .footers =
-                                   footers }, b, NULL));
+        g_assert_true(
+            vms_save_all(w.reg, &(VmsSaveOpts){.footers = footers}, b, NULL));
         g_assert_cmpmem(a->data, a->len, b->data, b->len);
         vms_registry_free(w.reg);
     }
 }
 
-static void expect_fail(const char *spec, VmsUnknownPolicy pol,
-                        const char *msg)
+static void expect_fail(const char *spec, VmsUnknownPolicy pol, const char *msg)
 {
     g_autoptr(GByteArray) s = tu_bytes(spec);
     g_autoptr(GError) err = NULL;
@@ -148,29 +161,34 @@ static void expect_ok(const char *spec, VmsUnknownPolicy pol, uint8_t p92)
 }
 
 #define P92(id, v) "04 " id " 06 \"port92\" 00000000 00000001 " v " "
-#define FOOT(id) "7e " id " "
+#define FOOT(id)   "7e " id " "
 
 static void test_header_errors(void)
 {
     expect_fail("", 0, "offset 0x0: Not a migration stream");
     expect_fail("5145564e 00000003 00", 0,
                 "offset 0x0: Not a migration stream");
-    expect_fail("5145564d 0000", 0, "offset 0x4: stream truncated: no "
+    expect_fail("5145564d 0000", 0,
+                "offset 0x4: stream truncated: no "
                 "version");
-    expect_fail("5145564d 00000002 00", 0, "offset 0x4: SaveVM v2 format "
+    expect_fail("5145564d 00000002 00", 0,
+                "offset 0x4: SaveVM v2 format "
                 "is obsolete and don't work anymore");
     expect_fail("5145564d 00000004 00", 0,
                 "offset 0x4: Unsupported migration stream version");
     expect_fail(HDR, 0, "offset 0x8: stream truncated: no EOF marker");
     expect_fail(HDR "00 00", 0, "offset 0x9: 1 trailing bytes after EOF");
     expect_fail(HDR "09", 0, "offset 0x8: Unknown savevm section type 9");
-    expect_fail(HDR "01 00000000", 0, "offset 0x8: Unknown savevm section "
+    expect_fail(HDR "01 00000000", 0,
+                "offset 0x8: Unknown savevm section "
                 "type 1 (a START/PART/END section of an iterative device: a "
                 "full migration stream, not a device-state file)");
-    expect_fail(HDR "07 00000002 \"pc\" 00", 0, "offset 0x8: Unknown "
+    expect_fail(HDR "07 00000002 \"pc\" 00", 0,
+                "offset 0x8: Unknown "
                 "savevm section type 7 (a configuration section: a full "
                 "migration stream, not a device-state file)");
-    expect_fail(HDR "08 0002 0004 00000000 00", 0, "offset 0x8: Unknown "
+    expect_fail(HDR "08 0002 0004 00000000 00", 0,
+                "offset 0x8: Unknown "
                 "savevm section type 8 (a migration command: a full "
                 "migration stream, not a device-state file)");
     expect_ok(HDR "00", 0, 0);
@@ -207,7 +225,8 @@ static void test_section_errors(void)
                 "section 'port92' instance 0 (offset 0x1d): Mismatched "
                 "section id in footer for port92 - read 0x3 expected 0x2");
     expect_fail(HDR P92("00000002", "01") FOOT("00000002")
-                P92("00000002", "01") "00", 0,
+                    P92("00000002", "01") "00",
+                0,
                 "section 'port92' instance 0 (offset 0x22): duplicate "
                 "section: already loaded from offset 0x8");
     expect_fail(HDR P92("00000002", "01"), 0,
@@ -217,66 +236,76 @@ static void test_section_errors(void)
 }
 
 #define TD(inst, ver) "04 00000000 04 \"tdev\" " inst " " ver " "
-#define TDEV_V1                                                            \
-    "80 00 0000 0000 00000000 00000000 0000000000000000 0000000000000000 " \
+#define TDEV_V1                                                                \
+    "80 00 0000 0000 00000000 00000000 0000000000000000 0000000000000000 "     \
     "00 0000000000000000 00000000 0000 0000 0000 "
 
 static void test_field_errors(void)
 {
     /* version 1 stream: no v2 byte; u8 even: no gated byte */
     expect_ok(HDR TD("00000000", "00000001") TDEV_V1
-              "00 00000007 00000005 0000 0000 00 0000 00 00 "
-              P92("00000002", "44") "00", 0, 0x44);
+              "00 00000007 00000005 0000 0000 00 0000 00 00 " P92("00000002",
+                                                                  "44") "00",
+              0, 0x44);
     expect_fail(HDR TD("00000000", "00000001") TDEV_V1
-                "05 00000007 00000005 0000 0000 00 0000 00 00 00", 0,
+                "05 00000007 00000005 0000 0000 00 0000 00 00 00",
+                0,
                 "section 'tdev' instance 0 (offset 0x8): field 'varr' "
                 "(offset 0x4c): element count 5 exceeds capacity 4");
     expect_fail(HDR TD("00000001", "00000001") TDEV_V1
-                "00 00000008 00000005 0000 0000 00 0000 00 00 00", 0,
+                "00 00000008 00000005 0000 0000 00 0000 00 00 00",
+                0,
                 "section 'tdev' instance 1 (offset 0x8): field 'eq' "
                 "(offset 0x4c): 8 != 7");
     expect_fail(HDR TD("00000000", "00000001") TDEV_V1
-                "00 00000007 00000065 0000 0000 00 0000 00 00 00", 0,
+                "00 00000007 00000065 0000 0000 00 0000 00 00 00",
+                0,
                 "section 'tdev' instance 0 (offset 0x8): field 'le' "
                 "(offset 0x50): Invalid value 101 expecting positive value "
                 "<= 100");
     expect_fail(HDR TD("00000000", "00000001") TDEV_V1
-                "00 00000007 ffffffff 0000 0000 00 0000 00 00 00", 0,
+                "00 00000007 ffffffff 0000 0000 00 0000 00 00 00",
+                0,
                 "section 'tdev' instance 0 (offset 0x8): field 'le' "
                 "(offset 0x50): Invalid value -1 expecting positive value "
                 "<= 100");
     expect_fail(HDR TD("00000000", "00000001") TDEV_V1
                 "00 00000007 00000005 0000 0000 00 0000 00 "
-                "05 0a \"tsub/extra\" 00000002 01 00 00", 0,
+                "05 0a \"tsub/extra\" 00000002 01 00 00",
+                0,
                 "section 'tdev' instance 0 (offset 0x8): field "
                 "'sub[1]/tsub/extra' (offset 0x68): unsupported subsection "
                 "version 2 (accepted 1..1)");
     expect_fail(HDR TD("00000000", "00000001") TDEV_V1
                 "00 00000007 00000005 0000 0000 00 0000 00 00 "
-                "05 09 \"tdev/nope\" 00000001 00", 0,
+                "05 09 \"tdev/nope\" 00000001 00",
+                0,
                 "section 'tdev' instance 0 (offset 0x5d): VM "
                 "subsection 'tdev/nope' in 'tdev' does not exist");
     expect_fail(HDR TD("00000000", "00000001") TDEV_V1
                 "00 00000007 00000005 0000 0000 00 0000 00 00 "
                 "05 08 \"tdev/opt\" 00000001 09 "
-                "05 0e \"tdev/opt/inner\" 00000001", 0,
+                "05 0e \"tdev/opt/inner\" 00000001",
+                0,
                 "section 'tdev' instance 0 (offset 0x8): field "
                 "'tdev/opt/inner/opt_inner' (offset 0x80): stream "
                 "truncated: 1 bytes needed, 0 left");
     /* a subsection of another parent is not consumed: next record fails */
     expect_fail(HDR TD("00000000", "00000001") TDEV_V1
                 "00 00000007 00000005 0000 0000 00 0000 00 00 "
-                "05 08 \"xdev/opt\" 00000001 09 00", 0,
+                "05 08 \"xdev/opt\" 00000001 09 00",
+                0,
                 "offset 0x5d: Unknown savevm section type 5 (a subsection "
                 "not claimed by the previous section)");
 }
 
 static void test_alias_and_subsections(void)
 {
-    g_autoptr(GByteArray) s = tu_bytes(HDR TD("000003f8", "00000002") TDEV_V1
-        "00 00000007 00000005 0000 42 0000 00 0000 00 00 "
-        "05 08 \"tdev/opt\" 00000001 09 "
-        "05 0e \"tdev/opt/inner\" 00000001 03 00");
+    g_autoptr(GByteArray) s =
+        tu_bytes(HDR TD("000003f8", "00000002") TDEV_V1
+                 "00 00000007 00000005 0000 42 0000 00 0000 00 00 "
+                 "05 08 \"tdev/opt\" 00000001 09 "
+                 "05 0e \"tdev/opt/inner\" 00000001 03 00");
     TWorld w;
 
     world_init(&w);
@@ -294,23 +323,29 @@ static void test_unknown_policies(void)
     const char *unknown = "04 00000007 03 \"abc\" 00000000 00000001 "
                           "7e 00000007 01 02 ";
     expect_ok(HDR "04 00000007 03 \"abc\" 00000000 00000001 "
-              "7e 00000007 04 7e 00000007 " P92("00000002", "31")
-              FOOT("00000002") "00", VMS_UNKNOWN_SKIP, 0x31);
-    expect_ok(HDR P92("00000002", "32") FOOT("00000002") "04 00000007 03 "
-              "\"abc\" 00000000 00000001 7e 00000007 7e 00000007 00",
-              VMS_UNKNOWN_SKIP, 0x32);
+                  "7e 00000007 04 7e 00000007 " P92("00000002", "31")
+                      FOOT("00000002") "00",
+              VMS_UNKNOWN_SKIP, 0x31);
+    expect_ok(
+        HDR P92("00000002", "32") FOOT(
+            "00000002") "04 00000007 03 "
+                        "\"abc\" 00000000 00000001 7e 00000007 7e 00000007 00",
+        VMS_UNKNOWN_SKIP, 0x32);
     g_autofree char *s = g_strconcat(HDR, unknown, "00", NULL);
-    expect_fail(s, VMS_UNKNOWN_SKIP, "section 'abc' instance 0 "
+    expect_fail(s, VMS_UNKNOWN_SKIP,
+                "section 'abc' instance 0 "
                 "(offset 0x19): cannot skip unknown section: no footer with "
                 "section id 0x7 follows");
     expect_fail(HDR P92("00000002", "32") "04 00000007 03 \"abc\" 00000000 "
-                "00000001 7e 00000007 00", VMS_UNKNOWN_SKIP,
+                                          "00000001 7e 00000007 00",
+                VMS_UNKNOWN_SKIP,
                 "section 'abc' instance 0 (offset 0x2e): cannot skip "
                 "unknown section: the stream has no section footers to "
                 "find its end");
     expect_fail(HDR P92("00000002", "32") FOOT("00000002")
-                TD("00000001", "00000001") TDEV_V1
-                "00 00000007 00000005 0000 0000 00 0000 00 00 00", 0,
+                    TD("00000001", "00000001") TDEV_V1
+                "00 00000007 00000005 0000 0000 00 0000 00 00 00",
+                0,
                 "section 'tdev' instance 1 (offset 0x77): Missing section "
                 "footer for tdev (found byte 0x00)");
 }
@@ -325,11 +360,11 @@ static void test_post_load_fails_third(void)
     world_init(&w);
     vms_registry_free(w.reg);
     w.reg = vms_registry_new();
-    w.dev[1].fail_post_load = true;   /* kept: absent from the stream */
-    g_assert_true(vms_register(w.reg, "tdev", -1, -1, &tdev_vmsd,
-                               &w.dev[0], sizeof(TDev), NULL));
-    g_assert_true(vms_register(w.reg, "tdev", -1, -1, &tdev_vmsd,
-                               &w.dev[1], sizeof(TDev), NULL));
+    w.dev[1].fail_post_load = true; /* kept: absent from the stream */
+    g_assert_true(vms_register(w.reg, "tdev", -1, -1, &tdev_vmsd, &w.dev[0],
+                               sizeof(TDev), NULL));
+    g_assert_true(vms_register(w.reg, "tdev", -1, -1, &tdev_vmsd, &w.dev[1],
+                               sizeof(TDev), NULL));
     g_assert_true(vms_register(w.reg, "port92", -1, -1, &d, &w.p92,
                                sizeof(TByte2), NULL));
     g_assert_false(load_checked(&w, a->data, a->len, 0, &err));
@@ -388,12 +423,13 @@ static void test_real_qemu_file(void)
     memset(&pc, 0xee, sizeof(pc));
     reg = tpc_registry(&pc);
     g_assert_false(vms_load_all(reg, s->data, s->len, NULL, &err));
-    g_assert_cmpstr(err->message, ==, "section 'timer' instance 0 (offset "
+    g_assert_cmpstr(err->message, ==,
+                    "section 'timer' instance 0 (offset "
                     "0x8): Unknown savevm section or instance 'timer' 0. "
                     "Make sure that your current VM setup matches your saved "
                     "VM setup, including any hotplugged devices");
     g_assert_cmpuint(pc.p92.a, ==, 0xee);
-    VmsLoadOpts skip = { .unknown = VMS_UNKNOWN_SKIP };
+    VmsLoadOpts skip = {.unknown = VMS_UNKNOWN_SKIP};
     g_assert_true(vms_load_all(reg, s->data, s->len, &skip, NULL));
     /* prelaunch: every mirrored device at its reset values */
     g_assert_cmpuint(pc.pic[0].r[2], ==, 0);
@@ -408,7 +444,7 @@ static void test_real_qemu_malformed(void)
     g_autoptr(GByteArray) s = fixture("pc-tcg-prelaunch.devstate");
     TPc pc, before;
     g_autoptr(VmsRegistry) reg = NULL;
-    VmsLoadOpts skip = { .unknown = VMS_UNKNOWN_SKIP };
+    VmsLoadOpts skip = {.unknown = VMS_UNKNOWN_SKIP};
     unsigned ok = 0;
 
     memset(&pc, 0x5a, sizeof(pc));
@@ -441,14 +477,12 @@ int main(int argc, char **argv)
     g_test_add_func("/vms/load/header-errors", test_header_errors);
     g_test_add_func("/vms/load/section-errors", test_section_errors);
     g_test_add_func("/vms/load/field-errors", test_field_errors);
-    g_test_add_func("/vms/load/alias-subsections",
-                    test_alias_and_subsections);
+    g_test_add_func("/vms/load/alias-subsections", test_alias_and_subsections);
     g_test_add_func("/vms/load/unknown-policies", test_unknown_policies);
     g_test_add_func("/vms/load/post-load-third", test_post_load_fails_third);
     g_test_add_func("/vms/load/malformed-constructs",
                     test_malformed_constructs);
     g_test_add_func("/vms/load/real-qemu", test_real_qemu_file);
-    g_test_add_func("/vms/load/real-qemu-malformed",
-                    test_real_qemu_malformed);
+    g_test_add_func("/vms/load/real-qemu-malformed", test_real_qemu_malformed);
     return g_test_run();
 }

@@ -15,7 +15,7 @@
 typedef struct TSub {
     uint16_t a;
     uint8_t b;
-    uint8_t extra;      /* in subsection "tsub/extra" when nonzero */
+    uint8_t extra; /* in subsection "tsub/extra" when nonzero */
 } TSub;
 
 typedef struct TDev {
@@ -35,11 +35,11 @@ typedef struct TDev {
     uint32_t varr[4];
     int32_t eq;
     int32_t le;
-    uint8_t v2;         /* version 2 only */
-    uint8_t gated;      /* present iff u8 & 1 (field_exists) */
+    uint8_t v2;    /* version 2 only */
+    uint8_t gated; /* present iff u8 & 1 (field_exists) */
     TSub sub[2];
-    uint8_t opt;        /* in subsection "tdev/opt" when nonzero */
-    uint8_t opt_inner;  /* nested subsection "tdev/opt/inner" when odd */
+    uint8_t opt;       /* in subsection "tdev/opt" when nonzero */
+    uint8_t opt_inner; /* nested subsection "tdev/opt/inner" when odd */
     int post_load_calls;
     int commit_calls;
     bool fail_post_load;
@@ -55,22 +55,24 @@ static const VmsDesc tsub_extra_vmsd = {
     .version_id = 1,
     .minimum_version_id = 1,
     .needed = tsub_extra_needed,
-    .fields = (const VmsField[]){
-        VMS_UINT8(TSub, extra),
-        VMS_END_OF_LIST,
-    },
+    .fields =
+        (const VmsField[]){
+            VMS_UINT8(TSub, extra),
+            VMS_END_OF_LIST,
+        },
 };
 
 static const VmsDesc tsub_vmsd = {
     .name = "tsub",
     .version_id = 1,
     .minimum_version_id = 1,
-    .fields = (const VmsField[]){
-        VMS_UINT16(TSub, a),
-        VMS_UINT8(TSub, b),
-        VMS_END_OF_LIST,
-    },
-    .subsections = (const VmsDesc *const[]){ &tsub_extra_vmsd, NULL },
+    .fields =
+        (const VmsField[]){
+            VMS_UINT16(TSub, a),
+            VMS_UINT8(TSub, b),
+            VMS_END_OF_LIST,
+        },
+    .subsections = (const VmsDesc *const[]){&tsub_extra_vmsd, NULL},
 };
 
 static inline bool tdev_gated_exists(const void *s, int version)
@@ -114,10 +116,11 @@ static const VmsDesc tdev_inner_vmsd = {
     .version_id = 1,
     .minimum_version_id = 1,
     .needed = tdev_inner_needed,
-    .fields = (const VmsField[]){
-        VMS_UINT8(TDev, opt_inner),
-        VMS_END_OF_LIST,
-    },
+    .fields =
+        (const VmsField[]){
+            VMS_UINT8(TDev, opt_inner),
+            VMS_END_OF_LIST,
+        },
 };
 
 static const VmsDesc tdev_opt_vmsd = {
@@ -125,11 +128,12 @@ static const VmsDesc tdev_opt_vmsd = {
     .version_id = 2,
     .minimum_version_id = 1,
     .needed = tdev_opt_needed,
-    .fields = (const VmsField[]){
-        VMS_UINT8(TDev, opt),
-        VMS_END_OF_LIST,
-    },
-    .subsections = (const VmsDesc *const[]){ &tdev_inner_vmsd, NULL },
+    .fields =
+        (const VmsField[]){
+            VMS_UINT8(TDev, opt),
+            VMS_END_OF_LIST,
+        },
+    .subsections = (const VmsDesc *const[]){&tdev_inner_vmsd, NULL},
 };
 
 static const VmsDesc tdev_vmsd = {
@@ -138,35 +142,42 @@ static const VmsDesc tdev_vmsd = {
     .minimum_version_id = 1,
     .post_load = tdev_post_load,
     .post_commit = tdev_post_commit,
-    .fields = (const VmsField[]){
-        VMS_UINT8(TDev, u8),
-        VMS_INT8(TDev, i8),
-        VMS_UINT16(TDev, u16),
-        VMS_INT16(TDev, i16),
-        VMS_UINT32(TDev, u32),
-        VMS_INT32(TDev, i32),
-        VMS_UINT64(TDev, u64),
-        VMS_INT64(TDev, i64),
-        VMS_BOOL(TDev, b),
-        VMS_TIMER(TDev, timer),
-        VMS_BUFFER(TDev, buf),
-        VMS_ARRAY(TDev, arr, VMS_UINT16, 3),
-        VMS_UINT8(TDev, count),
-        { .name = "varr", .type = VMS_UINT32, .offset = offsetof(TDev, varr),
-          .size = sizeof(uint32_t), .num = 4, .count_type = VMS_COUNT_UINT8,
-          .num_offset = offsetof(TDev, count) },
-        VMS_FIELD_T_("eq", VMS_INT32_EQUAL, TDev, eq, 0),
-        VMS_FIELD_T_("le", VMS_INT32_LE, TDev, le, 0),
-        VMS_UNUSED(2),
-        VMS_UINT8_V(TDev, v2, 2),
-        { .name = "gated", .type = VMS_UINT8,
-          .offset = offsetof(TDev, gated), .size = 1,
-          .field_exists = tdev_gated_exists },
-        VMS_STRUCT_ARRAY(TDev, sub, 2, tsub_vmsd, TSub),
-        VMS_UNUSED(1),
-        VMS_END_OF_LIST,
-    },
-    .subsections = (const VmsDesc *const[]){ &tdev_opt_vmsd, NULL },
+    .fields =
+        (const VmsField[]){
+            VMS_UINT8(TDev, u8),
+            VMS_INT8(TDev, i8),
+            VMS_UINT16(TDev, u16),
+            VMS_INT16(TDev, i16),
+            VMS_UINT32(TDev, u32),
+            VMS_INT32(TDev, i32),
+            VMS_UINT64(TDev, u64),
+            VMS_INT64(TDev, i64),
+            VMS_BOOL(TDev, b),
+            VMS_TIMER(TDev, timer),
+            VMS_BUFFER(TDev, buf),
+            VMS_ARRAY(TDev, arr, VMS_UINT16, 3),
+            VMS_UINT8(TDev, count),
+            {.name = "varr",
+             .type = VMS_UINT32,
+             .offset = offsetof(TDev, varr),
+             .size = sizeof(uint32_t),
+             .num = 4,
+             .count_type = VMS_COUNT_UINT8,
+             .num_offset = offsetof(TDev, count)},
+            VMS_FIELD_T_("eq", VMS_INT32_EQUAL, TDev, eq, 0),
+            VMS_FIELD_T_("le", VMS_INT32_LE, TDev, le, 0),
+            VMS_UNUSED(2),
+            VMS_UINT8_V(TDev, v2, 2),
+            {.name = "gated",
+             .type = VMS_UINT8,
+             .offset = offsetof(TDev, gated),
+             .size = 1,
+             .field_exists = tdev_gated_exists},
+            VMS_STRUCT_ARRAY(TDev, sub, 2, tsub_vmsd, TSub),
+            VMS_UNUSED(1),
+            VMS_END_OF_LIST,
+        },
+    .subsections = (const VmsDesc *const[]){&tdev_opt_vmsd, NULL},
 };
 
 /* ---- mirrors of real QEMU 7.2 pc sections ---- */
@@ -179,10 +190,11 @@ static const VmsDesc tpic_vmsd = {
     .name = "i8259",
     .version_id = 1,
     .minimum_version_id = 1,
-    .fields = (const VmsField[]){
-        VMS_ARRAY(TPic, r, VMS_UINT8, 16),
-        VMS_END_OF_LIST,
-    },
+    .fields =
+        (const VmsField[]){
+            VMS_ARRAY(TPic, r, VMS_UINT8, 16),
+            VMS_END_OF_LIST,
+        },
 };
 
 typedef struct TPitChan {
@@ -203,26 +215,28 @@ static const VmsDesc tpit_chan_vmsd = {
     .name = "pit channel",
     .version_id = 2,
     .minimum_version_id = 2,
-    .fields = (const VmsField[]){
-        VMS_INT32(TPitChan, count),
-        VMS_UINT16(TPitChan, latched_count),
-        VMS_ARRAY(TPitChan, b, VMS_UINT8, 10),
-        VMS_INT64(TPitChan, count_load_time),
-        VMS_INT64(TPitChan, next_transition_time),
-        VMS_END_OF_LIST,
-    },
+    .fields =
+        (const VmsField[]){
+            VMS_INT32(TPitChan, count),
+            VMS_UINT16(TPitChan, latched_count),
+            VMS_ARRAY(TPitChan, b, VMS_UINT8, 10),
+            VMS_INT64(TPitChan, count_load_time),
+            VMS_INT64(TPitChan, next_transition_time),
+            VMS_END_OF_LIST,
+        },
 };
 
 static const VmsDesc tpit_vmsd = {
     .name = "i8254",
     .version_id = 3,
     .minimum_version_id = 2,
-    .fields = (const VmsField[]){
-        VMS_UINT32_V(TPit, irq_disabled, 3),
-        VMS_STRUCT_ARRAY(TPit, ch, 3, tpit_chan_vmsd, TPitChan),
-        VMS_INT64(TPit, ntt0),
-        VMS_END_OF_LIST,
-    },
+    .fields =
+        (const VmsField[]){
+            VMS_UINT32_V(TPit, irq_disabled, 3),
+            VMS_STRUCT_ARRAY(TPit, ch, 3, tpit_chan_vmsd, TPitChan),
+            VMS_INT64(TPit, ntt0),
+            VMS_END_OF_LIST,
+        },
 };
 
 typedef struct TByte2 {
@@ -233,21 +247,23 @@ static const VmsDesc tpcspk_vmsd = {
     .name = "pcspk",
     .version_id = 1,
     .minimum_version_id = 1,
-    .fields = (const VmsField[]){
-        VMS_UINT8(TByte2, a),
-        VMS_UINT8(TByte2, b),
-        VMS_END_OF_LIST,
-    },
+    .fields =
+        (const VmsField[]){
+            VMS_UINT8(TByte2, a),
+            VMS_UINT8(TByte2, b),
+            VMS_END_OF_LIST,
+        },
 };
 
 static const VmsDesc tport92_vmsd = {
     .name = "port92",
     .version_id = 1,
     .minimum_version_id = 1,
-    .fields = (const VmsField[]){
-        VMS_UINT8(TByte2, a),
-        VMS_END_OF_LIST,
-    },
+    .fields =
+        (const VmsField[]){
+            VMS_UINT8(TByte2, a),
+            VMS_END_OF_LIST,
+        },
 };
 
 /* The mirrored pc sections, registered with QEMU 7.2 pc's section ids. */

@@ -37,12 +37,13 @@ static inline void tu_assert_bytes(const GByteArray *got, const char *spec)
     g_autoptr(GByteArray) want = tu_bytes(spec);
 
     for (guint i = 0; i < MAX(got->len, want->len); i++) {
-        if (i >= got->len || i >= want->len ||
-            got->data[i] != want->data[i]) {
-            g_autofree char *g = i < got->len ?
-                g_strdup_printf("0x%02x", got->data[i]) : g_strdup("end");
-            g_autofree char *w = i < want->len ?
-                g_strdup_printf("0x%02x", want->data[i]) : g_strdup("end");
+        if (i >= got->len || i >= want->len || got->data[i] != want->data[i]) {
+            g_autofree char *g = i < got->len
+                                     ? g_strdup_printf("0x%02x", got->data[i])
+                                     : g_strdup("end");
+            g_autofree char *w = i < want->len
+                                     ? g_strdup_printf("0x%02x", want->data[i])
+                                     : g_strdup("end");
             g_error("byte %u: got %s, want %s (lengths %u/%u)", i, g, w,
                     got->len, want->len);
         }
