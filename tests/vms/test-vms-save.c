@@ -9,33 +9,6 @@
 
 #define HDR "5145564d 00000003"
 
-static void tdev_fill(TDev *d)
-{
-    *d = (TDev){
-        .u8 = 0x81,
-        .i8 = -2,
-        .u16 = 0x1234,
-        .i16 = -3,
-        .u32 = 0xdeadbeef,
-        .i32 = -4,
-        .u64 = 0x0102030405060708ull,
-        .i64 = -5,
-        .b = true,
-        .timer = -1,
-        .buf = {9, 8, 7, 6},
-        .arr = {1, 2, 3},
-        .count = 2,
-        .varr = {0x11, 0x22, 0x33, 0x44},
-        .eq = 7,
-        .le = 5,
-        .v2 = 0x42,
-        .gated = 0x33,
-        .sub = {{0x0a0b, 0x0c, 0}, {0x0102, 3, 0x44}},
-        .opt = 0x55,
-        .opt_inner = 1,
-    };
-}
-
 /* The tdev payload of tdev_fill(), field by field. */
 #define TDEV_FIELDS                                                            \
     "81 fe 1234 fffd deadbeef fffffffc 0102030405060708 fffffffffffffffb "     \
