@@ -37,7 +37,63 @@ typedef struct VmsLoader {
     int *version;          /* stream version of each staged section */
     size_t *seen_at;       /* stream offset of each staged section */
     int footers;           /* -1 undecided, 0 no, 1 yes */
+    const VmsDesc *top;    /* description of the section being read */
+    int cur;               /* its registry index */
+    GArray *bulk;          /* VmsBulk: bulk buffers, copied at commit */
 } VmsLoader;
+
+/* A bulk buffer field as read: `size` bytes at stream offset `pos` go to
+   offset `off` of section `idx`'s live state at commit. */
+typedef struct VmsBulk {
+    unsigned idx;
+    size_t off;
+    size_t pos;
+    size_t size;
+} VmsBulk;
+
+/*
+ * Bulk buffers are top-level VMS_BUFFER fields of VMS_BULK_BUFFER_MIN bytes
+ * or more: raw bytes, identical in the stream and in the state, so the
+ * stream itself is their staging copy. They are neither copied into
+ * staging nor from it: a load moves them once, stream to live, at commit
+ * (a 16 MiB buffer loaded in one memcpy instead of three).
+ */
+static bool vms_field_is_bulk(const VmsField *f)
+{
+    return f->type == VMS_BUFFER && f->num <= 1 &&
+           f->count_type == VMS_COUNT_NONE && !f->field_exists &&
+           f->size >= VMS_BULK_BUFFER_MIN;
+}
+
+static bool vms_desc_has_bulk(const VmsDesc *d)
+{
+    for (const VmsField *f = d->fields; f && f->name; f++) {
+        if (vms_field_is_bulk(f)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Copies `size` bytes of state from `src` to `dst` except the bulk buffer
+   fields of `d`. */
+static void vms_copy_except_bulk(uint8_t *dst, const uint8_t *src, size_t size,
+                                 const VmsDesc *d)
+{
+    size_t at = 0;
+
+    while (at < size) {
+        size_t next = size, skip = 0;
+        for (const VmsField *f = d->fields; f && f->name; f++) {
+            if (vms_field_is_bulk(f) && f->offset >= at && f->offset < next) {
+                next = f->offset;
+                skip = f->size;
+            }
+        }
+        memcpy(dst + at, src + at, next - at);
+        at = next + skip;
+    }
+}
 
 static void G_GNUC_PRINTF(4, 5) vms_ld_fail(const VmsLoader *l, size_t off,
                                             GError **errp, const char *fmt, ...)
@@ -211,7 +267,14 @@ static bool vms_load_elem(VmsLoader *l, const VmsField *f, uint8_t *elem,
         if (!vms_ld_need(l, f->size, errp)) {
             return false;
         }
-        memcpy(elem, l->buf + l->pos, f->size);
+        if (depth == 0 && vms_field_is_bulk(f) && f >= l->top->fields) {
+            VmsBulk b = {(unsigned)l->cur,
+                         (size_t)(elem - (uint8_t *)l->staging[l->cur]), l->pos,
+                         f->size};
+            g_array_append_val(l->bulk, b);
+        } else {
+            memcpy(elem, l->buf + l->pos, f->size);
+        }
         l->pos += f->size;
         return true;
     }
@@ -512,7 +575,15 @@ static bool vms_ld_section(VmsLoader *l, GError **errp)
     if (!vms_ld_check_version(l, s->vmsd, idx, ver, l->pos - 4, errp)) {
         return false;
     }
-    l->staging[idx] = g_memdup2(s->state, s->state_size);
+    if (vms_desc_has_bulk(s->vmsd)) {
+        /* Zeroed pages cost nothing until touched: bulk ranges stay so. */
+        l->staging[idx] = g_malloc0(s->state_size);
+        vms_copy_except_bulk(l->staging[idx], s->state, s->state_size, s->vmsd);
+    } else {
+        l->staging[idx] = g_memdup2(s->state, s->state_size);
+    }
+    l->top = s->vmsd;
+    l->cur = idx;
     l->version[idx] = (int)ver;
     l->seen_at[idx] = l->sec_off;
     g_string_truncate(l->path, 0);
@@ -619,9 +690,17 @@ static void vms_ld_commit(VmsLoader *l)
 
     for (unsigned i = 0; i < n; i++) {
         VmsSection *s = vms_section_at(l->reg, i);
-        if (l->staging[i]) {
+        if (l->staging[i] && vms_desc_has_bulk(s->vmsd)) {
+            vms_copy_except_bulk(s->state, l->staging[i], s->state_size,
+                                 s->vmsd);
+        } else if (l->staging[i]) {
             memcpy(s->state, l->staging[i], s->state_size);
         }
+    }
+    for (guint i = 0; i < l->bulk->len; i++) {
+        const VmsBulk *b = &g_array_index(l->bulk, VmsBulk, i);
+        VmsSection *s = vms_section_at(l->reg, b->idx);
+        memcpy((uint8_t *)s->state + b->off, l->buf + b->pos, b->size);
     }
     for (unsigned i = 0; i < n; i++) {
         VmsSection *s = vms_section_at(l->reg, i);
@@ -652,6 +731,7 @@ bool vms_load_all(VmsRegistry *reg, const uint8_t *buf, size_t len,
     l.staging = g_new0(void *, n + 1);
     l.version = g_new0(int, n + 1);
     l.seen_at = g_new0(size_t, n + 1);
+    l.bulk = g_array_new(FALSE, FALSE, sizeof(VmsBulk));
     bool ok = vms_ld_stream(&l, errp);
     if (ok) {
         vms_ld_commit(&l);
@@ -662,6 +742,7 @@ bool vms_load_all(VmsRegistry *reg, const uint8_t *buf, size_t len,
     g_free(l.staging);
     g_free(l.version);
     g_free(l.seen_at);
+    g_array_free(l.bulk, TRUE);
     g_string_free(l.path, TRUE);
     return ok;
 }

@@ -35,6 +35,12 @@
  * Because pre_save and post_commit run on the live state, a device may use
  * container_of on the state pointer to reach its wiring.
  *
+ * Bulk buffers: a top-level VMS_BUFFER field of VMS_BULK_BUFFER_MIN bytes
+ * or more (no field_exists) is not staged. The stream holds its bytes as
+ * they will be, so a load checks its bounds and moves it stream -> live
+ * once, at commit, in one memcpy; pre_load and post_load see zeros there.
+ * A failed load leaves it untouched like everything else.
+ *
  * Errors say where: section idstr, instance, field path, byte offset in the
  * stream, and why, e.g.
  *   "section 'serial' instance 1 (offset 0x1a3): field 'recv_fifo/head'
@@ -68,6 +74,7 @@
 #define VMS_MAX_SECTIONS    4096                 /* sections in one stream */
 #define VMS_MAX_NESTING     16                   /* struct/subsection depth */
 #define VMS_MAX_VMDESC_SIZE (64u * 1024 * 1024)  /* vmdesc JSON text */
+#define VMS_BULK_BUFFER_MIN (64u * 1024)         /* see "Bulk buffers" */
 
 /*
  * Wire types. The vmdesc "type" string of each is QEMU's VMStateInfo name,

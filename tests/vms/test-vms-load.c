@@ -452,6 +452,80 @@ static void test_real_qemu_malformed(void)
     g_assert_cmpuint(ok, >, 0);
 }
 
+/* A bulk buffer (VMS_BULK_BUFFER_MIN bytes or more) is moved from the
+   stream at commit: loaded exactly, untouched by a failed load, and
+   invisible (zeros) to post_load. */
+typedef struct TBulk {
+    uint32_t head;
+    uint8_t blob[VMS_BULK_BUFFER_MIN];
+    uint32_t tail;
+} TBulk;
+
+static bool tbulk_saw_zeros;
+
+static bool tbulk_post_load(void *state, int version, GError **errp)
+{
+    const TBulk *b = state;
+
+    tbulk_saw_zeros = b->blob[0] == 0 && b->blob[sizeof(b->blob) - 1] == 0;
+    if (b->tail == 0xbad) {
+        ls_error_set(errp, "tail is bad");
+        return false;
+    }
+    return true;
+}
+
+static const VmsDesc tbulk_vmsd = {
+    .name = "bulk",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = tbulk_post_load,
+    .fields =
+        (const VmsField[]){
+            VMS_UINT32(TBulk, head),
+            VMS_BUFFER(TBulk, blob),
+            VMS_UINT32(TBulk, tail),
+            VMS_END_OF_LIST,
+        },
+};
+
+static void test_bulk_buffer(void)
+{
+    static TBulk src, dst, before;
+    VmsSaveOpts so = {.footers = true};
+    VmsLoadOpts lo = {.unknown = VMS_UNKNOWN_REJECT};
+    g_autoptr(VmsRegistry) ra = vms_registry_new();
+    g_autoptr(VmsRegistry) rb = vms_registry_new();
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+
+    src.head = 1;
+    src.tail = 2;
+    for (size_t i = 0; i < sizeof(src.blob); i++) {
+        src.blob[i] = (uint8_t)(i * 7 + 1);
+    }
+    memset(&dst, 0xee, sizeof(dst));
+    g_assert_true(
+        vms_register(ra, "bulk", 0, -1, &tbulk_vmsd, &src, sizeof(src), NULL));
+    g_assert_true(
+        vms_register(rb, "bulk", 0, -1, &tbulk_vmsd, &dst, sizeof(dst), NULL));
+    g_assert_true(vms_save_all(ra, &so, out, NULL));
+    g_assert_true(vms_load_all(rb, out->data, out->len, &lo, &err));
+    g_assert_no_error(err);
+    g_assert_true(tbulk_saw_zeros);
+    g_assert_cmpmem(&dst, sizeof(dst), &src, sizeof(src));
+
+    /* A failing load (after the blob was read) changes nothing. */
+    src.tail = 0xbad;
+    memset(src.blob, 0x55, sizeof(src.blob));
+    g_byte_array_set_size(out, 0);
+    g_assert_true(vms_save_all(ra, &so, out, NULL));
+    before = dst;
+    g_assert_false(vms_load_all(rb, out->data, out->len, &lo, &err));
+    g_assert_nonnull(strstr(err->message, "tail is bad"));
+    g_assert_cmpmem(&dst, sizeof(dst), &before, sizeof(before));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -465,6 +539,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vms/load/malformed-constructs",
                     test_malformed_constructs);
     g_test_add_func("/vms/load/real-qemu", test_real_qemu_file);
+    g_test_add_func("/vms/load/bulk-buffer", test_bulk_buffer);
     g_test_add_func("/vms/load/real-qemu-malformed", test_real_qemu_malformed);
     return g_test_run();
 }
