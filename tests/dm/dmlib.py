@@ -45,9 +45,20 @@ class Qmp:
     """A QMP connection: lines split on \\r\\n, events kept apart."""
 
     def __init__(self, addr, negotiate=True, family=socket.AF_UNIX):
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.settimeout(TIMEOUT)
-        self.sock.connect(addr)
+        # bind() makes the socket file appear just before listen(): a
+        # connect in between is refused, so retry briefly.
+        end = time.monotonic() + TIMEOUT
+        while True:
+            self.sock = socket.socket(family, socket.SOCK_STREAM)
+            self.sock.settimeout(TIMEOUT)
+            try:
+                self.sock.connect(addr)
+                break
+            except ConnectionRefusedError:
+                self.sock.close()
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.005)
         self.buf = b""
         self.events = []
         self.greeting = self.recv()
