@@ -186,12 +186,18 @@ bool qmp_client_send_raw(QmpClient *c, const void *buf, size_t len,
     return qmp_client_send(c, buf, len, -1, errp);
 }
 
+bool qmp_client_usable(const QmpClient *c)
+{
+    return !c->broken;
+}
+
 json_t *qmp_client_recv_reply(QmpClient *c, GError **errp)
 {
     GError *err = NULL;
     json_t *v = qmp_client_next_reply(c, qmp_client_deadline(c), &err);
 
     if (!v && !err) {
+        c->broken = true; /* a late reply would answer the next request */
         ls_error_set(&err, "QMP client: timed out waiting for a reply");
     }
     if (err) {

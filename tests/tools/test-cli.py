@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""End-to-end test of the lockstep CLI (dump, check, diff, stubs) on the
-committed QEMU 7.2 fixtures. Runs the real binary; temp files only."""
+"""End-to-end test of the lockstep CLI: dump, check and diff on the
+committed QEMU 7.2 fixtures, qmp against a real lockstep-dm, the colo
+stub. Runs the real binaries; temp files only."""
 import json
 import os
 import subprocess
@@ -72,12 +73,60 @@ def main():
     rc, out, _ = run("diff", PRE, RAN, "--json")
     expect(rc == 1 and not json.loads(out)["same"], "diff --json")
 
-    for cmd in ("qmp", "colo"):
-        rc, _, err = run(cmd)
-        expect(rc == 2 and f"'{cmd}' is not implemented yet" in err,
-               f"{cmd} stub")
+    rc, _, err = run("colo")
+    expect(rc == 2 and "'colo' is not implemented yet" in err, "colo stub")
     rc, _, _ = run("bogus")
     expect(rc == 2, "unknown subcommand")
+    test_qmp()
+
+
+def run_in(stdin, *args):
+    p = subprocess.run([LOCKSTEP, *args], capture_output=True, text=True,
+                       timeout=60, input=stdin)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_qmp():
+    """lockstep qmp against a real lockstep-dm: one-shot and shell."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sock = os.path.join(tmp, "qmp.sock")
+        addr = "unix:" + sock
+        dm = subprocess.Popen([os.path.join(BUILD, "lockstep-dm"), "-S",
+                               "-machine", "pc", "-nodefaults", "-qmp",
+                               addr + ",server=on,wait=off"],
+                              stdin=subprocess.DEVNULL)
+        try:
+            for _ in range(1000):
+                rc, out, err = run("qmp", addr, "query-status")
+                if rc != 2:
+                    break
+            expect(rc == 0 and json.loads(out)["status"] == "prelaunch",
+                   "qmp one-shot query-status")
+            dev = os.path.join(tmp, "x.devstate")
+            rc, out, _ = run("qmp", addr, "xen-save-devices-state",
+                             "filename=" + dev, "live=false")
+            expect(rc == 0 and out.strip() == "{}" and os.path.exists(dev),
+                   "qmp key=value arguments (string, JSON boolean)")
+            rc, _, err = run("qmp", addr, "xen-load-devices-state",
+                             "filename=" + os.path.join(tmp, "missing"))
+            expect(rc == 1 and err.startswith("GenericError: Unable to open"),
+                   "qmp error reply: class and desc, exit 1")
+            rc, out, err = run_in('cont\n{"execute": "query-status"}\n'
+                                  'no-such\nstop\n', "qmp", addr)
+            lines = [json.loads(l) for l in out.splitlines()]
+            events = [l["event"] for l in lines if "event" in l]
+            expect(rc == 0 and "QMP" in lines[0] and
+                   events == ["RESUME", "STOP"] and
+                   {"status": "running", "singlestep": False,
+                    "running": True} in lines and
+                   "CommandNotFound: The command no-such has not been found"
+                   in err, "qmp shell: requests, raw JSON, events, errors")
+            rc, _, err = run("qmp", "unix:" + os.path.join(tmp, "none"),
+                             "query-status")
+            expect(rc == 2, "qmp connection failure exits 2")
+        finally:
+            dm.kill()
+            dm.wait()
 
 
 if __name__ == "__main__":
