@@ -2,8 +2,10 @@
  * QMP framing: splits a byte stream into JSON values, as QEMU's
  * json-lexer/json-streamer do. Values may span lines or share a line; no
  * delimiter is needed between them. QEMU's extension of single-quoted
- * strings ('abc', with \' and " inside) is accepted and turned into
- * standard JSON before jansson parses the value.
+ * strings ('abc', with \' and " inside) is accepted. The lexer and the
+ * parser are ours (json-lexer.c, json-parser.c), not jansson's, because
+ * QEMU's error texts are part of the QMP contract; jansson only holds the
+ * resulting values.
  *
  * Caps (named, tested): a value larger than QMP_MAX_MESSAGE bytes or nested
  * deeper than QMP_MAX_DEPTH fails with QEMU's texts ("JSON token size limit
