@@ -275,6 +275,7 @@ static void texts_run(QmpCommands *cmds, GString *names, const char *req,
 {
     QmpJsonStream *st = qmp_json_stream_new();
     json_t *v = NULL;
+    json_t *extra = NULL;
     GError *err = NULL;
     json_t *rsp;
     g_autofree char *text = NULL;
@@ -291,7 +292,7 @@ static void texts_run(QmpCommands *cmds, GString *names, const char *req,
     }
     g_assert_cmpstr(text, ==, reply);
     g_assert_cmpstr(names->str, ==, files);
-    g_assert_false(qmp_json_stream_next(st, &v, &err));
+    g_assert_false(qmp_json_stream_next(st, &extra, &err));
     json_decref(rsp);
     json_decref(v);
     g_clear_error(&err);
