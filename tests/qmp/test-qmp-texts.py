@@ -2,7 +2,8 @@
 
 Starts build/lockstep-dm as scripts/record-qmp-texts started QEMU
 (-machine none -S, working directory an empty temporary directory), sends
-every request of tests/fixtures/qemu-7.2/qmp-texts.txt and compares each
+every request of tests/fixtures/qemu-7.2/qmp-texts.txt, each followed by
+the recorder's sync request, and compares the replies before the sync
 reply byte for byte with QEMU's, and the files each request created
 (e.g. a save to "x\\u0000.evil" writes x\\xc0\\x80.evil, as QEMU) with
 the file names QEMU created.
@@ -23,15 +24,18 @@ SRC = os.environ.get("LOCKSTEP_SRC") or os.path.join(
 FIXTURE = os.path.join(SRC, "tests", "fixtures", "qemu-7.2", "qmp-texts.txt")
 
 
+SYNC = b'{"execute": "query-status", "id": "sync"}'
+
+
 def load_fixture():
-    """[(request, reply, [created names])] from the fixture."""
+    """[(request, [replies], [created names])] from the fixture."""
     records = []
     with open(FIXTURE, "rb") as f:
         for line in f.read().split(b"\n"):
             if line.startswith(b"> "):
-                records.append([line[2:], None, []])
+                records.append([line[2:], [], []])
             elif line.startswith(b"< "):
-                records[-1][1] = line[2:]
+                records[-1][1].append(line[2:])
             elif line.startswith(b"= "):
                 records[-1][2].append(line[2:].decode())
     return records
@@ -53,7 +57,7 @@ def created_files(workdir, keep):
 
 def test_qemu_texts():
     records = load_fixture()
-    dmlib.check(len(records) >= 40, "fixture has %d records" % len(records))
+    dmlib.check(len(records) >= 50, "fixture has %d records" % len(records))
     workdir = tempfile.mkdtemp(prefix="qmp-texts-")
     sock_path = os.path.join(workdir, "q.sock")
     proc = subprocess.Popen(
@@ -67,8 +71,13 @@ def test_qemu_texts():
         keep = set(os.listdir(workdir.encode()))
         bad = []
         for req, reply, files in records:
-            qmp.send_raw(req + b"\n")
-            got = qmp.recv_line()
+            qmp.send_raw(req + b"\n" + SYNC + b"\n")
+            got = []
+            while True:
+                line = qmp.recv_line()
+                if b'"id": "sync"' in line:
+                    break
+                got.append(line)
             made = created_files(workdir, keep)
             if got != reply or made != files:
                 bad.append("request %r\n  qemu: %r %r\n  ours: %r %r" %
