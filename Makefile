@@ -2,7 +2,7 @@
 BUILD ?= build
 MESON_FLAGS ?=
 
-.PHONY: all deps check demo bench fuzz asan clean fixtures format
+.PHONY: all deps check demo bench fuzz fuzz-merge asan clean fixtures format
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -23,11 +23,22 @@ bench: all
 	@scripts/install-deps --qemu
 	@bench/run
 
-fuzz: deps
-	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz \
-	    -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
+# Every project library is built with coverage instrumentation in this
+# build (-Dfuzz=true); see docs/fuzzing.md.
+build-fuzz/build.ninja: | deps
+	CC=clang meson setup build-fuzz -Dfuzz=true \
+	    -Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz: build-fuzz/build.ninja
 	ninja -C build-fuzz
-	@bench/../tests/fuzz/run-fuzzers build-fuzz $${FUZZ_SECONDS:-60}
+	@tests/fuzz/run-fuzzers build-fuzz $${FUZZ_SECONDS:-60} $(FUZZ_TARGETS)
+
+# Fuzzes, then merges the inputs that add coverage into
+# tests/fuzz/corpus/<target>/ (libFuzzer -merge=1).
+fuzz-merge: build-fuzz/build.ninja
+	ninja -C build-fuzz
+	@tests/fuzz/run-fuzzers build-fuzz $${FUZZ_SECONDS:-60} --merge \
+	    $(FUZZ_TARGETS)
 
 asan: deps
 	@[ -f build-asan/build.ninja ] || CC=clang meson setup build-asan \
