@@ -48,8 +48,8 @@ fuzz: build-fuzz/build.ninja
 	ninja -C build-fuzz
 	@tests/fuzz/run-fuzzers build-fuzz $${FUZZ_SECONDS:-60} $(FUZZ_TARGETS)
 
-# Fuzzes, then merges the inputs that add coverage into
-# tests/fuzz/corpus/<target>/ (libFuzzer -merge=1).
+# Fuzzes, then merges the inputs that reach new edges into
+# tests/fuzz/corpus/<target>/ (libFuzzer -merge=1 -use_counters=0).
 fuzz-merge: build-fuzz/build.ninja
 	ninja -C build-fuzz
 	@tests/fuzz/run-fuzzers build-fuzz $${FUZZ_SECONDS:-60} --merge \
