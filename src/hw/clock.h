@@ -28,6 +28,13 @@
 
 #define HW_NS_PER_SEC 1000000000LL
 
+/* a * b / c with a 128-bit intermediate, as QEMU's muldiv64: the one
+   conversion between ns and device ticks (PIT, RTC). c must not be 0. */
+static inline uint64_t hw_muldiv64(uint64_t a, uint32_t b, uint32_t c)
+{
+    return (uint64_t)((unsigned __int128)a * b / c);
+}
+
 typedef struct HwClock HwClock;
 typedef struct HwTimer HwTimer;
 typedef void (*HwTimerCb)(void *opaque);

@@ -20,17 +20,11 @@
 #define PIT_RB_NO_COUNT    0x20
 #define PIT_RB_NO_STATUS   0x10
 
-/* a * b / c with a 128-bit intermediate, as QEMU's muldiv64. */
-static uint64_t pit_muldiv64(uint64_t a, uint32_t b, uint32_t c)
-{
-    return (uint64_t)((unsigned __int128)a * b / c);
-}
-
 /* PIT input clock ticks since the count was loaded. */
 static uint64_t pit_ticks(const PitChannelState *s, int64_t now)
 {
-    return pit_muldiv64((uint64_t)(now - s->count_load_time), PIT_FREQ,
-                        HW_NS_PER_SEC);
+    return hw_muldiv64((uint64_t)(now - s->count_load_time), PIT_FREQ,
+                       HW_NS_PER_SEC);
 }
 
 static int pit_channel_out(const PitChannelState *s, int64_t now)
@@ -91,7 +85,7 @@ static int64_t pit_next_transition(const PitChannelState *s, int64_t now)
         break;
     }
     next = (uint64_t)s->count_load_time +
-           pit_muldiv64(next, HW_NS_PER_SEC, PIT_FREQ);
+           hw_muldiv64(next, HW_NS_PER_SEC, PIT_FREQ);
     if (next <= (uint64_t)now) {
         next = (uint64_t)now + 1;
     }

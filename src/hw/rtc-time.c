@@ -1,7 +1,7 @@
 /*
  * MC146818 RTC: its clocks and timers, and all the time-keeping (see rtc.h
  * for what the model covers). The clocks (vm, host, rt) and the timers on
- * them; time arithmetic (QEMU's mktimegm, muldiv64, period helpers); BCD
+ * them; time arithmetic (QEMU's mktimegm, period helpers); BCD
  * and the CMOS time registers; the alarm, update-ended and periodic timer
  * logic.
  *
@@ -162,7 +162,7 @@ static void rtc_timer_del(RtcTimer *t)
     rtc_timer_sync(t);
 }
 
-/* ---- time arithmetic (QEMU's mktimegm, muldiv64, period helpers) ---- */
+/* ---- time arithmetic (QEMU's mktimegm, period helpers) ---- */
 
 int64_t rtc_mktimegm(const struct tm *tm)
 {
@@ -179,11 +179,6 @@ int64_t rtc_mktimegm(const struct tm *tm)
            60 * tm->tm_min + tm->tm_sec;
 }
 
-static uint64_t rtc_muldiv64(uint64_t a, uint32_t b, uint32_t c)
-{
-    return (uint64_t)(((unsigned __int128)a * b) / c);
-}
-
 uint32_t rtc_period_code_to_clock(int code)
 {
     if (!code) {
@@ -197,7 +192,7 @@ uint32_t rtc_period_code_to_clock(int code)
 
 int64_t rtc_periodic_clock_to_ns(int64_t clocks)
 {
-    return (int64_t)rtc_muldiv64(clocks, RTC_NS_PER_SEC, RTC_CLOCK_RATE);
+    return (int64_t)hw_muldiv64(clocks, RTC_NS_PER_SEC, RTC_CLOCK_RATE);
 }
 
 uint32_t rtc_periodic_ticks(const RtcState *s)
@@ -518,10 +513,10 @@ void rtc_periodic_update(RtcDevice *d, int64_t now, uint32_t old_period,
         rtc_timer_del(&d->periodic);
         return;
     }
-    cur_clock = (int64_t)rtc_muldiv64(now, RTC_CLOCK_RATE, RTC_NS_PER_SEC);
+    cur_clock = (int64_t)hw_muldiv64(now, RTC_CLOCK_RATE, RTC_NS_PER_SEC);
     if (old_period && period_change) {
-        last_clock = (int64_t)rtc_muldiv64(s->next_periodic_time,
-                                           RTC_CLOCK_RATE, RTC_NS_PER_SEC) -
+        last_clock = (int64_t)hw_muldiv64(s->next_periodic_time, RTC_CLOCK_RATE,
+                                          RTC_NS_PER_SEC) -
                      old_period;
         lost = cur_clock - last_clock;
     }
