@@ -8,7 +8,14 @@
  */
 #include "hw/clock.h"
 
+#include <inttypes.h>
+
+#include "base/error.h"
 #include "base/log.h"
+
+/* Longest wait handed to GLib at once: a farther deadline is re-checked
+   then (keeps the microsecond arithmetic far from overflow). */
+#define HW_CLOCK_MAX_WAIT_US (3600LL * 1000 * 1000)
 
 struct HwTimer {
     HwClock *clock;
@@ -30,6 +37,41 @@ struct HwClock {
     GSource *source;   /* borrowed: set while a source is attached */
 };
 
+static bool clock_check_range(const char *name, int64_t v, int64_t lo,
+                              int64_t hi, GError **errp)
+{
+    if (v < lo || v > hi) {
+        ls_error_set(
+            errp, "field '%s': %" PRId64 " out of range %" PRId64 "..%" PRId64,
+            name, v, lo, hi);
+        return false;
+    }
+    return true;
+}
+
+bool hw_clock_check_time(const char *name, int64_t v, int64_t lo, GError **errp)
+{
+    return clock_check_range(name, v, lo, HW_CLOCK_MAX_FIELD_NS, errp);
+}
+
+bool hw_clock_catchup_capped(int64_t now, int64_t due, int64_t period_ns)
+{
+    /* now and due are bounded times, so now - due cannot overflow */
+    return now > due && (now - due) / HW_CLOCK_MAX_CATCHUP > period_ns;
+}
+
+/* The clock itself is a time: a loaded clock past the bound would make
+   every deadline computed from it overflow. */
+static bool hw_clock_post_load(void *state, int version_id, GError **errp)
+{
+    const HwClockState *s = state;
+
+    return clock_check_range("cpu_ticks_offset", s->cpu_ticks_offset, 0,
+                             HW_CLOCK_MAX_NS, errp) &&
+           clock_check_range("cpu_clock_offset", s->cpu_clock_offset, 0,
+                             HW_CLOCK_MAX_NS, errp);
+}
+
 static const VmsField hw_clock_fields[] = {
     VMS_INT64(HwClockState, cpu_ticks_offset),
     VMS_UNUSED(8),
@@ -42,6 +84,7 @@ const VmsDesc hw_clock_vmsd = {
     .version_id = 2,
     .minimum_version_id = 1,
     .fields = hw_clock_fields,
+    .post_load = hw_clock_post_load,
 };
 
 static int64_t host_ns(void)
@@ -86,7 +129,7 @@ bool hw_clock_running(const HwClock *clock)
 int64_t hw_clock_now(HwClock *clock)
 {
     if (clock->running && !clock->stepped) {
-        return host_ns() + clock->s.cpu_clock_offset;
+        return MIN(host_ns() + clock->s.cpu_clock_offset, HW_CLOCK_MAX_NS);
     }
     return clock->s.cpu_clock_offset;
 }
@@ -98,10 +141,12 @@ static void clock_kick(HwClock *clock)
         if (!clock->running || clock->stepped || d < 0) {
             g_source_set_ready_time(clock->source, -1);
         } else {
+            /* d >= 0 and now >= 0: the difference cannot overflow */
             int64_t wait_ns = d - hw_clock_now(clock);
-            int64_t wait_us = wait_ns <= 0 ? 0 : (wait_ns + 999) / 1000;
+            int64_t wait_us = wait_ns <= 0 ? 0 : wait_ns / 1000 + 1;
             g_source_set_ready_time(clock->source,
-                                    g_get_monotonic_time() + wait_us);
+                                    g_get_monotonic_time() +
+                                        MIN(wait_us, HW_CLOCK_MAX_WAIT_US));
         }
     }
 }
@@ -126,8 +171,10 @@ void hw_clock_stop(HwClock *clock)
     }
     if (!clock->stepped) {
         int64_t now = host_ns();
-        clock->s.cpu_clock_offset += now;
-        clock->s.cpu_ticks_offset += now;
+        clock->s.cpu_clock_offset =
+            MIN(clock->s.cpu_clock_offset + now, HW_CLOCK_MAX_NS);
+        clock->s.cpu_ticks_offset =
+            MIN(clock->s.cpu_ticks_offset + now, HW_CLOCK_MAX_NS);
     }
     clock->running = false;
     clock_kick(clock);
@@ -146,11 +193,13 @@ int64_t hw_clock_next_deadline(HwClock *clock)
     return best;
 }
 
-/* Fires every timer due at `now`, earliest first; a callback may re-arm
-   timers, including its own, so the earliest is searched each round. */
-static void clock_run_until(HwClock *clock, int64_t now)
+/* Fires every timer due at `now`, earliest first, at most `budget` of
+   them (0: no limit); a callback may re-arm timers, including its own, so
+   the earliest is searched each round. False when the budget ran out with
+   timers still due. */
+static bool clock_run_until(HwClock *clock, int64_t now, unsigned budget)
 {
-    for (;;) {
+    for (unsigned fired = 0;; fired++) {
         HwTimer *due = NULL;
         for (guint i = 0; i < clock->timers->len; i++) {
             HwTimer *t = g_ptr_array_index(clock->timers, i);
@@ -160,7 +209,10 @@ static void clock_run_until(HwClock *clock, int64_t now)
             }
         }
         if (!due) {
-            break;
+            return true;
+        }
+        if (budget && fired == budget) {
+            return false;
         }
         due->deadline = -1;
         due->cb(due->opaque);
@@ -169,14 +221,20 @@ static void clock_run_until(HwClock *clock, int64_t now)
 
 void hw_clock_run_timers(HwClock *clock)
 {
-    if (clock->running) {
-        clock_run_until(clock, hw_clock_now(clock));
+    if (clock->running &&
+        !clock_run_until(clock, hw_clock_now(clock), HW_CLOCK_MAX_FIRES)) {
+        /* more are due: let the loop serve others, then come back */
+        if (clock->source) {
+            g_source_set_ready_time(clock->source, 0);
+        }
+        return;
     }
     clock_kick(clock);
 }
 
 int64_t hw_clock_set(HwClock *clock, int64_t ns)
 {
+    ns = MIN(ns, HW_CLOCK_MAX_NS);
     if (!clock->stepped || ns <= clock->s.cpu_clock_offset) {
         return hw_clock_now(clock);
     }
@@ -194,7 +252,7 @@ int64_t hw_clock_set(HwClock *clock, int64_t ns)
         if (d > clock->s.cpu_clock_offset) {
             clock->s.cpu_clock_offset = d;
         }
-        clock_run_until(clock, clock->s.cpu_clock_offset);
+        clock_run_until(clock, clock->s.cpu_clock_offset, 0);
     }
     clock->s.cpu_clock_offset = ns;
     return ns;
@@ -202,10 +260,10 @@ int64_t hw_clock_set(HwClock *clock, int64_t ns)
 
 int64_t hw_clock_step(HwClock *clock, int64_t ns)
 {
-    if (ns < 0) {
-        ns = 0;
-    }
-    return hw_clock_set(clock, clock->s.cpu_clock_offset + ns);
+    int64_t now = clock->s.cpu_clock_offset;
+
+    ns = CLAMP(ns, 0, MAX(HW_CLOCK_MAX_NS - now, 0));
+    return hw_clock_set(clock, now + ns);
 }
 
 static gboolean clock_source_dispatch(GSource *source, GSourceFunc cb,

@@ -16,6 +16,17 @@
  * 8 unused bytes, int64 cpu_clock_offset) carries the clock: while paused
  * cpu_clock_offset holds the frozen virtual time, as in QEMU, so a loaded
  * machine continues from the saved time.
+ *
+ * Time bounds. The virtual clock never passes HW_CLOCK_MAX_NS, and a
+ * load refuses a `timer` section beyond it. Every device time or deadline
+ * a stream holds must lie in 0..HW_CLOCK_MAX_FIELD_NS (-1 where it means
+ * "none"): a deadline may lead the clock by HW_CLOCK_MAX_AHEAD_NS at
+ * most. Loads refuse anything else, so sums of two times never overflow. A jump
+ * within the bound (a loaded clock far ahead of a device's deadlines) is
+ * survived by capping catch-up: a periodic timer more than HW_CLOCK_MAX_CATCHUP
+ * periods behind re-phases to the current time (missed periods are dropped,
+ * QEMU's lost-tick "discard"), and one real-time dispatch fires at most
+ * HW_CLOCK_MAX_FIRES timers before returning to the main loop.
  */
 #ifndef LS_HW_CLOCK_H
 #define LS_HW_CLOCK_H
@@ -27,6 +38,14 @@
 #include "vms/vms.h"
 
 #define HW_NS_PER_SEC 1000000000LL
+
+/* Named caps (see "Time bounds" above). 2^62 ns is about 146 years,
+   2^55 ns about 417 days. */
+#define HW_CLOCK_MAX_NS       (INT64_C(1) << 62)
+#define HW_CLOCK_MAX_AHEAD_NS (INT64_C(1) << 55)
+#define HW_CLOCK_MAX_FIELD_NS (HW_CLOCK_MAX_NS + HW_CLOCK_MAX_AHEAD_NS)
+#define HW_CLOCK_MAX_CATCHUP  1000 /* periods replayed after a jump */
+#define HW_CLOCK_MAX_FIRES    4096 /* timer callbacks per dispatch */
 
 /* a * b / c with a 128-bit intermediate, as QEMU's muldiv64: the one
    conversion between ns and device ticks (PIT, RTC). c must not be 0. */
@@ -47,6 +66,16 @@ typedef struct HwClockState {
 
 extern const VmsDesc hw_clock_vmsd;
 
+/* Load-time check of a device's time field: `v` within
+   lo..HW_CLOCK_MAX_FIELD_NS (lo is 0, or -1 where -1 means "none").
+   Fails with "field 'NAME': V out of range LO..MAX". */
+bool hw_clock_check_time(const char *name, int64_t v, int64_t lo,
+                         GError **errp);
+/* True when a periodic timer due at `due` and firing at `now` is more than
+   HW_CLOCK_MAX_CATCHUP periods of `period_ns` late: it must re-phase to
+   `now` rather than replay the missed periods. */
+bool hw_clock_catchup_capped(int64_t now, int64_t due, int64_t period_ns);
+
 HwClock *hw_clock_new(bool stepped);
 /* Frees the clock; every timer must have been freed first. */
 void hw_clock_free(HwClock *clock);
@@ -59,14 +88,15 @@ void hw_clock_start(HwClock *clock);
 void hw_clock_stop(HwClock *clock);
 bool hw_clock_running(const HwClock *clock);
 
-/* Stepped mode only: advance by ns / to an absolute time (never back);
-   runs the timers that fall due, in deadline order, if running. Returns
-   the new time. */
+/* Stepped mode only: advance by ns / to an absolute time (never back, and
+   never past HW_CLOCK_MAX_NS); runs the timers that fall due, in deadline
+   order, if running. Returns the new time. */
 int64_t hw_clock_step(HwClock *clock, int64_t ns);
 int64_t hw_clock_set(HwClock *clock, int64_t ns);
 /* Deadline of the earliest pending timer, or -1. */
 int64_t hw_clock_next_deadline(HwClock *clock);
-/* Fires due timers now (the GLib source calls this). */
+/* Fires due timers now, at most HW_CLOCK_MAX_FIRES of them (the GLib
+   source calls this, and comes back at once if more are due). */
 void hw_clock_run_timers(HwClock *clock);
 
 /* A GSource that fires the timers in real-time mode; attach it to the

@@ -12,6 +12,8 @@
 
 #define RTC_NS_PER_SEC        1000000000LL
 #define RTC_MAX_CLOCK_JUMP_NS (60 * RTC_NS_PER_SEC)
+/* The update timer's farthest lead: the alarm, a day and a second away. */
+#define RTC_MAX_UPDATE_AHEAD_NS ((86400 + 1) * RTC_NS_PER_SEC)
 
 typedef enum RtcBaseKind {
     RTC_BASE_UTC,

@@ -530,8 +530,14 @@ void rtc_periodic_update(RtcDevice *d, int64_t now, uint32_t old_period,
 static void rtc_periodic_fire(RtcDevice *d)
 {
     RtcState *s = &d->s;
+    int64_t now = rtc_now(d), at = s->next_periodic_time;
 
-    rtc_periodic_update(d, s->next_periodic_time, s->period, false);
+    /* Each tick is replayed from the last (QEMU), but after a jump of more
+       than HW_CLOCK_MAX_CATCHUP periods the missed ones are dropped. */
+    if (hw_clock_catchup_capped(now, at, rtc_periodic_clock_to_ns(s->period))) {
+        at = now;
+    }
+    rtc_periodic_update(d, at, s->period, false);
     s->cmos_data[RTC_REG_C] |= RTC_REG_C_PF;
     if (s->cmos_data[RTC_REG_B] & RTC_REG_B_PIE) {
         s->cmos_data[RTC_REG_C] |= RTC_REG_C_IRQF;

@@ -293,6 +293,34 @@ static void test_periodic(void)
     fx_free(&f);
 }
 
+/* After a jump of 50 s (under QEMU's 60 s re-phase on load, but 400000
+   periods at 8192 Hz) the periodic timer does not replay every missed
+   tick: it re-phases to the time it fires at, and ticks on from there. */
+static void test_periodic_catchup_capped(void)
+{
+    const int64_t jump = 50 * SEC + 40000, end = jump + 1 * MS;
+    Fx f;
+    uint64_t c;
+
+    fx_vm(&f);
+    wr(&f, RTC_REG_A, 0x23); /* 8192 Hz: 4 ticks of 32768 Hz */
+    wr(&f, RTC_REG_B, RTC_REG_B_PIE | RTC_REG_B_24H);
+    hw_clock_stop(f.clock);
+    step(&f, jump); /* paused: nothing fires */
+    hw_clock_start(f.clock);
+    step(&f, end - jump);
+    /* re-phased at `jump`: ticks at jump's tick count + 4k, a grid the
+       unbroken one (multiples of 4) does not share */
+    c = hw_muldiv64(jump, 32768, SEC) + 4;
+    g_assert_cmpuint(c % 4, !=, 0);
+    while ((int64_t)hw_muldiv64(c, SEC, 32768) + 1 <= end) {
+        c += 4;
+    }
+    g_assert_cmpint(rtc_state(f.rtc)->next_periodic_time, ==,
+                    (int64_t)hw_muldiv64(c, SEC, 32768) + 1);
+    fx_free(&f);
+}
+
 static void test_system_reset(void)
 {
     Fx f;
@@ -579,6 +607,14 @@ static void test_bad_stream(void)
     expect_load_fails(st, p + 204, 0x01, "period");
     /* divider reset with an update pending */
     expect_load_fails(st, p + RTC_REG_A, 0x6c, "update_timer");
+    /* time fields past the bounds of hw/clock.h, or negative (the top
+       byte of each big-endian int64) */
+    expect_load_fails(st, p + 157, 0x7f, "field 'periodic_timer': ");
+    expect_load_fails(st, p + 165, 0xff, "field 'next_periodic_time': ");
+    expect_load_fails(st, p + 213, 0x41, "field 'last_update': ");
+    expect_load_fails(st, p + 221, 0x80, "field 'offset': ");
+    expect_load_fails(st, p + 229, 0x41, "field 'update_timer': ");
+    expect_load_fails(st, p + 237, 0x41, "field 'next_alarm_time': ");
     g_byte_array_free(st, TRUE);
     fx_free(&a);
 }
@@ -591,6 +627,8 @@ int main(int argc, char **argv)
     g_test_add_func("/rtc/uip", test_uip);
     g_test_add_func("/rtc/update-alarm-irq", test_update_and_alarm_irq);
     g_test_add_func("/rtc/periodic", test_periodic);
+    g_test_add_func("/rtc/periodic-catchup-capped",
+                    test_periodic_catchup_capped);
     g_test_add_func("/rtc/system-reset", test_system_reset);
     g_test_add_func("/rtc/cmos-pc", test_cmos_pc);
     g_test_add_func("/rtc/base-parsing", test_base_parsing);
