@@ -398,8 +398,9 @@ static bool rtc_parse_base(RtcDevice *d, const char *base, GError **errp)
     struct tm tm = {0};
     int64_t start;
 
-    d->ref_start = g_get_real_time() / 1000 / 1000;
-    d->rt_offset = (int32_t)(rtc_clock_ns(RTC_CLOCK_RT, NULL) / 1000000 / 1000);
+    d->ref_start = rtc_clock_ns(RTC_CLOCK_HOST, d->vclock) / RTC_NS_PER_SEC;
+    d->rt_offset =
+        (int32_t)(rtc_clock_ns(RTC_CLOCK_RT, d->vclock) / 1000000 / 1000);
     d->host_dt_offset = -1;
     d->base = RTC_BASE_UTC;
     if (!base || !strcmp(base, "utc")) {

@@ -173,6 +173,114 @@ static void test_catchup_cap(void)
     g_assert_true(hw_clock_catchup_capped(HW_CLOCK_MAX_NS, -1, period));
 }
 
+typedef struct FakeTime {
+    int64_t mono, real;
+} FakeTime;
+
+static int64_t fake_mono(void *opaque)
+{
+    return ((FakeTime *)opaque)->mono;
+}
+
+static int64_t fake_real(void *opaque)
+{
+    return ((FakeTime *)opaque)->real;
+}
+
+static void count_cb(void *opaque)
+{
+    (*(int *)opaque)++;
+}
+
+/* The three clocks under a fake host time: real-time and host timers
+   fire as host time passes, paused or not (and in stepped mode); the
+   virtual clock follows monotonic time only while running. */
+static void test_clock_types(void)
+{
+    for (int stepped = 0; stepped < 2; stepped++) {
+        FakeTime ft = {5 * HW_NS_PER_SEC, 1700000000LL * HW_NS_PER_SEC};
+        HwHostTime ht = {fake_mono, fake_real, &ft};
+        HwClock *c = hw_clock_new(stepped);
+        int n[HW_CLOCK_TYPES] = {0};
+        HwTimer *t[HW_CLOCK_TYPES];
+
+        hw_clock_set_host_time(c, &ht);
+        for (int i = 0; i < HW_CLOCK_TYPES; i++) {
+            t[i] = hw_timer_new_on(c, i, count_cb, &n[i]);
+        }
+        g_assert_cmpint(hw_clock_get_ns(c, HW_CLOCK_REALTIME), ==, ft.mono);
+        g_assert_cmpint(hw_clock_get_ns(c, HW_CLOCK_HOST), ==, ft.real);
+        g_assert_cmpint(hw_clock_get_ns(c, HW_CLOCK_VIRTUAL), ==, 0);
+        hw_timer_mod(t[HW_CLOCK_REALTIME], ft.mono + 1000);
+        hw_timer_mod(t[HW_CLOCK_HOST], ft.real + 2000);
+        hw_timer_mod(t[HW_CLOCK_VIRTUAL], 500);
+        g_assert_cmpint(hw_clock_next_deadline(c), ==, 500);
+        ft.mono += 1000;
+        hw_clock_run_timers(c); /* paused */
+        g_assert_cmpint(n[HW_CLOCK_REALTIME], ==, 1);
+        g_assert_cmpint(n[HW_CLOCK_HOST], ==, 0);
+        ft.real += 2000;
+        hw_clock_run_timers(c);
+        g_assert_cmpint(n[HW_CLOCK_HOST], ==, 1);
+        g_assert_cmpint(n[HW_CLOCK_VIRTUAL], ==, 0);
+        g_assert_cmpint(hw_clock_now(c), ==, 0);
+        hw_clock_start(c);
+        ft.mono += 400;
+        hw_clock_run_timers(c);
+        g_assert_cmpint(n[HW_CLOCK_VIRTUAL], ==, 0);
+        ft.mono += 100;
+        hw_clock_step(c, 500); /* stepped: the only way it moves */
+        hw_clock_run_timers(c);
+        g_assert_cmpint(hw_clock_now(c), ==, 500);
+        g_assert_cmpint(n[HW_CLOCK_VIRTUAL], ==, 1);
+        for (int i = 0; i < HW_CLOCK_TYPES; i++) {
+            hw_timer_free(t[i]);
+        }
+        hw_clock_free(c);
+    }
+}
+
+static gboolean flag_set(gpointer opaque)
+{
+    *(bool *)opaque = true;
+    return G_SOURCE_REMOVE;
+}
+
+/* The GSource wakes for the earliest deadline across the clocks: host
+   and real-time timers a few ms away fire although a virtual timer an
+   hour away is pending (10 s guard). */
+static void test_source_all_clocks(void)
+{
+    HwClock *c = hw_clock_new(false);
+    GSource *src = hw_clock_source_new(c);
+    int n[HW_CLOCK_TYPES] = {0};
+    HwTimer *t[HW_CLOCK_TYPES];
+    bool expired = false;
+    guint guard = g_timeout_add_seconds(10, flag_set, &expired);
+
+    g_source_attach(src, NULL);
+    hw_clock_start(c);
+    for (int i = 0; i < HW_CLOCK_TYPES; i++) {
+        t[i] = hw_timer_new_on(c, i, count_cb, &n[i]);
+    }
+    hw_timer_mod(t[HW_CLOCK_VIRTUAL], hw_clock_now(c) + 3600 * HW_NS_PER_SEC);
+    hw_timer_mod(t[HW_CLOCK_REALTIME],
+                 hw_clock_get_ns(c, HW_CLOCK_REALTIME) + 2000000);
+    hw_timer_mod(t[HW_CLOCK_HOST], hw_clock_get_ns(c, HW_CLOCK_HOST) + 3000000);
+    while (!(n[HW_CLOCK_REALTIME] && n[HW_CLOCK_HOST]) && !expired) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_false(expired);
+    g_assert_cmpint(n[HW_CLOCK_VIRTUAL], ==, 0);
+    g_source_remove(guard);
+    for (int i = 0; i < HW_CLOCK_TYPES; i++) {
+        hw_timer_free(t[i]);
+    }
+    g_source_destroy(src);
+    g_source_unref(src);
+    hw_clock_free(c);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -181,5 +289,7 @@ int main(int argc, char **argv)
     g_test_add_func("/hw/clock/load-bounds", test_load_bounds);
     g_test_add_func("/hw/clock/dispatch-budget", test_dispatch_budget);
     g_test_add_func("/hw/clock/catchup-cap", test_catchup_cap);
+    g_test_add_func("/hw/clock/clock-types", test_clock_types);
+    g_test_add_func("/hw/clock/source-all-clocks", test_source_all_clocks);
     return g_test_run();
 }

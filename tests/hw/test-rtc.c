@@ -430,15 +430,19 @@ static gboolean flag_set(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* Host-clock timers are GSources on the thread-default context: a
-   periodic interrupt arrives while the context runs (10 s guard). */
+/* Real-time-clock timers fire through the clock's GSource: a periodic
+   interrupt arrives while the context runs (10 s guard), the VM paused. */
 static void test_host_clock_timer(void)
 {
     Fx f;
     bool expired = false;
     guint guard;
+    GSource *src;
 
     fx_init(&f, RTC_CLOCK_RT, "utc");
+    hw_clock_stop(f.clock);
+    src = hw_clock_source_new(f.clock);
+    g_source_attach(src, NULL);
     guard = g_timeout_add_seconds(10, flag_set, &expired);
     wr(&f, RTC_REG_A, 0x23); /* 8192 Hz */
     wr(&f, RTC_REG_B, RTC_REG_B_PIE | RTC_REG_B_24H);
@@ -448,7 +452,85 @@ static void test_host_clock_timer(void)
     g_assert_false(expired);
     g_assert_cmphex(rd(&f, RTC_REG_C), ==, 0xc0);
     g_source_remove(guard);
+    g_source_destroy(src);
+    g_source_unref(src);
     fx_free(&f);
+}
+
+/* A host time source the test moves by hand. */
+typedef struct FakeTime {
+    int64_t mono, real;
+} FakeTime;
+
+static int64_t fake_mono(void *opaque)
+{
+    return ((FakeTime *)opaque)->mono;
+}
+
+static int64_t fake_real(void *opaque)
+{
+    return ((FakeTime *)opaque)->real;
+}
+
+/* fx_init on a clock whose host time is `ft`. */
+static void fx_init_fake(Fx *f, RtcClockKind kind, const char *base,
+                         FakeTime *ft)
+{
+    HwHostTime ht = {fake_mono, fake_real, ft};
+    GError *err = NULL;
+
+    memset(f, 0, sizeof(*f));
+    f->clock = hw_clock_new(true);
+    hw_clock_set_host_time(f->clock, &ht);
+    hw_bus_init(&f->bus);
+    hw_irq_init(&f->irq, fx_irq, f, RTC_ISA_IRQ);
+    f->edges = g_array_new(FALSE, FALSE, sizeof(Edge));
+    f->reg = vms_registry_new();
+    f->rtc = rtc_new(f->clock, kind, base, &f->irq, &err);
+    g_assert_no_error(err);
+    g_assert_true(rtc_realize(f->rtc, &f->bus, f->reg, &err));
+    g_assert_no_error(err);
+    rtc_reset(f->rtc);
+}
+
+/* clock=host and clock=rt under a fake host time: the date follows host
+   wall time (host) or starts at the base and follows monotonic time
+   (rt); the update-ended interrupt comes when that clock crosses a
+   second, with the VM paused and the virtual clock standing still. */
+static void test_host_clocks_fake_time(void)
+{
+    static const struct {
+        RtcClockKind kind;
+        const char *base;
+    } cases[] = {{RTC_CLOCK_HOST, "utc"}, {RTC_CLOCK_RT, "2020-01-01"}};
+    /* 2020-01-01T00:00:00Z on the wall clock, 77 s after host boot */
+    const int64_t wall = 1577836800LL * SEC, mono = 77 * SEC + 250 * MS;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        FakeTime ft = {mono, wall + 250 * MS};
+        int64_t *t = cases[i].kind == RTC_CLOCK_HOST ? &ft.real : &ft.mono;
+        Fx f;
+
+        fx_init_fake(&f, cases[i].kind, cases[i].base, &ft);
+        g_assert_cmphex(rd(&f, RTC_YEAR), ==, 0x20);
+        g_assert_cmphex(rd(&f, RTC_SECONDS), ==, 0x00);
+        wr(&f, RTC_REG_B, RTC_REG_B_UIE | RTC_REG_B_24H);
+        hw_clock_run_timers(f.clock);
+        g_assert_cmpint(f.level, ==, 0);
+        *t += 900 * MS; /* a second after creation: not yet */
+        hw_clock_run_timers(f.clock);
+        g_assert_cmpint(f.level, ==, 0);
+        *t += 100 * MS;
+        hw_clock_run_timers(f.clock);
+        g_assert_cmpint(f.level, ==, 1);
+        g_assert_cmphex(rd(&f, RTC_REG_C), ==, 0x90);
+        g_assert_cmphex(rd(&f, RTC_SECONDS), ==, 0x01);
+        *t += 60 * SEC;
+        hw_clock_run_timers(f.clock);
+        g_assert_cmphex(rd(&f, RTC_MINUTES), ==, 0x01);
+        g_assert_cmpint(hw_clock_now(f.clock), ==, 0);
+        fx_free(&f);
+    }
 }
 
 /* QEMU's bytes after: rate 12, PIE|AIE, alarm second 7, 3.3 s, read
@@ -634,6 +716,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rtc/base-parsing", test_base_parsing);
     g_test_add_func("/rtc/host-clocks", test_host_clocks);
     g_test_add_func("/rtc/host-clock-timer", test_host_clock_timer);
+    g_test_add_func("/rtc/host-clocks-fake-time", test_host_clocks_fake_time);
     g_test_add_func("/rtc/golden-mid-operation", test_golden_mid_operation);
     g_test_add_func("/rtc/snapshot-round-trip", test_snapshot_round_trip);
     g_test_add_func("/rtc/bad-stream", test_bad_stream);
