@@ -417,16 +417,17 @@ static void pit_bound_times(PitDevice *d, int64_t now)
 
     for (int i = 0; i < PIT_NUM_CHANNELS; i++) {
         if (d->s.channels[i].count_load_time > now) {
-            ls_warn("i8254: channel %d count_load_time %" PRId64
-                    " is after the clock (%" PRId64 "): loaded now",
-                    i, d->s.channels[i].count_load_time, now);
+            ls_log_ratelimited("i8254: channel %d count_load_time %" PRId64
+                               " is after the clock (%" PRId64 "): loaded now",
+                               i, d->s.channels[i].count_load_time, now);
             d->s.channels[i].count_load_time = now;
         }
     }
     if (c0->next_transition_time > now + PIT_MAX_AHEAD_NS) {
-        ls_warn("i8254: next_transition_time %" PRId64
-                " is beyond reach of the clock (%" PRId64 "): recomputed",
-                c0->next_transition_time, now);
+        ls_log_ratelimited("i8254: next_transition_time %" PRId64
+                           " is beyond reach of the clock (%" PRId64
+                           "): recomputed",
+                           c0->next_transition_time, now);
         c0->next_transition_time = pit_next_transition(c0, now);
     }
 }
