@@ -4,12 +4,14 @@
 next_transition_time) holds 2^60, INT64_MAX, negative values or values
 just past the bound. Each load is refused with an error naming the field,
 or accepted; either way, after `cont` the daemon keeps answering QMP
-within 100 ms and SIGTERM ends it with status 0."""
+within 100 ms and SIGTERM ends it with status 0. Also COM1's character
+timeout deadline past its bound (refused)."""
 import signal
+import socket
 import struct
 import time
 
-from dmlib import Dm, check, fail, run_tests
+from dmlib import Dm, check, fail, run_tests, wait_for_path
 
 INT64_MAX = (1 << 63) - 1
 INT64_MIN = -(1 << 63)
@@ -139,6 +141,56 @@ def test_pit_times_with_clock_far_ahead():
     run_case(both, MAX_NS, ("-rtc", "clock=vm"))
 
 
+def qtest_lines(path, lines):
+    """Sends qtest `lines` to the daemon's qtest socket; each must be OK."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    f = s.makefile("rwb")
+    for line in lines:
+        f.write(line.encode() + b"\n")
+        f.flush()
+        reply = f.readline().decode().strip()
+        check(reply.startswith("OK"), "qtest %r: %r" % (line, reply))
+    s.close()
+
+
+def test_serial_deadline_past_the_bound_refused():
+    """COM1's receive-FIFO timeout deadline (armed by a looped-back byte)
+    set past the bound, or below -1: refused, naming the field."""
+    for val, ok in ((MAX_FIELD_NS + 1, False), (INT64_MAX, False),
+                    (-2, False), (1 << 60, True)):
+        with Dm("-machine", "pc", "-S", "-accel", "qtest", start=False) as dm:
+            qt = dm.path("qtest.sock")
+            dm.args += ["-qtest", "unix:%s,server=on,wait=off" % qt]
+            dm.start()
+            wait_for_path(qt, dm.proc)
+            q = dm.connect()
+            q.cmd_ok("cont")
+            # FIFO on, loopback, one byte sent: it lands in the receive
+            # FIFO and arms the character-timeout timer
+            qtest_lines(qt, ["outb 0x3fa 0x01", "outb 0x3fc 0x10",
+                             "outb 0x3f8 0x41", "clock_step 2000000"])
+            q.cmd_ok("stop")
+            ref = dm.path("ref.devstate")
+            q.cmd_ok("xen-save-devices-state", {"filename": ref})
+            data = open(ref, "rb").read()
+            key = b"\x19serial/fifo_timeout_timer" + struct.pack(">I", 1)
+            at = data.find(key)
+            check(at > 0, "the fifo_timeout_timer subsection is saved")
+            bad = dm.path("bad.devstate")
+            open(bad, "wb").write(patched(data, [(at + len(key), val)]))
+            r = q.cmd("xen-load-devices-state", {"filename": bad})
+            if ok:
+                check(r == {"return": {}}, "%d: refused: %r" % (val, r))
+            else:
+                desc = r.get("error", {}).get("desc", "")
+                check("field 'fifo_timeout_timer': %d out of range -1.." %
+                      val in desc, "%d: got %r" % (val, r))
+            q.cmd_ok("cont")
+            answers_fast(q, "serial deadline %d" % val)
+
+
 if __name__ == "__main__":
     run_tests([test_clock_far_ahead_runs_bounded,
                test_clock_at_the_bound_runs_bounded,
@@ -146,4 +198,5 @@ if __name__ == "__main__":
                test_pit_times_far_ahead,
                test_pit_times_past_the_bound_refused,
                test_pit_times_at_the_bound_run_bounded,
-               test_pit_times_with_clock_far_ahead])
+               test_pit_times_with_clock_far_ahead,
+               test_serial_deadline_past_the_bound_refused])
