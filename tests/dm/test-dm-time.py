@@ -142,7 +142,8 @@ def test_pit_times_with_clock_far_ahead():
 
 
 def qtest_lines(path, lines):
-    """Sends qtest `lines` to the daemon's qtest socket; each must be OK."""
+    """Sends qtest `lines` to the daemon's qtest socket; each must be OK.
+    Returns the last reply."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(5)
     s.connect(path)
@@ -153,11 +154,14 @@ def qtest_lines(path, lines):
         reply = f.readline().decode().strip()
         check(reply.startswith("OK"), "qtest %r: %r" % (line, reply))
     s.close()
+    return reply
 
 
-def test_serial_deadline_past_the_bound_refused():
+def test_serial_deadline_bounded():
     """COM1's receive-FIFO timeout deadline (armed by a looped-back byte)
-    set past the bound, or below -1: refused, naming the field."""
+    set past the bound, or below -1: refused, naming the field. Set 2^60
+    ns ahead: accepted, and re-armed from the clock, so the character
+    timeout interrupt still comes (IIR 0xcc) a second later."""
     for val, ok in ((MAX_FIELD_NS + 1, False), (INT64_MAX, False),
                     (-2, False), (1 << 60, True)):
         with Dm("-machine", "pc", "-S", "-accel", "qtest", start=False) as dm:
@@ -169,8 +173,11 @@ def test_serial_deadline_past_the_bound_refused():
             q.cmd_ok("cont")
             # FIFO on, loopback, one byte sent: it lands in the receive
             # FIFO and arms the character-timeout timer
-            qtest_lines(qt, ["outb 0x3fa 0x01", "outb 0x3fc 0x10",
-                             "outb 0x3f8 0x41", "clock_step 2000000"])
+            qtest_lines(qt, ["outb 0x3f9 0x01", "outb 0x3fa 0x01",
+                             "outb 0x3fc 0x10", "outb 0x3f8 0x41",
+                             "clock_step 2000000"])
+            check(qtest_lines(qt, ["inb 0x3fa"]) == "OK 0x00c4",
+                  "data ready, no timeout yet")
             q.cmd_ok("stop")
             ref = dm.path("ref.devstate")
             q.cmd_ok("xen-save-devices-state", {"filename": ref})
@@ -189,6 +196,8 @@ def test_serial_deadline_past_the_bound_refused():
                       val in desc, "%d: got %r" % (val, r))
             q.cmd_ok("cont")
             answers_fast(q, "serial deadline %d" % val)
+            iir = qtest_lines(qt, ["clock_step 1000000000", "inb 0x3fa"])
+            check(iir == "OK 0x00cc", "%d: IIR after 1 s %r" % (val, iir))
 
 
 if __name__ == "__main__":
@@ -199,4 +208,4 @@ if __name__ == "__main__":
                test_pit_times_past_the_bound_refused,
                test_pit_times_at_the_bound_run_bounded,
                test_pit_times_with_clock_far_ahead,
-               test_serial_deadline_past_the_bound_refused])
+               test_serial_deadline_bounded])
