@@ -27,7 +27,11 @@
  * ahead), so a loaded copy ticks in step with the saved one (COLO).
  * post_load also rejects what would make QEMU assert or misbehave:
  * cmos_index >= 128, a period that matches neither 0 nor REG_A's rate,
- * deadlines below -1, an update pending or UIP set in divider reset.
+ * times and deadlines outside the bounds of clock.h, offset outside one
+ * second, an update pending or UIP set in divider reset; post_commit
+ * re-arms a deadline farther ahead than the RTC ever arms one. The
+ * periodic timer replays missed ticks only up to HW_CLOCK_MAX_CATCHUP
+ * periods, then re-phases to now (QEMU replays them all).
  *
  * Leaves out: lost_tick_policy=slew (irq_coalesced is carried, never
  * used), the RTC_CHANGE QMP event (see rtc_set_change_notify), the S3
