@@ -11,13 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
 
 #include "base/error.h"
+#include "base/unix-socket.h"
 
 typedef enum DmCharKind {
     DM_CHR_NULL,
@@ -32,9 +32,10 @@ struct DmCharBackend {
     DmCharKind kind;
     char *label;
     char *path;
-    int in_fd;     /* -1: no input (now) */
-    int out_fd;    /* -1: output dropped (nothing connected) */
-    int listen_fd; /* unix server */
+    int in_fd;          /* -1: no input (now) */
+    int out_fd;         /* -1: output dropped (nothing connected) */
+    int listen_fd;      /* unix server */
+    LsUnixBound *bound; /* unix server: the socket file it bound */
     GMainContext *ctx;
     GSource *read_src;
     GSource *listen_src;
@@ -416,8 +417,8 @@ void dm_chardev_free(DmCharBackend *be)
     }
     if (be->listen_fd >= 0) {
         close(be->listen_fd);
-        unlink(be->path);
     }
+    ls_unix_bound_release(be->bound);
     if (be->ctx) {
         g_main_context_unref(be->ctx);
     }

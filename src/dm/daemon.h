@@ -30,11 +30,14 @@ typedef struct DmDaemon {
     bool dirty_log;   /* xen-set-global-dirty-log: remembered only */
     bool quit;        /* the loop ends after this dispatch */
     int ready_fd;     /* -daemonize: pipe to the waiting parent, or -1 */
+    int pid_fd;       /* the locked pid file, if pid_owned */
+    bool pid_owned;   /* this process created and locked -pidfile */
     GPtrArray *stale; /* old save files to unlink after the reply */
     guint stale_idle;
 } DmDaemon;
 
-/* Builds the machine and the QMP server, opens every endpoint. */
+/* Takes the pid file (before anything else), builds the machine and the
+   QMP server, opens every endpoint. */
 bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp);
 /* Runs until quit or a signal; returns the exit status. */
 int dm_daemon_run(DmDaemon *d);

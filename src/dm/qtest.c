@@ -26,10 +26,10 @@
 
 #include <glib-unix.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/unix-socket.h"
 
 typedef enum DmQtestIntercept {
     DM_QTEST_ICPT_NONE,
@@ -48,7 +48,8 @@ struct DmQtest {
 
     char *path;
     bool server;
-    int listener; /* -1: none */
+    int listener;       /* -1: none */
+    LsUnixBound *bound; /* the listener's socket file */
     GSource *accept_src;
     int pending; /* a client that connected while one was served */
     int conn;
@@ -428,6 +429,7 @@ void dm_qtest_free(DmQtest *q)
     if (q->listener >= 0) {
         close(q->listener);
     }
+    ls_unix_bound_release(q->bound);
     if (q->log) {
         fclose(q->log);
     }
@@ -528,41 +530,6 @@ static gboolean dm_qtest_on_accept(gint fd, GIOCondition cond, gpointer opaque)
     return G_SOURCE_CONTINUE;
 }
 
-/* A unix stream socket bound and listening at `path`, or connected to it;
-   blocking, as QEMU's qtest chardev writes replies in full. */
-static int dm_qtest_unix_socket(const char *path, bool listen_on, GError **errp)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd;
-
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        ls_error_set(errp, "UNIX socket path '%s' is too long", path);
-        return -1;
-    }
-    strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        ls_error_set(errp, "Failed to create socket: %s", g_strerror(errno));
-        return -1;
-    }
-    if (listen_on) {
-        unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-            listen(fd, 1) == 0) {
-            return fd;
-        }
-        ls_error_set(errp, "Failed to bind socket to %s: %s", path,
-                     g_strerror(errno));
-    } else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-        return fd;
-    } else {
-        ls_error_set(errp, "Failed to connect to '%s': %s", path,
-                     g_strerror(errno));
-    }
-    close(fd);
-    return -1;
-}
-
 /* "unix:PATH[,server=on|off][,wait=on|off]" (also "server", "nowait"). */
 static bool dm_qtest_parse_spec(DmQtest *q, const char *spec, bool *wait,
                                 GError **errp)
@@ -611,7 +578,7 @@ static bool dm_qtest_open_log(DmQtest *q, const char *log_path, GError **errp)
 
 static bool dm_qtest_listen(DmQtest *q, bool wait, GError **errp)
 {
-    q->listener = dm_qtest_unix_socket(q->path, true, errp);
+    q->listener = ls_unix_listen(q->path, 1, false, &q->bound, errp);
     if (q->listener < 0) {
         return false;
     }
@@ -642,7 +609,7 @@ DmQtest *dm_qtest_start(DmMachine *m, const char *spec, const char *log_path,
     if (ok && q->server) {
         ok = dm_qtest_listen(q, wait, errp);
     } else if (ok) {
-        int conn = dm_qtest_unix_socket(q->path, false, errp);
+        int conn = ls_unix_connect(q->path, false, errp);
         if (conn >= 0) {
             dm_qtest_attach(q, conn);
         }

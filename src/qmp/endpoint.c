@@ -11,11 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/unix-socket.h"
 #include "qmp/qmp-internal.h"
 
 /* Splits on ',' where ",," stands for a literal comma (QemuOpts). */
@@ -171,65 +170,8 @@ void qmp_endpoint_clear(QmpEndpoint *ep)
     g_free(ep->path);
     g_free(ep->host);
     g_free(ep->port);
+    ls_unix_bound_release(ep->bound);
     memset(ep, 0, sizeof(*ep));
-}
-
-static bool qmp_ep_unix_addr(const char *path, struct sockaddr_un *sa,
-                             GError **errp)
-{
-    memset(sa, 0, sizeof(*sa));
-    sa->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa->sun_path)) {
-        ls_error_set(errp, "UNIX socket path '%s' is too long", path);
-        return false;
-    }
-    strcpy(sa->sun_path, path);
-    return true;
-}
-
-static int qmp_ep_unix_listen(const char *path, GError **errp)
-{
-    struct sockaddr_un sa;
-    struct stat st;
-    int fd;
-
-    if (!qmp_ep_unix_addr(path, &sa, errp)) {
-        return -1;
-    }
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-        unlink(path);
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        listen(fd, QMP_LISTEN_BACKLOG) < 0) {
-        ls_error_set(errp, "Failed to bind socket to %s: %s", path,
-                     g_strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        return -1;
-    }
-    return fd;
-}
-
-static int qmp_ep_unix_connect(const char *path, GError **errp)
-{
-    struct sockaddr_un sa;
-    int fd;
-
-    if (!qmp_ep_unix_addr(path, &sa, errp)) {
-        return -1;
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        ls_error_set(errp, "Failed to connect to '%s': %s", path,
-                     g_strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        return -1;
-    }
-    return fd;
 }
 
 static int qmp_ep_tcp_try(const struct addrinfo *ai, bool server)
@@ -289,7 +231,7 @@ int qmp_endpoint_connect(const QmpEndpoint *ep, GError **errp)
 {
     switch (ep->kind) {
     case QMP_EP_UNIX:
-        return qmp_ep_unix_connect(ep->path, errp);
+        return ls_unix_connect(ep->path, false, errp);
     case QMP_EP_TCP:
         return qmp_ep_tcp(ep, false, errp);
     default:
@@ -321,8 +263,10 @@ int qmp_endpoint_open(QmpEndpoint *ep, GError **errp)
     if (ep->kind == QMP_EP_FD) {
         fd = qmp_ep_take_fd(ep, errp);
     } else if (ep->server) {
-        fd = ep->kind == QMP_EP_UNIX ? qmp_ep_unix_listen(ep->path, errp)
-                                     : qmp_ep_tcp(ep, true, errp);
+        fd = ep->kind == QMP_EP_UNIX
+                 ? ls_unix_listen(ep->path, QMP_LISTEN_BACKLOG, true,
+                                  &ep->bound, errp)
+                 : qmp_ep_tcp(ep, true, errp);
         ep->listening = true;
     } else {
         fd = qmp_endpoint_connect(ep, errp);
