@@ -52,9 +52,8 @@ static void test_live_socket_kept(void)
     LsUnixBound *b = NULL, *b2 = NULL;
     GError *err = NULL;
     int l = ls_unix_listen(path, 1, false, &b, NULL);
-    g_autofree char *msg =
-        g_strdup_printf("Failed to bind socket to %s: %s", path,
-                        g_strerror(EADDRINUSE));
+    g_autofree char *msg = g_strdup_printf("Failed to bind socket to %s: %s",
+                                           path, g_strerror(EADDRINUSE));
 
     g_assert_cmpint(l, >=, 0);
     g_assert_cmpint(ls_unix_listen(path, 1, false, &b2, &err), ==, -1);

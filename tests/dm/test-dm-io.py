@@ -116,9 +116,105 @@ def test_idle_serial_stdio_open_pipe():
             dm.proc.stdin.close()
 
 
+# A load that could block must answer at once; "at once" here is a
+# liveness bound with a wide margin, not a timing target.
+ANSWER_S = 3.0
+
+
+def saved_stream(q, dm):
+    path = dm.path("ref.devstate")
+    q.cmd_ok("xen-save-devices-state", {"filename": path})
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def check_served(dm, what):
+    """A new client gets its greeting and an answer while the load's
+    client waits for its reply."""
+    other = dm.connect()
+    check(other.status() == "prelaunch", "%s: others served" % what)
+    other.close()
+
+
+def load_reply(q, filename):
+    q.sock.settimeout(ANSWER_S)
+    q.send({"execute": "xen-load-devices-state",
+            "arguments": {"filename": filename}})
+    r = q.reply()
+    q.sock.settimeout(10)
+    return r
+
+
+def test_load_fifo_without_writer():
+    with Dm("-machine", "pc", "-S") as dm:
+        q = dm.connect()
+        fifo = dm.path("state.fifo")
+        os.mkfifo(fifo)
+        r = load_reply(q, fifo)
+        check(r.get("error", {}).get("desc") ==
+              "Unable to read device state from %s: no data, and no writer "
+              "has closed it (lockstep-dm does not wait on a pipe or FIFO)"
+              % fifo, "FIFO refused: %r" % r)
+        check_served(dm, "FIFO")
+
+
+def test_load_fifo_writer_keeps_open():
+    with Dm("-machine", "pc", "-S") as dm:
+        q = dm.connect()
+        data = saved_stream(q, dm)
+        fifo = dm.path("state.fifo")
+        os.mkfifo(fifo)
+        w = os.open(fifo, os.O_RDWR)  # a writer that never closes
+        try:
+            os.write(w, data[:100])
+            r = load_reply(q, fifo)
+            check("error" in r and "its writer has not closed it" in
+                  r["error"]["desc"], "FIFO refused: %r" % r)
+            check_served(dm, "FIFO with a writer")
+        finally:
+            os.close(w)
+
+
+def test_load_pipe_fdset():
+    """A pipe passed with add-fd is read as far as it holds data now: its
+    writer still open is an error, at once; closed, the load works."""
+    with Dm("-machine", "pc", "-S") as dm:
+        q = dm.connect()
+        data = saved_stream(q, dm)
+        rfd, wfd = os.pipe()
+        fdset = q.cmd_ok("add-fd", fds=[rfd])["fdset-id"]
+        os.close(rfd)
+        os.write(wfd, data[:100])
+        r = load_reply(q, "/dev/fdset/%d" % fdset)
+        check("error" in r and "its writer has not closed it" in
+              r["error"]["desc"], "open pipe refused: %r" % r)
+        check_served(dm, "pipe")
+        os.close(wfd)
+
+        rfd, wfd = os.pipe()
+        check(len(data) < 65536, "the stream fits in a pipe")
+        os.write(wfd, data)
+        os.close(wfd)
+        fdset = q.cmd_ok("add-fd", fds=[rfd])["fdset-id"]
+        os.close(rfd)
+        r = load_reply(q, "/dev/fdset/%d" % fdset)
+        check(r == {"return": {}}, "closed pipe loads: %r" % r)
+
+
+def test_load_char_device_refused():
+    with Dm("-machine", "pc", "-S") as dm:
+        q = dm.connect()
+        r = load_reply(q, "/dev/zero")
+        check(r.get("error", {}).get("desc") ==
+              "Unable to read device state from /dev/zero: not a regular "
+              "file, pipe, FIFO or socket", "char device: %r" % r)
+
+
 if __name__ == "__main__":
     run_tests([test_idle_serial_null, test_idle_serial_file,
                test_idle_serial_unix_server_with_client,
                test_idle_serial_unix_client,
                test_idle_serial_pty_with_reader,
-               test_idle_serial_stdio_open_pipe])
+               test_idle_serial_stdio_open_pipe,
+               test_load_fifo_without_writer, test_load_fifo_writer_keeps_open,
+               test_load_pipe_fdset, test_load_char_device_refused])
