@@ -39,8 +39,7 @@ static int dm_state_ready(int fd)
     return n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
 }
 
-static bool dm_state_read_fail(const char *path, const char *why,
-                               GError **errp)
+static bool dm_state_read_fail(const char *path, const char *why, GError **errp)
 {
     ls_error_set(errp, "Unable to read device state from %s: %s", path, why);
     return false;
@@ -60,8 +59,8 @@ static bool dm_state_read_chunk(int fd, const char *path, GByteArray *a,
         return dm_state_read_fail(path, g_strerror(errno), errp);
     }
     if (a->len + (size_t)n > VMS_MAX_STREAM_SIZE) {
-        ls_error_set(errp, "%s: device state larger than the %u byte cap",
-                     path, VMS_MAX_STREAM_SIZE);
+        ls_error_set(errp, "%s: device state larger than the %u byte cap", path,
+                     VMS_MAX_STREAM_SIZE);
         return false;
     }
     g_byte_array_append(a, chunk, (guint)n);
@@ -101,8 +100,7 @@ static bool dm_state_read_stream(int fd, const char *path, GByteArray **out,
     return true;
 }
 
-bool dm_state_read_fd(int fd, const char *path, GByteArray **out,
-                      GError **errp)
+bool dm_state_read_fd(int fd, const char *path, GByteArray **out, GError **errp)
 {
     struct stat st;
 

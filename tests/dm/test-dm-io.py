@@ -210,6 +210,90 @@ def test_load_char_device_refused():
               "file, pipe, FIFO or socket", "char device: %r" % r)
 
 
+def qtest_dm(dm_dir_path):
+    return ["-machine", "pc", "-S", "-accel", "qtest", "-qtest",
+            "unix:%s,server=on,wait=off" % dm_dir_path]
+
+
+def qtest_connect(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    end = time.monotonic() + 10
+    while True:
+        try:
+            s.connect(path)
+            return s
+        except (ConnectionRefusedError, FileNotFoundError):
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.01)
+
+
+def read_lines(s, n):
+    buf = b""
+    while buf.count(b"\n") < n:
+        data = s.recv(65536)
+        if not data:
+            fail("qtest connection closed after %d lines" % buf.count(b"\n"))
+        buf += data
+    return buf.split(b"\n")[:n]
+
+
+def test_qtest_replies_wait_for_a_slow_reader():
+    """Replies a client has not read yet wait in the daemon, in order,
+    while QMP is served."""
+    with Dm(start=False) as dm:
+        qt = dm.path("qtest.sock")
+        dm.args = qtest_dm(qt) + dm.args
+        dm.start()
+        s = qtest_connect(qt)
+        n = 20000
+        s.sendall(b"inb 0x64\n" * n)
+        time.sleep(0.2)
+        q = dm.connect()
+        q.sock.settimeout(ANSWER_S)
+        check(q.status() == "prelaunch", "QMP served")
+        lines = read_lines(s, n)
+        check(all(l.startswith(b"OK 0x") for l in lines), "replies in order")
+        s.close()
+
+
+def test_qtest_client_not_reading_does_not_stall_qmp():
+    """A client that sends without ever reading is dropped once its unread
+    replies pass the cap; QMP answers throughout, and the next qtest
+    client is served."""
+    import threading
+    with Dm(start=False) as dm:
+        qt = dm.path("qtest.sock")
+        dm.args = qtest_dm(qt) + dm.args
+        dm.start()
+        s = qtest_connect(qt)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        chunk = b"inb 0x64\n" * 10000
+
+        def flood():
+            try:
+                for _ in range(100):  # 9 MB of requests, ~10 MB of replies
+                    s.sendall(chunk)
+            except OSError:
+                pass  # dropped by the daemon: expected
+        t = threading.Thread(target=flood, daemon=True)
+        t.start()
+        time.sleep(0.5)
+        q = dm.connect()
+        q.sock.settimeout(ANSWER_S)
+        for _ in range(5):
+            check(q.status() == "prelaunch", "QMP answers during the flood")
+            time.sleep(0.1)
+        t.join(20)
+        check(not t.is_alive(), "the flooding client was dropped")
+        s.close()
+        s2 = qtest_connect(qt)
+        s2.sendall(b"endianness\n")
+        check(read_lines(s2, 1) == [b"OK little"], "next client served")
+        s2.close()
+
+
 if __name__ == "__main__":
     run_tests([test_idle_serial_null, test_idle_serial_file,
                test_idle_serial_unix_server_with_client,
@@ -217,4 +301,6 @@ if __name__ == "__main__":
                test_idle_serial_pty_with_reader,
                test_idle_serial_stdio_open_pipe,
                test_load_fifo_without_writer, test_load_fifo_writer_keeps_open,
-               test_load_pipe_fdset, test_load_char_device_refused])
+               test_load_pipe_fdset, test_load_char_device_refused,
+               test_qtest_replies_wait_for_a_slow_reader,
+               test_qtest_client_not_reading_does_not_stall_qmp])
