@@ -2,8 +2,16 @@
  * The daemon's life: take the pid file, build the machine and the QMP
  * server, open every endpoint, tell a -daemonize parent we are ready, run
  * the GLib main loop until `quit` or SIGTERM/SIGINT/SIGHUP (QEMU's
- * SHUTDOWN event, reason host-signal), flush replies, clean up. QMP
- * handlers run inside the loop and never block it.
+ * SHUTDOWN event, reason host-signal), flush replies, clean up.
+ *
+ * Everything runs inside the loop, and nothing in it waits on a peer:
+ * QMP, qtest and serial sockets are non-blocking with bounded output
+ * buffers; a save or load through a pipe, FIFO or socket moves only what
+ * it holds or takes now (dm/state-io.h). What can still take time is
+ * local: a regular file or a character device (a tty given with add-fd)
+ * is read or written in full, as QEMU does. Before the loop starts,
+ * wait=on endpoints block until their client connects, as in QEMU; at
+ * exit, replies get DM_QUIT_FLUSH_MS to go out.
  */
 #include "dm/daemon.h"
 

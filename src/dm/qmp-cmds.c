@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
-#include "dm/state-read.h"
+#include "dm/state-io.h"
 #include "lockstep-config.h"
 #include "qmp/fds.h"
 
@@ -160,7 +160,7 @@ static bool dm_save_to(DmDaemon *d, const char *path, GByteArray *buf,
     if (fd < 0) {
         return false;
     }
-    ok = vms_write_fd(fd, buf->data, buf->len, errp);
+    ok = dm_state_write_fd(fd, path, buf->data, buf->len, errp);
     close(fd);
     return ok;
 }
@@ -189,7 +189,7 @@ static json_t *qmp_cmd_xen_save_devices_state(json_t *args, QmpSession *s,
     return json_object();
 }
 
-/* Never blocks: see dm/state-read.h. */
+/* Never blocks: see dm/state-io.h. */
 static bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
                          GError **errp)
 {

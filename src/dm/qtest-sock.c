@@ -164,9 +164,8 @@ static void dm_qtest_consume(DmQtest *q)
     }
     if (!q->dropping && q->inbuf->len > DM_QTEST_MAX_LINE) {
         if (!q->discarding) {
-            static const char too_long[] =
-                "FAIL line longer than " G_STRINGIFY(DM_QTEST_MAX_LINE)
-                " bytes\n";
+            static const char too_long[] = "FAIL line longer than " G_STRINGIFY(
+                DM_QTEST_MAX_LINE) " bytes\n";
 
             dm_qtest_log(q, 'S', too_long);
             dm_qtest_sock_send(q, too_long);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """lockstep-dm's I/O never busies or blocks its loop: idle CPU with every
 serial backend connected to a peer; a FIFO or a pipe given to
-xen-load-devices-state while another client is served; a qtest client that
+xen-load-devices-state, or a full pipe to xen-save-devices-state, while
+another client is served; a qtest client that
 does not read its replies."""
 import os
 import re
@@ -152,8 +153,8 @@ def test_load_fifo_without_writer():
         os.mkfifo(fifo)
         r = load_reply(q, fifo)
         check(r.get("error", {}).get("desc") ==
-              "Unable to read device state from %s: no data, and no writer "
-              "has closed it (lockstep-dm does not wait on a pipe or FIFO)"
+              "Unable to read device state from %s: no data and no writer "
+              "(lockstep-dm does not wait on a pipe or FIFO)"
               % fifo, "FIFO refused: %r" % r)
         check_served(dm, "FIFO")
 
@@ -208,6 +209,47 @@ def test_load_char_device_refused():
         check(r.get("error", {}).get("desc") ==
               "Unable to read device state from /dev/zero: not a regular "
               "file, pipe, FIFO or socket", "char device: %r" % r)
+
+
+def test_save_pipe_fdset():
+    """A save into a pipe passed with add-fd writes only what the pipe
+    takes now: a full pipe is an error at once, an empty one works."""
+    import fcntl
+    with Dm("-machine", "pc", "-S") as dm:
+        q = dm.connect()
+        data = saved_stream(q, dm)
+        rfd, wfd = os.pipe()
+        os.set_blocking(wfd, False)
+        try:
+            while True:
+                os.write(wfd, b"x" * 4096)
+        except BlockingIOError:
+            pass
+        os.set_blocking(wfd, True)  # the daemon must not rely on the flag
+        fdset = q.cmd_ok("add-fd", fds=[wfd])["fdset-id"]
+        os.close(wfd)
+        q.sock.settimeout(ANSWER_S)
+        r = q.cmd("xen-save-devices-state",
+                  {"filename": "/dev/fdset/%d" % fdset})
+        check(r.get("error", {}).get("desc") ==
+              "Unable to write device state to /dev/fdset/%d: the pipe is "
+              "full and its reader is not taking the data (lockstep-dm "
+              "does not wait on a pipe or FIFO)" % fdset,
+              "full pipe refused: %r" % r)
+        check_served(dm, "full pipe")
+        os.close(rfd)
+
+        rfd, wfd = os.pipe()
+        fdset = q.cmd_ok("add-fd", fds=[wfd])["fdset-id"]
+        os.close(wfd)
+        q.cmd_ok("xen-save-devices-state",
+                 {"filename": "/dev/fdset/%d" % fdset})
+        q.cmd_ok("remove-fd", {"fdset-id": fdset})
+        got = b""
+        while len(got) < len(data):
+            got += os.read(rfd, 65536)
+        check(got == data, "pipe got the stream")
+        os.close(rfd)
 
 
 def qtest_dm(dm_dir_path):
@@ -302,5 +344,6 @@ if __name__ == "__main__":
                test_idle_serial_stdio_open_pipe,
                test_load_fifo_without_writer, test_load_fifo_writer_keeps_open,
                test_load_pipe_fdset, test_load_char_device_refused,
+               test_save_pipe_fdset,
                test_qtest_replies_wait_for_a_slow_reader,
                test_qtest_client_not_reading_does_not_stall_qmp])
