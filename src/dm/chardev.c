@@ -17,6 +17,7 @@
 #include <glib-unix.h>
 
 #include "base/error.h"
+#include "base/opts.h"
 #include "base/unix-socket.h"
 
 typedef enum DmCharKind {

@@ -20,6 +20,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/opts.h"
 #include "dm/qtest-internal.h"
 
 static void dm_qtest_attach(DmQtest *q, int conn);
@@ -235,33 +236,29 @@ static gboolean dm_qtest_on_accept(gint fd, GIOCondition cond, gpointer opaque)
     dm_qtest_attach(q, conn);
     return G_SOURCE_CONTINUE;
 }
-/* "unix:PATH[,server=on|off][,wait=on|off]" (also "server", "nowait"). */
+/* "unix:PATH[,server=on|off][,wait=on|off]" (also "server", "nowait");
+   ",," is a comma. */
 static bool dm_qtest_parse_spec(DmQtest *q, const char *spec, bool *wait,
                                 GError **errp)
 {
-    g_auto(GStrv) parts = NULL;
+    static const char *const keys[] = {"path", "server", "wait", "nowait",
+                                       NULL};
+    g_autoptr(GPtrArray) opts = NULL;
+    g_autofree char *what = g_strdup_printf("-qtest '%s'", spec);
 
     if (!g_str_has_prefix(spec, "unix:") || !spec[5]) {
-        ls_error_set(errp, "-qtest '%s': only unix:PATH is supported", spec);
+        ls_error_set(errp, "%s: only unix:PATH is supported", what);
         return false;
     }
-    parts = g_strsplit(spec + 5, ",", 0);
-    q->path = g_strdup(parts[0]);
-    *wait = true;
-    for (int i = 1; parts[i]; i++) {
-        const char *o = parts[i];
-        if (!strcmp(o, "server") || !strcmp(o, "server=on")) {
-            q->server = true;
-        } else if (!strcmp(o, "server=off")) {
-            q->server = false;
-        } else if (!strcmp(o, "nowait") || !strcmp(o, "wait=off")) {
-            *wait = false;
-        } else if (!strcmp(o, "wait=on")) {
-            *wait = true;
-        } else {
-            ls_error_set(errp, "-qtest '%s': unknown option '%s'", spec, o);
-            return false;
-        }
+    opts = ls_opts_split(spec + 5, "path");
+    if (!ls_opts_check_keys(opts, what, keys, errp) ||
+        !ls_opts_server_wait(opts, what, &q->server, wait, errp)) {
+        return false;
+    }
+    q->path = g_strdup(ls_opts_get(opts, "path"));
+    if (!q->path) {
+        ls_error_set(errp, "%s: Parameter 'path' is missing", what);
+        return false;
     }
     return true;
 }

@@ -150,6 +150,31 @@ def test_exit_unlinks_only_own_socket():
         other.close()
 
 
+def test_comma_in_socket_paths():
+    """",," is a comma in every socket path, as QemuOpts reads it: QMP,
+    -serial unix: (also through -chardev socket,path=) and -qtest."""
+    with Dm(qmp=False, start=False) as dm:
+        dm.qmp_path = dm.path("q,1.sock")
+        ser = dm.path("s,1.sock")
+        ser2 = dm.path("s,2.sock")
+        qt = dm.path("t,1.sock")
+        esc = lambda p: p.replace(",", ",,")
+        dm.args = ["-machine", "pc", "-S", "-nodefaults",
+                   "-qmp", "unix:%s,server=on,wait=off" % esc(dm.qmp_path),
+                   "-serial", "unix:%s,server=on,wait=off" % esc(ser),
+                   "-chardev", "socket,id=c1,path=%s,server=on,wait=off" %
+                   esc(ser2), "-serial", "chardev:c1",
+                   "-qtest", "unix:%s,server=on,wait=off" % esc(qt)]
+        dm.start()
+        wait_for_path(dm.qmp_path, dm.proc)
+        check(dm.connect().status() == "prelaunch", "QMP at its path")
+        for path in (ser, ser2, qt):
+            wait_for_path(path, dm.proc)
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            s.close()
+
+
 def test_daemonize():
     with Dm("-machine", "none", "-S", start=False) as dm:
         pidfile = dm.path("dm.pid")
@@ -205,6 +230,7 @@ if __name__ == "__main__":
                test_second_instance_leaves_first_alone,
                test_second_instance_without_pidfile,
                test_stale_socket_replaced, test_exit_unlinks_only_own_socket,
+               test_comma_in_socket_paths,
                test_daemonize,
                test_daemonize_failure, test_qtest_failure_exits,
                test_noop_options])
