@@ -1,53 +1,21 @@
 /*
  * -serial backends: null, stdio, file, pty, unix socket (client or
- * server). See chardev.h for the contract.
+ * server): their I/O on the GLib loop. Parsing a spec and opening each
+ * kind is chardev-open.c. See chardev.h for the contract.
  */
-#include "dm/chardev.h"
+#include "dm/chardev-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pty.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
 
 #include "base/error.h"
-#include "base/opts.h"
-#include "base/unix-socket.h"
-
-typedef enum DmCharKind {
-    DM_CHR_NULL,
-    DM_CHR_STDIO,
-    DM_CHR_FILE,
-    DM_CHR_PTY,
-    DM_CHR_UNIX_SERVER,
-    DM_CHR_UNIX_CLIENT,
-} DmCharKind;
-
-struct DmCharBackend {
-    DmCharKind kind;
-    char *label;
-    char *path;
-    int in_fd;          /* -1: no input (now) */
-    int out_fd;         /* -1: output dropped (nothing connected) */
-    int listen_fd;      /* unix server */
-    LsUnixBound *bound; /* unix server: the socket file it bound */
-    GMainContext *ctx;
-    GSource *read_src;
-    GSource *listen_src;
-    GSource *watch_src;
-    GSource *pty_timer;
-    HwCharWatchCb watch_cb;
-    void *watch_opaque;
-    DmCharCanReceive can_receive;
-    DmCharReceive receive;
-    void *fe;
-};
 
 typedef struct DmCharReadSource {
     GSource src;
@@ -57,7 +25,6 @@ typedef struct DmCharReadSource {
 } DmCharReadSource;
 
 static void chr_read_start(DmCharBackend *be);
-static void chr_listen_start(DmCharBackend *be);
 
 static void chr_source_drop(GSource **src)
 {
@@ -100,7 +67,7 @@ static void chr_disconnect(DmCharBackend *be)
         chr_watch_fire_later(be);
     }
     if (be->kind == DM_CHR_UNIX_SERVER) {
-        chr_listen_start(be);
+        dm_chr_listen_start(be);
     }
 }
 
@@ -238,7 +205,7 @@ static gboolean chr_accept_cb(gint fd, GIOCondition cond, gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-static void chr_listen_start(DmCharBackend *be)
+void dm_chr_listen_start(DmCharBackend *be)
 {
     if (be->listen_src || be->listen_fd < 0) {
         return;
@@ -355,8 +322,6 @@ static const HwCharOps chr_ops = {
     .set_break = NULL,
     .accept_input = chr_accept_input,
 };
-
-#include "chardev-open.c.inc"
 
 const HwCharOps *dm_chardev_ops(DmCharBackend *be)
 {

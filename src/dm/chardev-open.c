@@ -1,7 +1,21 @@
 /*
- * Parsing -serial SPEC and opening each kind of backend (included by
- * chardev.c). Error texts follow QEMU 7.2's.
+ * Parsing -serial SPEC and opening each kind of backend (chardev.c runs
+ * them). Error texts follow QEMU 7.2's.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "base/error.h"
+#include "base/opts.h"
+#include "dm/chardev-internal.h"
 
 static DmCharBackend *chr_alloc(DmCharKind kind, const char *label)
 {
@@ -14,15 +28,13 @@ static DmCharBackend *chr_alloc(DmCharKind kind, const char *label)
     return be;
 }
 
-static bool chr_open_file(DmCharBackend *be, const char *path,
-                          GError **errp)
+static bool chr_open_file(DmCharBackend *be, const char *path, GError **errp)
 {
     be->path = g_strdup(path);
-    be->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK |
-                                O_CLOEXEC, 0666);
+    be->out_fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0666);
     if (be->out_fd < 0) {
-        ls_error_set(errp, "Could not open '%s': %s", path,
-                     g_strerror(errno));
+        ls_error_set(errp, "Could not open '%s': %s", path, g_strerror(errno));
         return false;
     }
     return true;
@@ -47,8 +59,7 @@ static bool chr_open_pty(DmCharBackend *be, GError **errp)
     fcntl(master, F_SETFD, FD_CLOEXEC);
     be->in_fd = be->out_fd = master;
     be->path = g_strdup(name);
-    g_printerr("char device redirected to %s (label %s)\n", name,
-               be->label);
+    g_printerr("char device redirected to %s (label %s)\n", name, be->label);
     return true;
 }
 
@@ -72,24 +83,24 @@ static bool chr_unix_server(DmCharBackend *be, bool wait, GError **errp)
     }
     be->listen_fd = fd;
     if (wait) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
+        struct pollfd p = {.fd = fd, .events = POLLIN};
 
         g_printerr("info: QEMU waiting for connection on: "
-                   "disconnected:unix:%s,server=on\n", be->path);
+                   "disconnected:unix:%s,server=on\n",
+                   be->path);
         while (poll(&p, 1, -1) < 0 && errno == EINTR) {
         }
         be->in_fd = be->out_fd =
             accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     }
     if (be->out_fd < 0) {
-        chr_listen_start(be);
+        dm_chr_listen_start(be);
     }
     return true;
 }
 
 /* unix:PATH[,server[=on|off]][,wait=on|off][,nowait]; ",," is a comma */
-static bool chr_open_unix(DmCharBackend *be, const char *rest,
-                          GError **errp)
+static bool chr_open_unix(DmCharBackend *be, const char *rest, GError **errp)
 {
     static const char *const keys[] = {"path", "server", "wait", "nowait",
                                        NULL};
@@ -106,8 +117,7 @@ static bool chr_open_unix(DmCharBackend *be, const char *rest,
         return false;
     }
     be->kind = server ? DM_CHR_UNIX_SERVER : DM_CHR_UNIX_CLIENT;
-    return server ? chr_unix_server(be, wait, errp)
-                  : chr_unix_client(be, errp);
+    return server ? chr_unix_server(be, wait, errp) : chr_unix_client(be, errp);
 }
 
 static bool chr_open(DmCharBackend *be, const char *spec, GError **errp)
