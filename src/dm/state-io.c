@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +16,18 @@
 #include "vms/vms.h"
 
 #define DM_STATE_IO_CHUNK 65536
+
+/* How a stream fd is kept from blocking. */
+typedef enum DmStateIoMode {
+    DM_STATE_IO_SOCKET,   /* MSG_DONTWAIT */
+    DM_STATE_IO_REOPENED, /* a pipe opened anew with O_NONBLOCK */
+    DM_STATE_IO_POLLED,   /* a pipe we may not reopen: poll, then bounded I/O */
+} DmStateIoMode;
+
+typedef struct DmStateIo {
+    int fd;
+    DmStateIoMode mode;
+} DmStateIo;
 
 int dm_state_open(const char *path, GError **errp)
 {
@@ -25,43 +39,108 @@ int dm_state_open(const char *path, GError **errp)
     return fd;
 }
 
-static bool dm_state_fail(const char *what, const char *path, const char *why,
+static bool dm_state_fail(bool reading, const char *path, const char *why,
                           GError **errp)
 {
-    ls_error_set(errp, "Unable to %s device state %s %s: %s", what,
-                 what[0] == 'r' ? "from" : "to", path, why);
+    ls_error_set(errp, "Unable to %s device state %s %s: %s",
+                 reading ? "read" : "write", reading ? "from" : "to", path,
+                 why);
     return false;
 }
 
 /*
- * A pipe or FIFO opened anew, non-blocking, through /proc: its own open
- * file description, so that the flags of the fd passed in (shared with
- * whoever passed it) stay as they are, and no read or write can block
- * even if another process drains or fills the pipe meanwhile.
+ * Sets up non-blocking I/O on a stream fd. A pipe or FIFO is opened anew
+ * through /proc, non-blocking: its own open file description, so that the
+ * flags of the fd passed in (shared with whoever passed it) stay as they
+ * are, and no read or write can block even if another process drains or
+ * fills the pipe meanwhile. A pipe of another user cannot be reopened
+ * (EACCES): it is polled before each read or write instead, and a write
+ * is at most PIPE_BUF bytes, which a pipe polled writable takes at once.
  */
-static int dm_state_reopen(int fd, int mode, const char *what, const char *path,
-                           GError **errp)
+static bool dm_state_io_init(DmStateIo *io, int fd, bool sock, bool reading,
+                             const char *path, GError **errp)
 {
-    g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d", fd);
-    int nfd = open(proc, mode | O_NONBLOCK | O_CLOEXEC);
+    g_autofree char *proc = NULL;
 
-    if (nfd < 0) {
-        dm_state_fail(what, path,
-                      errno == ENXIO ? "the pipe has no reader"
-                                     : g_strerror(errno),
-                      errp);
+    io->fd = fd;
+    io->mode = DM_STATE_IO_SOCKET;
+    if (sock) {
+        return true;
     }
-    return nfd;
+    proc = g_strdup_printf("/proc/self/fd/%d", fd);
+    io->fd =
+        open(proc, (reading ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC);
+    io->mode = DM_STATE_IO_REOPENED;
+    if (io->fd >= 0) {
+        return true;
+    }
+    if (errno == ENXIO) {
+        return dm_state_fail(reading, path, "the pipe has no reader", errp);
+    }
+    io->fd = fd;
+    io->mode = DM_STATE_IO_POLLED;
+    return true;
 }
 
-/* One chunk from a non-blocking pipe (fd) or socket: bytes, 0 at the
-   end, -1 with errno (EAGAIN: nothing now). */
-static ssize_t dm_state_recv(int fd, bool sock, void *buf, size_t len)
+static void dm_state_io_close(DmStateIo *io)
+{
+    if (io->mode == DM_STATE_IO_REOPENED) {
+        close(io->fd);
+    }
+}
+
+/* False (errno EAGAIN) when a polled fd is not ready for `events`. */
+static bool dm_state_io_ready(const DmStateIo *io, short events)
+{
+    struct pollfd p = {.fd = io->fd, .events = events};
+    int n;
+
+    if (io->mode != DM_STATE_IO_POLLED) {
+        return true;
+    }
+    do {
+        n = poll(&p, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0 || !(p.revents & (events | POLLHUP | POLLERR))) {
+        errno = n < 0 ? errno : EAGAIN;
+        return false;
+    }
+    return true;
+}
+
+/* Bytes, 0 at the end, -1 with errno (EAGAIN: nothing now). */
+static ssize_t dm_state_io_read(const DmStateIo *io, void *buf, size_t len)
 {
     ssize_t n;
 
+    if (!dm_state_io_ready(io, POLLIN)) {
+        return -1;
+    }
     do {
-        n = sock ? recv(fd, buf, len, MSG_DONTWAIT) : read(fd, buf, len);
+        n = io->mode == DM_STATE_IO_SOCKET
+                ? recv(io->fd, buf, len, MSG_DONTWAIT)
+                : read(io->fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
+
+/* Bytes written, or -1 with errno (EAGAIN: no room now). */
+static ssize_t dm_state_io_write(const DmStateIo *io, const void *buf,
+                                 size_t len)
+{
+    ssize_t n;
+
+    if (!dm_state_io_ready(io, POLLOUT)) {
+        return -1;
+    }
+    do {
+        if (io->mode == DM_STATE_IO_SOCKET) {
+            n = send(io->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } else {
+            n = write(io->fd, buf,
+                      io->mode == DM_STATE_IO_POLLED ? MIN(len, PIPE_BUF)
+                                                     : len);
+        }
     } while (n < 0 && errno == EINTR);
     return n;
 }
@@ -77,14 +156,14 @@ static const char *dm_state_read_why(int err, size_t have)
                   "(lockstep-dm does not wait on a pipe or FIFO)";
 }
 
-static bool dm_state_read_stream(int fd, bool sock, const char *path,
+static bool dm_state_read_stream(const DmStateIo *io, const char *path,
                                  GByteArray **out, GError **errp)
 {
     g_autoptr(GByteArray) a = g_byte_array_new();
     uint8_t chunk[DM_STATE_IO_CHUNK];
     ssize_t n;
 
-    while ((n = dm_state_recv(fd, sock, chunk, sizeof(chunk))) > 0) {
+    while ((n = dm_state_io_read(io, chunk, sizeof(chunk))) > 0) {
         if (a->len + (size_t)n > VMS_MAX_STREAM_SIZE) {
             ls_error_set(errp, "%s: device state larger than the %u byte cap",
                          path, VMS_MAX_STREAM_SIZE);
@@ -93,11 +172,11 @@ static bool dm_state_read_stream(int fd, bool sock, const char *path,
         g_byte_array_append(a, chunk, (guint)n);
     }
     if (n < 0) {
-        return dm_state_fail("read", path, dm_state_read_why(errno, a->len),
+        return dm_state_fail(true, path, dm_state_read_why(errno, a->len),
                              errp);
     }
     if (a->len == 0) {
-        return dm_state_fail("read", path,
+        return dm_state_fail(true, path,
                              "no data and no writer (lockstep-dm does not "
                              "wait on a pipe or FIFO)",
                              errp);
@@ -109,11 +188,11 @@ static bool dm_state_read_stream(int fd, bool sock, const char *path,
 bool dm_state_read_fd(int fd, const char *path, GByteArray **out, GError **errp)
 {
     struct stat st;
+    DmStateIo io;
     bool ok;
-    int nfd;
 
     if (fstat(fd, &st) < 0) {
-        return dm_state_fail("read", path, g_strerror(errno), errp);
+        return dm_state_fail(true, path, g_strerror(errno), errp);
     }
     if (S_ISREG(st.st_mode)) {
         if (!vms_read_fd(fd, out, errp)) {
@@ -122,34 +201,26 @@ bool dm_state_read_fd(int fd, const char *path, GByteArray **out, GError **errp)
         }
         return true;
     }
-    if (S_ISSOCK(st.st_mode)) {
-        return dm_state_read_stream(fd, true, path, out, errp);
-    }
-    if (!S_ISFIFO(st.st_mode)) {
-        return dm_state_fail("read", path,
+    if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
+        return dm_state_fail(true, path,
                              "not a regular file, pipe, FIFO or socket", errp);
     }
-    nfd = dm_state_reopen(fd, O_RDONLY, "read", path, errp);
-    if (nfd < 0) {
+    if (!dm_state_io_init(&io, fd, S_ISSOCK(st.st_mode), true, path, errp)) {
         return false;
     }
-    ok = dm_state_read_stream(nfd, false, path, out, errp);
-    close(nfd);
+    ok = dm_state_read_stream(&io, path, out, errp);
+    dm_state_io_close(&io);
     return ok;
 }
 
-static bool dm_state_write_stream(int fd, bool sock, const char *path,
+static bool dm_state_write_stream(const DmStateIo *io, const char *path,
                                   const uint8_t *p, size_t len, GError **errp)
 {
     while (len > 0) {
-        ssize_t n;
+        ssize_t n = dm_state_io_write(io, p, len);
 
-        do {
-            n = sock ? send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL)
-                     : write(fd, p, len);
-        } while (n < 0 && errno == EINTR);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return dm_state_fail("write", path,
+            return dm_state_fail(false, path,
                                  "the pipe is full and its reader is not "
                                  "taking the data (lockstep-dm does not "
                                  "wait on a pipe or FIFO)",
@@ -157,7 +228,7 @@ static bool dm_state_write_stream(int fd, bool sock, const char *path,
         }
         if (n <= 0) {
             return dm_state_fail(
-                "write", path, n < 0 ? g_strerror(errno) : "short write", errp);
+                false, path, n < 0 ? g_strerror(errno) : "short write", errp);
         }
         p += n;
         len -= (size_t)n;
@@ -169,23 +240,19 @@ bool dm_state_write_fd(int fd, const char *path, const void *buf, size_t len,
                        GError **errp)
 {
     struct stat st;
+    DmStateIo io;
     bool ok;
-    int nfd;
 
     if (fstat(fd, &st) < 0) {
-        return dm_state_fail("write", path, g_strerror(errno), errp);
+        return dm_state_fail(false, path, g_strerror(errno), errp);
     }
-    if (S_ISSOCK(st.st_mode)) {
-        return dm_state_write_stream(fd, true, path, buf, len, errp);
-    }
-    if (!S_ISFIFO(st.st_mode)) {
+    if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
         return vms_write_fd(fd, buf, len, errp);
     }
-    nfd = dm_state_reopen(fd, O_WRONLY, "write", path, errp);
-    if (nfd < 0) {
+    if (!dm_state_io_init(&io, fd, S_ISSOCK(st.st_mode), false, path, errp)) {
         return false;
     }
-    ok = dm_state_write_stream(nfd, false, path, buf, len, errp);
-    close(nfd);
+    ok = dm_state_write_stream(&io, path, buf, len, errp);
+    dm_state_io_close(&io);
     return ok;
 }

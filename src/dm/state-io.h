@@ -1,12 +1,16 @@
 /*
  * Reading the stream for xen-load-devices-state, and writing a save into
- * a passed fd, without blocking the daemon's loop. A regular file (or a memfd)
- * is read whole. A pipe, FIFO or socket is read only as far as it holds data
- * now, polled before each read so that no read can block (the fd's flags,
- * shared with whoever passed it, stay untouched); the load then needs the end
- * of the stream, i.e. a writer that has written everything and closed its end.
- * Anything else (a terminal, /dev/zero) is refused. QEMU 7.2 blocks its main
- * loop on a FIFO or an open pipe instead; lockstep answers with an error.
+ * a passed fd, without blocking the daemon's loop.
+ *
+ * A regular file (or a memfd) is read whole. A pipe, FIFO or socket is
+ * read only as far as it holds data now, without blocking: a pipe is
+ * opened anew through /proc/self/fd with O_NONBLOCK (so the flags of the
+ * fd passed in, shared with whoever passed it, stay untouched); another
+ * user's pipe, which cannot be reopened, is polled before each read. The
+ * load then needs the end of the stream, i.e. a writer that has written
+ * everything and closed its end. Anything else (a terminal, /dev/zero) is
+ * refused. QEMU 7.2 blocks its main loop on a FIFO or an open pipe
+ * instead; lockstep answers with an error.
  */
 #ifndef LS_DM_STATE_IO_H
 #define LS_DM_STATE_IO_H

@@ -252,6 +252,59 @@ def test_save_pipe_fdset():
         os.close(rfd)
 
 
+def test_pipe_of_another_user():
+    """A daemon that may not reopen a pipe (another user's: /proc/self/fd
+    gives EACCES) polls it instead: an open pipe still fails the load at
+    once, a full one the save, and a closed one loads."""
+    if os.geteuid() != 0:
+        print("SKIP test_pipe_of_another_user: needs root to run the "
+              "daemon as another user")
+        return
+    with Dm(start=False) as dm:
+        os.chmod(dm.dir, 0o777)
+        dm.proc = subprocess.Popen([DM, "-machine", "pc", "-S"] + dm.args,
+                                   stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, user=65534)
+        wait_for_path(dm.qmp_path, dm.proc)
+        q = dm.connect()
+        data = saved_stream(q, dm)
+        rfd, wfd = os.pipe()
+        fdset = q.cmd_ok("add-fd", fds=[rfd])["fdset-id"]
+        os.write(wfd, data[:100])
+        r = load_reply(q, "/dev/fdset/%d" % fdset)
+        check("error" in r and "its writer has not closed it" in
+              r["error"]["desc"], "open pipe refused: %r" % r)
+        check_served(dm, "another user's pipe")
+        os.close(wfd)
+        os.close(rfd)
+
+        rfd, wfd = os.pipe()
+        os.write(wfd, data)
+        os.close(wfd)
+        fdset = q.cmd_ok("add-fd", fds=[rfd])["fdset-id"]
+        os.close(rfd)
+        r = load_reply(q, "/dev/fdset/%d" % fdset)
+        check(r == {"return": {}}, "closed pipe loads: %r" % r)
+
+        rfd, wfd = os.pipe()
+        os.set_blocking(wfd, False)
+        try:
+            while True:
+                os.write(wfd, b"x" * 4096)
+        except BlockingIOError:
+            pass
+        os.set_blocking(wfd, True)
+        fdset = q.cmd_ok("add-fd", fds=[wfd])["fdset-id"]
+        q.sock.settimeout(ANSWER_S)
+        r = q.cmd("xen-save-devices-state",
+                  {"filename": "/dev/fdset/%d" % fdset})
+        check("error" in r and "the pipe is full" in r["error"]["desc"],
+              "full pipe refused: %r" % r)
+        os.close(wfd)
+        os.close(rfd)
+
+
 def qtest_dm(dm_dir_path):
     return ["-machine", "pc", "-S", "-accel", "qtest", "-qtest",
             "unix:%s,server=on,wait=off" % dm_dir_path]
@@ -344,6 +397,6 @@ if __name__ == "__main__":
                test_idle_serial_stdio_open_pipe,
                test_load_fifo_without_writer, test_load_fifo_writer_keeps_open,
                test_load_pipe_fdset, test_load_char_device_refused,
-               test_save_pipe_fdset,
+               test_save_pipe_fdset, test_pipe_of_another_user,
                test_qtest_replies_wait_for_a_slow_reader,
                test_qtest_client_not_reading_does_not_stall_qmp])
