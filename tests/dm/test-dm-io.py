@@ -64,9 +64,14 @@ def test_idle_serial_unix_server_with_client():
                    "-qmp", "unix:%s,server=on,wait=off" % dm.qmp_path]
         dm.start()
         wait_for_path(ser, dm.proc)
+        check_idle(dm, "unix server without a client")
         c = socket.socket(socket.AF_UNIX)
         c.connect(ser)
         check_idle(dm, "unix server with a client")
+        # Input the guest never reads: the UART's receive buffer is full
+        # and the rest waits in the kernel, unpolled.
+        c.sendall(b"x" * 1000)
+        check_idle(dm, "unix server with unread input")
         c.close()
 
 
@@ -93,6 +98,7 @@ def test_idle_serial_pty_with_reader():
         line = dm.proc.stderr.readline().decode()
         m = re.search(r"redirected to (\S+) ", line)
         check(m is not None, "pty line %r" % line)
+        check_idle(dm, "pty without a reader")
         fd = os.open(m.group(1), os.O_RDWR | os.O_NOCTTY)
         try:
             # The pty backend looks for a reader once a second.
