@@ -27,7 +27,7 @@ typedef struct DmDaemon {
     GSource *clock_src;
     guint signal_ids[3];
     guint reset_idle; /* pending guest reset request */
-    bool dirty_log;   /* xen-set-global-dirty-log: remembered only */
+    bool dirty_log;   /* xen-set-global-dirty-log: stored, never read */
     bool quit;        /* the loop ends after this dispatch */
     int ready_fd;     /* -daemonize: pipe to the waiting parent, or -1 */
     int pid_fd;       /* the locked pid file, if pid_owned */
