@@ -81,7 +81,8 @@ static void dm_daemon_reset_request(void *opaque)
 
 /* Opens and locks the pid file; the path must still name the file locked
    (QEMU's check against a racing instance that unlinked it). Error texts
-   are QEMU's, which main() prefixes with "cannot create PID file: ". */
+   are QEMU's, which dm_pidfile_take prefixes with "cannot create PID
+   file: ". */
 static int dm_pidfile_lock(const char *path, GError **errp)
 {
     struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
