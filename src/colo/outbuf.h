@@ -63,7 +63,6 @@ typedef enum ColoSinkKind {
 typedef struct ColoSinkStats {
     uint64_t queued;     /* bytes accepted by colo_sink_write, ever */
     uint64_t written;    /* bytes the kernel took (write(2) returned) */
-    uint64_t dropped;    /* bytes lost with a broken connection */
     uint64_t reconnects; /* successful reconnections */
     uint64_t write_errors;
     size_t pending; /* bytes queued now */
@@ -73,10 +72,12 @@ typedef struct ColoSinkStats {
 /*
  * Opens a sink. `spec` is "unix:PATH", "tcp:HOST:PORT", "file:PATH" or a
  * plain PATH (FILE). A FILE is created if missing (0644) and appended to.
- * A socket sink starts connecting without blocking: a refused or failed
- * first connection is an error here (a wrong address should be seen at
- * once); later losses are retried (see colo_sink_attach). `max_pending`
- * 0 means COLO_SINK_MAX_PENDING. NULL + *errp on a bad spec or failure.
+ * A socket sink connects without blocking: a failure known at once (bad
+ * address, unix socket missing or refusing) is an error here, so that a
+ * wrong address is seen at start; a TCP refusal learnt later, and every
+ * later loss, is retried (see colo_sink_attach). Host names are resolved
+ * once, here. `max_pending` 0 means COLO_SINK_MAX_PENDING. NULL + *errp on
+ * a bad spec or failure.
  */
 ColoSink *colo_sink_open(const char *spec, size_t max_pending, GError **errp);
 void colo_sink_free(ColoSink *sink);
