@@ -129,8 +129,7 @@ static bool colo_sink_connect(ColoSink *sink, GError **errp)
     return true;
 }
 
-static bool colo_sink_open_file(ColoSink *sink, const char *path,
-                                GError **errp)
+static bool colo_sink_open_file(ColoSink *sink, const char *path, GError **errp)
 {
     sink->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (sink->fd < 0) {

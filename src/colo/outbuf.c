@@ -258,8 +258,7 @@ const uint8_t *colo_outbuf_epoch_bytes(const ColoOutbuf *ob, uint64_t epoch,
                                        size_t *len, uint64_t *start_offset)
 {
     for (guint i = 0; i < ob->marks->len; i++) {
-        const ColoEpochMark *m =
-            &g_array_index(ob->marks, ColoEpochMark, i);
+        const ColoEpochMark *m = &g_array_index(ob->marks, ColoEpochMark, i);
         if (m->epoch == epoch) {
             *len = m->end - m->start;
             if (start_offset) {
@@ -343,9 +342,10 @@ static bool colo_outbuf_adopt_check(ColoOutbuf *ob, uint64_t epoch,
 {
     if (ob->passthrough || ob->marks->len || ob->released != ob->base ||
         ob->released != ob->open_start) {
-        ls_error_set(errp, "Cannot adopt output epoch %" G_GUINT64_FORMAT
-                           ": this outbuf has closed or released bytes of "
-                           "its own (not a secondary's)",
+        ls_error_set(errp,
+                     "Cannot adopt output epoch %" G_GUINT64_FORMAT
+                     ": this outbuf has closed or released bytes of "
+                     "its own (not a secondary's)",
                      epoch);
         return false;
     }
@@ -408,11 +408,12 @@ static bool colo_outbuf_takeover_from(ColoOutbuf *ob, ColoSink *sink,
         return true;
     }
     if (ob->adopted_epoch && (*from < ob->tail_start || *from > end)) {
-        ls_error_set(errp,
-                     "Cannot take over the output: the sink holds %" G_GUINT64_FORMAT
-                     " bytes, the adopted stream covers [%" G_GUINT64_FORMAT
-                     ", %" G_GUINT64_FORMAT ")",
-                     *from, ob->tail_start, end);
+        ls_error_set(
+            errp,
+            "Cannot take over the output: the sink holds %" G_GUINT64_FORMAT
+            " bytes, the adopted stream covers [%" G_GUINT64_FORMAT
+            ", %" G_GUINT64_FORMAT ")",
+            *from, ob->tail_start, end);
         return false;
     }
     return true;

@@ -95,6 +95,7 @@ typedef struct ColoStatsDist {
 typedef struct ColoStatsSummary {
     uint64_t checkpoints; /* added records */
     uint64_t failures;
+    uint64_t ok_checkpoints;
     uint64_t last_epoch;    /* of the last record; 0 if none */
     uint64_t last_ok_epoch; /* 0 if none */
     uint64_t last_pause_us; /* of the last successful one */
@@ -149,6 +150,10 @@ ColoMetricsServer *colo_metrics_server_new(const char *spec, GMainContext *ctx,
                                            ColoMetricsRenderFn render,
                                            void *opaque, GError **errp);
 void colo_metrics_server_free(ColoMetricsServer *srv);
+
+/* Changes the per-client time limit (default COLO_METRICS_TIMEOUT_MS) for
+   clients accepted from now on. */
+void colo_metrics_server_set_timeout(ColoMetricsServer *srv, unsigned ms);
 
 /* The bound TCP port (useful after port 0). */
 int colo_metrics_server_port(const ColoMetricsServer *srv);

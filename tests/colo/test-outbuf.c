@@ -257,8 +257,7 @@ static void test_caps(Fixture *f, gconstpointer data)
 
 static void set_nonblock(int fd)
 {
-    g_assert_cmpint(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), ==,
-                    0);
+    g_assert_cmpint(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), ==, 0);
 }
 
 static void test_drain(Fixture *f, gconstpointer data)
@@ -300,9 +299,15 @@ static void test_drain(Fixture *f, gconstpointer data)
 static void test_bad_specs(Fixture *f, gconstpointer data)
 {
     static const char *const bad[] = {
-        "",         "file:",          "tcp:nocolon", "tcp:127.0.0.1:",
-        "unix:",    "unix:/nonexistent-dir/x.sock",  "tcp:[::1",
-        "/nonexistent-dir/out.txt", "unix:/tmp/x,server=on",
+        "",
+        "file:",
+        "tcp:nocolon",
+        "tcp:127.0.0.1:",
+        "unix:",
+        "unix:/nonexistent-dir/x.sock",
+        "tcp:[::1",
+        "/nonexistent-dir/out.txt",
+        "unix:/tmp/x,server=on",
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -338,7 +343,6 @@ static void test_file_sink(Fixture *f, gconstpointer data)
     g_assert_true(st.connected);
     colo_sink_free(sink);
 }
-
 
 /* ------------------------------------------------------ socket sinks */
 
@@ -602,8 +606,7 @@ static void run_pair(ColoOutbuf *pri, ColoOutbuf *sec)
         p = colo_outbuf_epoch_bytes(pri, i + 1, &len, &start);
         g_assert_nonnull(p);
         put(sec, "secondary's own output");
-        g_assert_true(
-            colo_outbuf_adopt_epoch(sec, i + 1, start, p, len, NULL));
+        g_assert_true(colo_outbuf_adopt_epoch(sec, i + 1, start, p, len, NULL));
         if (i + 1 < G_N_ELEMENTS(epochs)) {
             release(pri, i + 1); /* the last confirmation is lost */
         }
@@ -627,8 +630,8 @@ static void test_takeover_file(Fixture *f, gconstpointer data)
         colo_outbuf_free(pri);
         g_assert_cmpint(truncate(f->file, cut), ==, 0);
         put(sec, "diverged");
-        g_assert_true(colo_outbuf_takeover(
-            sec, colo_sink_open(f->file, 0, NULL), &err));
+        g_assert_true(
+            colo_outbuf_takeover(sec, colo_sink_open(f->file, 0, NULL), &err));
         g_assert_no_error(err);
         put(sec, "after\n");
         g_autofree char *want = g_strconcat(all, "after\n", NULL);
@@ -725,8 +728,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
 #define ADD(name, fn)                                                          \
-    g_test_add("/colo/outbuf/" name, Fixture, NULL, fix_setup, fn,             \
-               fix_teardown)
+    g_test_add("/colo/outbuf/" name, Fixture, NULL, fix_setup, fn, fix_teardown)
     ADD("epochs", test_epochs);
     ADD("release-skips-ahead", test_release_skips_ahead);
     ADD("epoch-errors", test_epoch_errors);
