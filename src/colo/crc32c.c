@@ -35,7 +35,7 @@ uint32_t colo_crc32c(uint32_t crc, const void *buf, size_t len)
 {
     static GOnce once = G_ONCE_INIT;
     const uint8_t *p = buf;
-    uint32_t (*t)[256] = colo_crc32c_table;
+    uint32_t(*t)[256] = colo_crc32c_table;
 
     g_once(&once, colo_crc32c_build, NULL);
     crc = ~crc;

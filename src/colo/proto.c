@@ -12,10 +12,10 @@
 #define COLO_PROTO_HELLO_LEN 12u
 
 static const char *const colo_msg_names[] = {
-    [COLO_MSG_HELLO] = "hello",   [COLO_MSG_BEGIN] = "checkpoint-begin",
+    [COLO_MSG_HELLO] = "hello",          [COLO_MSG_BEGIN] = "checkpoint-begin",
     [COLO_MSG_DATA] = "checkpoint-data", [COLO_MSG_ACK] = "ack",
-    [COLO_MSG_RESUME] = "resume", [COLO_MSG_HEARTBEAT] = "heartbeat",
-    [COLO_MSG_ERROR] = "error",   [COLO_MSG_BYE] = "bye",
+    [COLO_MSG_RESUME] = "resume",        [COLO_MSG_HEARTBEAT] = "heartbeat",
+    [COLO_MSG_ERROR] = "error",          [COLO_MSG_BYE] = "bye",
 };
 
 const char *colo_msg_type_name(unsigned type)
@@ -126,9 +126,9 @@ GBytes *colo_proto_text(ColoMsgType type, uint32_t code, const char *text)
     return colo_frame_seal(f, 4 + n);
 }
 
-GBytes *colo_proto_data(uint64_t epoch, uint64_t out_offset,
-                        const uint8_t *out, size_t out_len,
-                        const uint8_t *state, size_t state_len, GError **errp)
+GBytes *colo_proto_data(uint64_t epoch, uint64_t out_offset, const uint8_t *out,
+                        size_t out_len, const uint8_t *state, size_t state_len,
+                        GError **errp)
 {
     size_t len;
     uint8_t *f, *p;
@@ -159,8 +159,7 @@ GBytes *colo_proto_data(uint64_t epoch, uint64_t out_offset,
 
 static size_t colo_type_cap(unsigned type)
 {
-    return type == COLO_MSG_DATA ? COLO_PROTO_MAX_DATA
-                                 : COLO_PROTO_MAX_CONTROL;
+    return type == COLO_MSG_DATA ? COLO_PROTO_MAX_DATA : COLO_PROTO_MAX_CONTROL;
 }
 
 static bool colo_parse_text(ColoMsg *m, GError **errp)
@@ -324,8 +323,7 @@ static bool colo_reader_header(ColoProtoReader *r, GError **errp)
 }
 
 /* The payload is complete: CRC, then decode into *out. */
-static bool colo_reader_finish(ColoProtoReader *r, ColoMsg *out,
-                               GError **errp)
+static bool colo_reader_finish(ColoProtoReader *r, ColoMsg *out, GError **errp)
 {
     uint32_t crc = colo_crc32c(colo_crc32c(0, r->hdr, 8), r->payload, r->len);
     uint32_t want = colo_get_be32(r->hdr + 8);
@@ -338,8 +336,10 @@ static bool colo_reader_finish(ColoProtoReader *r, ColoMsg *out,
     r->hdr_have = 0;
     r->len = r->have = 0;
     if (crc != want) {
-        ls_error_set(errp, "%s: CRC32C mismatch (frame says 0x%08x, bytes "
-                     "give 0x%08x)", colo_msg_type_name(out->type), want, crc);
+        ls_error_set(errp,
+                     "%s: CRC32C mismatch (frame says 0x%08x, bytes "
+                     "give 0x%08x)",
+                     colo_msg_type_name(out->type), want, crc);
         colo_msg_clear(out);
         return false;
     }
@@ -403,8 +403,7 @@ int colo_proto_reader_feed(ColoProtoReader *r, const uint8_t *buf, size_t len,
     }
 }
 
-bool colo_proto_check_hello(const ColoMsg *m, ColoRole want_role,
-                            GError **errp)
+bool colo_proto_check_hello(const ColoMsg *m, ColoRole want_role, GError **errp)
 {
     if (m->type != COLO_MSG_HELLO) {
         ls_error_set(errp, "expected hello, got %s",
@@ -412,8 +411,7 @@ bool colo_proto_check_hello(const ColoMsg *m, ColoRole want_role,
         return false;
     }
     if (m->value != COLO_PROTO_MAGIC) {
-        ls_error_set(errp, "hello: bad magic 0x%08x",
-                     (unsigned)m->value);
+        ls_error_set(errp, "hello: bad magic 0x%08x", (unsigned)m->value);
         return false;
     }
     if (m->version != COLO_PROTO_VERSION) {

@@ -67,10 +67,10 @@ typedef struct ColoMsg {
     ColoMsgType type;
     uint8_t *payload; /* owned */
     size_t payload_len;
-    uint64_t epoch;     /* BEGIN, DATA, ACK, RESUME */
-    uint64_t value;     /* ACK: load time in us; HEARTBEAT: sequence */
+    uint64_t epoch;      /* BEGIN, DATA, ACK, RESUME */
+    uint64_t value;      /* ACK: load time in us; HEARTBEAT: sequence */
     uint64_t out_offset; /* DATA: stream offset of out[0] */
-    const uint8_t *out; /* DATA: the epoch's held console output */
+    const uint8_t *out;  /* DATA: the epoch's held console output */
     uint32_t out_len;
     const uint8_t *state; /* DATA: the device state (savevm stream) */
     uint32_t state_len;
@@ -93,9 +93,9 @@ GBytes *colo_proto_ack(uint64_t epoch, uint64_t load_us);
 /* ERROR or BYE; text is cut at COLO_PROTO_MAX_TEXT bytes. */
 GBytes *colo_proto_text(ColoMsgType type, uint32_t code, const char *text);
 /* NULL with *errp when the payload would exceed COLO_PROTO_MAX_DATA. */
-GBytes *colo_proto_data(uint64_t epoch, uint64_t out_offset,
-                        const uint8_t *out, size_t out_len,
-                        const uint8_t *state, size_t state_len, GError **errp);
+GBytes *colo_proto_data(uint64_t epoch, uint64_t out_offset, const uint8_t *out,
+                        size_t out_len, const uint8_t *state, size_t state_len,
+                        GError **errp);
 
 /* ---- decoding ---- */
 

@@ -36,8 +36,8 @@ static void test_crc32c_vectors(void)
     g_assert_cmphex(colo_crc32c(0, "123456789", 9), ==, 0xe3069283);
     /* Continuation equals one pass, at every split. */
     for (size_t k = 0; k <= 48; k++) {
-        uint32_t c = colo_crc32c(colo_crc32c(0, scsi_read, k), scsi_read + k,
-                                 48 - k);
+        uint32_t c =
+            colo_crc32c(colo_crc32c(0, scsi_read, k), scsi_read + k, 48 - k);
         g_assert_cmphex(c, ==, 0xd9963a56);
     }
 }
@@ -127,7 +127,8 @@ static void test_byte_at_a_time(void)
     ColoProtoReader r;
     unsigned got = 0;
     gsize la, lb;
-    const uint8_t *pa = g_bytes_get_data(a, &la), *pb = g_bytes_get_data(b, &lb);
+    const uint8_t *pa = g_bytes_get_data(a, &la),
+                  *pb = g_bytes_get_data(b, &lb);
 
     g_byte_array_append(all, pa, (guint)la);
     g_byte_array_append(all, pb, (guint)lb);
@@ -165,8 +166,8 @@ static void test_truncated(void)
         size_t used;
 
         colo_proto_reader_init(&r);
-        g_assert_cmpint(colo_proto_reader_feed(&r, p, cut, &used, &m, NULL),
-                        ==, 0);
+        g_assert_cmpint(colo_proto_reader_feed(&r, p, cut, &used, &m, NULL), ==,
+                        0);
         colo_proto_reader_clear(&r);
     }
     g_bytes_unref(f);
@@ -206,8 +207,7 @@ static void test_flipped(void)
    any payload arrives (and before anything is allocated for it). */
 static int feed_header(uint32_t len, uint8_t type, GError **errp)
 {
-    uint8_t h[COLO_PROTO_HDR_LEN] = {len >> 24, len >> 16, len >> 8, len,
-                                     type};
+    uint8_t h[COLO_PROTO_HDR_LEN] = {len >> 24, len >> 16, len >> 8, len, type};
     ColoProtoReader r;
     ColoMsg m;
     size_t used;
@@ -340,9 +340,8 @@ static void test_sticky_failure(void)
     uint8_t bad[COLO_PROTO_HDR_LEN] = {0, 0, 0, 8, 99};
 
     colo_proto_reader_init(&r);
-    g_assert_cmpint(colo_proto_reader_feed(&r, bad, sizeof(bad), &used, &m,
-                                           NULL),
-                    ==, -1);
+    g_assert_cmpint(
+        colo_proto_reader_feed(&r, bad, sizeof(bad), &used, &m, NULL), ==, -1);
     g_assert_cmpint(colo_proto_reader_feed(&r, p, len, &used, &m, NULL), ==,
                     -1);
     colo_proto_reader_clear(&r);

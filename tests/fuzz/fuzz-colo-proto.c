@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (used < n) {
             ColoMsg m;
             size_t u;
-            int rc = colo_proto_reader_feed(&r, data + off + used, n - used,
-                                            &u, &m, NULL);
+            int rc = colo_proto_reader_feed(&r, data + off + used, n - used, &u,
+                                            &m, NULL);
             used += u;
             if (rc < 0) {
                 colo_proto_reader_clear(&r);
