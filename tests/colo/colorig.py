@@ -100,8 +100,13 @@ class Qtest:
             self.cmd(line)
 
     def serial_write(self, text):
+        """As a polling driver: waits for THRE (LSR bit 5) before each byte
+        (while the dm is stopped for a checkpoint, the UART does not
+        transmit, and a byte written into a full FIFO would be lost)."""
         for ch in text.encode():
-            self.cmd("inb 0x3fd")
+            end = time.monotonic() + TIMEOUT
+            while not int(self.cmd("inb 0x3fd").split()[1], 16) & 0x20:
+                check(time.monotonic() < end, "COM1 THRE never came back")
             self.cmd("outb 0x3f8 0x%02x" % ch)
 
     def close(self):

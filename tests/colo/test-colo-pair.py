@@ -32,6 +32,9 @@ def same_state(rig, p, s, tag, tries=1):
     not change meanwhile: the workload is paused), so only a difference
     that persists fails."""
     for i in range(tries):
+        # resume(N) reaches the secondary just after the primary confirmed N
+        R.wait_until(lambda: s.status() == "running" and
+                     p.status() == "running", "both dms running")
         rc, out = rig.diff(p.save(rig.path("p-%s.devstate" % tag)),
                            s.save(rig.path("s-%s.devstate" % tag)))
         if rc == 0 or "globalstate" not in out:
