@@ -246,8 +246,50 @@ def test_reprotect():
                      rig.read("com1-out.txt"))
 
 
+def test_figures():
+    """--stats FILE (a JSON line per checkpoint: phases, pause, bytes,
+    output held and released), query-colo-status, --metrics (Prometheus
+    text), the summary at exit."""
+    import json
+    import urllib.request
+    with R.Rig() as rig:
+        p, s = rig.dm("p"), rig.dm("s")
+        rig.secondary(s)
+        mport = R.free_port()
+        pri = rig.primary(p, ["--interval", "0", "--checkpoints", "3",
+                              "--stats", rig.path("stats.jsonl"),
+                              "--metrics", "tcp:127.0.0.1:%d" % mport])
+        p.qtest().play(R.DRIVER)
+        p.qtest().serial_write(line(1))
+        R.checkpoint(pri)
+        st = pri.status()
+        R.check(st["role"] == "primary" and st["checkpoints"] == 1 and
+                st["output-released-bytes"] == len(line(1)), "status %r" % st)
+        body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport,
+                                      timeout=R.TIMEOUT).read().decode()
+        R.check("lockstep_colo_checkpoints_total 1" in body, body[:400])
+        p.qtest().serial_write(line(2) + line(3))
+        R.checkpoint(pri)
+        pri.control().send({"execute": "checkpoint"})
+        R.check(pri.wait() == 0, "exit after --checkpoints 3")
+        with open(rig.path("stats.jsonl")) as f:
+            recs = [json.loads(x) for x in f]
+        R.check([r["epoch"] for r in recs] == [1, 2, 3], "records %r" % recs)
+        R.check(all(r["ok"] and r["devstate_bytes"] > 0 and
+                    set(r["phases_us"]) == {"stop", "save", "transfer",
+                                            "load", "resume"}
+                    for r in recs), "record fields %r" % recs[0])
+        R.check([r["output_held"] for r in recs] ==
+                [len(line(1)), 2 * len(line(2)), 0] and
+                [r["output_released"] for r in recs] ==
+                [len(line(1)), 2 * len(line(2)), 0], "output %r" % recs)
+        R.check("p50" in pri.output() and "pause" in pri.output(),
+                "summary at exit: " + pri.output())
+
+
 if __name__ == "__main__":
     R.dmlib.run_tests([
+        test_figures,
         test_equal_under_workload, test_output_held_until_confirmed,
         test_secondary_killed, test_link_cut, test_link_silent,
         test_second_primary, test_reprotect,
