@@ -82,8 +82,8 @@ static void colo_prom_times(GString *t, const ColoStatsSummary *s)
     for (int p = 0; p < COLO_PHASE_COUNT; p++) {
         g_autofree char *label =
             g_strdup_printf("phase=\"%s\"", colo_phase_name(p));
-        colo_prom_summary(t, "lockstep_colo_phase_seconds", label,
-                          &s->phase[p], s->ok_checkpoints);
+        colo_prom_summary(t, "lockstep_colo_phase_seconds", label, &s->phase[p],
+                          s->ok_checkpoints);
     }
     colo_prom_family(t, "lockstep_colo_pause_max_seconds", "gauge",
                      "Longest checkpoint pause since start.");
@@ -103,8 +103,7 @@ char *colo_stats_prometheus(ColoStats *st)
     colo_prom_uint(t, "lockstep_colo_checkpoint_failures_total", "counter",
                    "Checkpoints that failed.", s.failures);
     colo_prom_uint(t, "lockstep_colo_last_checkpoint", "gauge",
-                   "Epoch of the last successful checkpoint.",
-                   s.last_ok_epoch);
+                   "Epoch of the last successful checkpoint.", s.last_ok_epoch);
     colo_prom_times(t, &s);
     colo_prom_uint(t, "lockstep_colo_devstate_bytes_total", "counter",
                    "Device-state bytes sent by successful checkpoints.",
@@ -230,8 +229,8 @@ static void colo_metrics_error(ColoMetricsClient *c, int code,
 /* Answers a complete request head ("METHOD SP TARGET SP HTTP/1.x"). */
 static void colo_metrics_answer(ColoMetricsClient *c)
 {
-    g_autofree char *line = g_strndup(c->req->str, strcspn(c->req->str,
-                                                           "\r\n"));
+    g_autofree char *line =
+        g_strndup(c->req->str, strcspn(c->req->str, "\r\n"));
     g_auto(GStrv) parts = g_strsplit(line, " ", -1);
     char *query;
 
@@ -383,8 +382,7 @@ static gboolean colo_metrics_accept(gint lfd, GIOCondition cond, gpointer data)
     ColoMetricsServer *srv = data;
     int fd;
 
-    while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
-           0) {
+    while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
         if (g_list_length(srv->clients) >= COLO_METRICS_MAX_CLIENTS) {
             ls_log_ratelimited("metrics: %d clients already, refusing one",
                                COLO_METRICS_MAX_CLIENTS);
@@ -429,8 +427,7 @@ static int colo_metrics_port(int fd)
     return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-ColoMetricsServer *colo_metrics_server_new(const char *spec,
-                                           GMainContext *ctx,
+ColoMetricsServer *colo_metrics_server_new(const char *spec, GMainContext *ctx,
                                            ColoMetricsRenderFn render,
                                            void *opaque, GError **errp)
 {

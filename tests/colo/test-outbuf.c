@@ -344,6 +344,30 @@ static void test_file_sink(Fixture *f, gconstpointer data)
     colo_sink_free(sink);
 }
 
+/* A FILE that cannot be written keeps its bytes and does not spin. */
+static void test_file_sink_error(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    ColoSink *sink = colo_sink_open("/dev/full", 0, &err);
+    ColoSinkStats st;
+
+    g_assert_no_error(err);
+    colo_sink_attach(sink, NULL);
+    g_assert_false(colo_sink_write(sink, "lost?", 5, &err));
+    g_assert_nonnull(strstr(err->message, "Cannot write"));
+    g_assert_nonnull(strstr(err->message, g_strerror(ENOSPC)));
+    for (int i = 0; i < 20; i++) {
+        g_main_context_iteration(NULL, FALSE);
+    }
+    colo_sink_get_stats(sink, &st);
+    g_assert_cmpuint(st.pending, ==, 5);
+    g_assert_cmpuint(st.written, ==, 0);
+    /* Retried after 100, 200, 400 ms...: not once per loop iteration. */
+    g_assert_cmpuint(st.write_errors, >=, 1);
+    g_assert_cmpuint(st.write_errors, <=, 4);
+    colo_sink_free(sink);
+}
+
 /* ------------------------------------------------------ socket sinks */
 
 static int unix_listen(const char *path)
@@ -738,6 +762,7 @@ int main(int argc, char **argv)
     ADD("drain", test_drain);
     ADD("bad-specs", test_bad_specs);
     ADD("file-sink", test_file_sink);
+    ADD("file-sink-error", test_file_sink_error);
     ADD("unix-sink", test_unix_sink);
     ADD("tcp-sink", test_tcp_sink);
     ADD("peer-stops-reading", test_peer_stops_reading);

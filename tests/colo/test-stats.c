@@ -122,9 +122,9 @@ static void test_failures(void)
     g_assert_cmpuint(s.last_epoch, ==, 3);
     g_assert_cmpuint(s.last_ok_epoch, ==, 2);
     status = colo_stats_status_json(st, &info);
-    g_assert_cmpuint(strlen(json_string_value(
-                         json_object_get(status, "last-error"))),
-                     ==, COLO_STATS_REASON_MAX);
+    g_assert_cmpuint(
+        strlen(json_string_value(json_object_get(status, "last-error"))), ==,
+        COLO_STATS_REASON_MAX);
     json_decref(status);
     colo_stats_free(st);
 }
@@ -201,8 +201,8 @@ static void test_summary_shapes(void)
     add_scrambled(st, 100);
     colo_stats_set_output_held_now(st, 17);
     sum = colo_stats_summary_json(st);
-    g_assert_cmpint(json_integer_value(json_object_get(sum, "checkpoints")),
-                    ==, 100);
+    g_assert_cmpint(json_integer_value(json_object_get(sum, "checkpoints")), ==,
+                    100);
     d = json_object_get(sum, "pause_us");
     g_assert_cmpint(json_integer_value(json_object_get(d, "p50")), ==, 50);
     g_assert_cmpint(json_integer_value(json_object_get(d, "p99")), ==, 99);
@@ -227,10 +227,10 @@ static void test_summary_shapes(void)
     g_assert_null(json_object_get(status, "last-error"));
     table = colo_stats_summary_table(st);
     g_assert_nonnull(strstr(table, "checkpoints 100, failed 0"));
-    g_assert_nonnull(
-        strstr(table, "  pause            100         50         99        100\n"));
-    g_assert_nonnull(
-        strstr(table, "  stop             100         50         99        100\n"));
+    g_assert_nonnull(strstr(
+        table, "  pause            100         50         99        100\n"));
+    g_assert_nonnull(strstr(
+        table, "  stop             100         50         99        100\n"));
     json_decref(sum);
     json_decref(status);
     colo_stats_free(st);
@@ -324,8 +324,7 @@ static char *prom_family(PromState *ps, const char *name)
     for (int i = 0; i < 2; i++) {
         const char *suf = i ? "_count" : "_sum";
         if (g_str_has_suffix(name, suf)) {
-            g_autofree char *base =
-                g_strndup(name, strlen(name) - strlen(suf));
+            g_autofree char *base = g_strndup(name, strlen(name) - strlen(suf));
             const char *t = g_hash_table_lookup(ps->types, base);
             if (t && !strcmp(t, "summary")) {
                 return g_steal_pointer(&base);
@@ -380,7 +379,8 @@ static const char *prom_sample(PromState *ps, const char *line)
     bool has_q = false;
     g_auto(GStrv) rest = NULL;
 
-    if (!prom_name_ok(line, n) || (*p == '{' && !prom_labels(&p, key, &has_q))) {
+    if (!prom_name_ok(line, n) ||
+        (*p == '{' && !prom_labels(&p, key, &has_q))) {
         return "bad sample name or labels";
     }
     rest = g_strsplit(p, " ", -1);
@@ -512,18 +512,18 @@ static void test_prometheus_empty(void)
 static void test_checker_rejects(void)
 {
     static const char *const bad[] = {
-        "# HELP a x\n# TYPE a gauge\na 1",               /* no final \n */
-        "a 1\n",                                          /* no TYPE */
-        "# HELP a x\n# TYPE a gauge\na one\n",           /* value */
-        "# HELP a x\n# TYPE a gauge\n1a 1\n",            /* name */
-        "# HELP a x\n# TYPE a gauge\na{b=\"c} 1\n",      /* label */
-        "# HELP a x\n# TYPE a gauge\na{b=\"\\x\"} 1\n",  /* escape */
+        "# HELP a x\n# TYPE a gauge\na 1",              /* no final \n */
+        "a 1\n",                                        /* no TYPE */
+        "# HELP a x\n# TYPE a gauge\na one\n",          /* value */
+        "# HELP a x\n# TYPE a gauge\n1a 1\n",           /* name */
+        "# HELP a x\n# TYPE a gauge\na{b=\"c} 1\n",     /* label */
+        "# HELP a x\n# TYPE a gauge\na{b=\"\\x\"} 1\n", /* escape */
         "# HELP a x\n# TYPE a gauge\na 1\n# TYPE a gauge\n",
-        "# HELP a x\n# TYPE a summary\na 1\n",           /* no quantile */
+        "# HELP a x\n# TYPE a summary\na 1\n", /* no quantile */
         "# HELP a x\n# TYPE a gauge\n# HELP b x\n# TYPE b gauge\n"
-        "a{x=\"1\"} 1\nb 1\na{x=\"2\"} 1\n",             /* split group */
-        "# HELP a x\n# TYPE a gauge\na 1\na 2\n",        /* duplicate */
-        "# HELP a x\n# TYPE a wrong\na 1\n",             /* type */
+        "a{x=\"1\"} 1\nb 1\na{x=\"2\"} 1\n",      /* split group */
+        "# HELP a x\n# TYPE a gauge\na 1\na 2\n", /* duplicate */
+        "# HELP a x\n# TYPE a wrong\na 1\n",      /* type */
     };
     const char *why;
 
