@@ -247,8 +247,9 @@ static void colo_sink_connected(ColoSink *sink)
 static void colo_sink_lost(ColoSink *sink, int err)
 {
     if (sink->fd >= 0) {
-        ls_warn("output sink %s: connection lost (%s), reconnecting",
-                sink->name, g_strerror(err));
+        ls_warn("output sink %s: %s (%s), retrying", sink->name,
+                sink->connecting ? "cannot connect" : "connection lost",
+                g_strerror(err));
         close(sink->fd);
         sink->fd = -1;
     }
