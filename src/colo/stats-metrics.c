@@ -377,6 +377,31 @@ static void colo_metrics_client_new(ColoMetricsServer *srv, int fd)
     srv->clients = g_list_prepend(srv->clients, c);
 }
 
+static void colo_metrics_watch_accept(ColoMetricsServer *srv);
+
+static gboolean colo_metrics_accept_resume(gpointer data)
+{
+    ColoMetricsServer *srv = data;
+
+    g_source_unref(srv->accept_src);
+    srv->accept_src = NULL;
+    colo_metrics_watch_accept(srv);
+    return G_SOURCE_REMOVE;
+}
+
+/* Out of fds (or memory): the listening fd stays readable, so stop
+   watching it for a while instead of spinning. */
+static void colo_metrics_accept_pause(ColoMetricsServer *srv, int err)
+{
+    ls_log_ratelimited("metrics: accept: %s; pausing %d ms", g_strerror(err),
+                       COLO_METRICS_ACCEPT_PAUSE_MS);
+    colo_metrics_drop_source(&srv->accept_src);
+    srv->accept_src = g_timeout_source_new(COLO_METRICS_ACCEPT_PAUSE_MS);
+    g_source_set_callback(srv->accept_src, colo_metrics_accept_resume, srv,
+                          NULL);
+    g_source_attach(srv->accept_src, srv->ctx);
+}
+
 static gboolean colo_metrics_accept(gint lfd, GIOCondition cond, gpointer data)
 {
     ColoMetricsServer *srv = data;
@@ -391,7 +416,19 @@ static gboolean colo_metrics_accept(gint lfd, GIOCondition cond, gpointer data)
         }
         colo_metrics_client_new(srv, fd);
     }
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+        errno == ENOMEM) {
+        colo_metrics_accept_pause(srv, errno);
+    }
     return G_SOURCE_CONTINUE;
+}
+
+static void colo_metrics_watch_accept(ColoMetricsServer *srv)
+{
+    srv->accept_src = g_unix_fd_source_new(srv->fd, G_IO_IN);
+    g_source_set_callback(srv->accept_src, G_SOURCE_FUNC(colo_metrics_accept),
+                          srv, NULL);
+    g_source_attach(srv->accept_src, srv->ctx);
 }
 
 static int colo_metrics_listen(const char *spec, GError **errp)
@@ -444,10 +481,7 @@ ColoMetricsServer *colo_metrics_server_new(const char *spec, GMainContext *ctx,
     srv->render = render;
     srv->opaque = opaque;
     srv->timeout_ms = COLO_METRICS_TIMEOUT_MS;
-    srv->accept_src = g_unix_fd_source_new(fd, G_IO_IN);
-    g_source_set_callback(srv->accept_src, G_SOURCE_FUNC(colo_metrics_accept),
-                          srv, NULL);
-    g_source_attach(srv->accept_src, srv->ctx);
+    colo_metrics_watch_accept(srv);
     return srv;
 }
 

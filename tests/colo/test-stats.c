@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -741,6 +742,37 @@ static void test_http_max_clients(void)
     colo_stats_free(st);
 }
 
+/* Out of fds: the server pauses accepting instead of spinning on a
+   listening fd that stays readable, and recovers. */
+static void test_http_out_of_fds(void)
+{
+    ColoStats *st = colo_stats_new(0);
+    ColoMetricsServer *srv = start_server(st);
+    int port = colo_metrics_server_port(srv);
+    struct rlimit old, rl;
+    g_autofree char *r = NULL;
+    int c;
+
+    drain_context();
+    c = http_connect(port); /* the lowest free fd: none free below it */
+    g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &old), ==, 0);
+    rl = old;
+    rl.rlim_cur = c + 1;
+    g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+    g_assert_true(g_main_context_iteration(NULL, FALSE)); /* EMFILE */
+    for (int i = 0; i < 3; i++) {
+        g_assert_false(g_main_context_iteration(NULL, FALSE));
+    }
+    g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &old), ==, 0);
+    g_assert_cmpint(send(c, "GET /metrics HTTP/1.0\r\n\r\n", 25, 0), ==, 25);
+    r = http_read_all(c);
+    g_assert_nonnull(r);
+    g_assert_true(g_str_has_prefix(r, "HTTP/1.0 200 "));
+    colo_metrics_server_free(srv);
+    drain_context();
+    colo_stats_free(st);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -756,5 +788,6 @@ int main(int argc, char **argv)
     g_test_add_func("/colo/stats/http-bad-requests", test_http_bad);
     g_test_add_func("/colo/stats/http-slow-client", test_http_slow);
     g_test_add_func("/colo/stats/http-max-clients", test_http_max_clients);
+    g_test_add_func("/colo/stats/http-out-of-fds", test_http_out_of_fds);
     return g_test_run();
 }
