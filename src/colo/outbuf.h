@@ -135,6 +135,8 @@ typedef enum ColoOutbufPressure {
     COLO_OUTBUF_ROOM,
 } ColoOutbufPressure;
 
+/* Called from inside append/drain/release/flush: it may change the
+   caller's polling or schedule a checkpoint; it must not free `ob`. */
 typedef void (*ColoOutbufPressureFn)(ColoOutbuf *ob, ColoOutbufPressure p,
                                      void *opaque);
 
