@@ -30,6 +30,7 @@ struct ColoSink {
     int fd;     /* -1 while disconnected */
     bool connecting;
     bool ever_connected;
+    bool file_stalled; /* a FILE write failed: retry at next_attempt_us */
     bool fsync;
     struct sockaddr_storage addr; /* socket sinks */
     socklen_t addrlen;
@@ -246,8 +247,9 @@ static void colo_sink_connected(ColoSink *sink)
 static void colo_sink_lost(ColoSink *sink, int err)
 {
     if (sink->fd >= 0) {
-        ls_warn("output sink %s: connection lost (%s), reconnecting",
-                sink->name, g_strerror(err));
+        ls_warn("output sink %s: %s (%s), retrying", sink->name,
+                sink->connecting ? "cannot connect" : "connection lost",
+                g_strerror(err));
         close(sink->fd);
         sink->fd = -1;
     }
@@ -287,6 +289,18 @@ static void colo_sink_try_reconnect(ColoSink *sink)
     }
 }
 
+/* A FILE write failed (ENOSPC, EIO...): keep the bytes, retry later with
+   the same back-off as a reconnection instead of spinning on a writable
+   fd. */
+static void colo_sink_file_stall(ColoSink *sink)
+{
+    sink->st.write_errors++;
+    sink->file_stalled = true;
+    sink->next_attempt_us =
+        g_get_monotonic_time() + (gint64)sink->backoff_ms * 1000;
+    sink->backoff_ms = MIN(sink->backoff_ms * 2, COLO_SINK_RECONNECT_MAX_MS);
+}
+
 static ssize_t colo_sink_write_fd(ColoSink *sink, const void *buf, size_t len)
 {
     if (sink->kind == COLO_SINK_FILE) {
@@ -314,9 +328,9 @@ static bool colo_sink_push(ColoSink *sink, GError **errp)
             colo_sink_lost(sink, n < 0 ? errno : EPIPE);
             break;
         } else {
-            sink->st.write_errors++;
             ls_error_set(errp, "Cannot write to output file '%s': %s",
                          sink->name, g_strerror(n < 0 ? errno : EIO));
+            colo_sink_file_stall(sink);
             return false;
         }
     }
@@ -343,8 +357,15 @@ bool colo_sink_flush(ColoSink *sink, GError **errp)
             colo_sink_connect_done(sink);
         }
     }
-    if (sink->fd >= 0 && !sink->connecting) {
+    if (sink->file_stalled && g_get_monotonic_time() >= sink->next_attempt_us) {
+        sink->file_stalled = false;
+    }
+    if (sink->fd >= 0 && !sink->connecting && !sink->file_stalled) {
+        uint64_t errors = sink->st.write_errors;
         ok = colo_sink_push(sink, errp);
+        if (ok && sink->kind == COLO_SINK_FILE && errors) {
+            sink->backoff_ms = COLO_SINK_RECONNECT_MIN_MS;
+        }
     }
     colo_sink_watch(sink);
     return ok;
@@ -457,15 +478,19 @@ static void colo_sink_watch(ColoSink *sink)
     if (sink->io && sink->io_fd != sink->fd) {
         colo_sink_drop_source(&sink->io);
     }
-    if (sink->fd < 0) {
+    if (sink->fd < 0 || sink->file_stalled) {
         colo_sink_arm_timer(sink);
-        return;
+        if (sink->fd < 0) {
+            return;
+        }
+    } else {
+        colo_sink_drop_source(&sink->timer);
     }
-    colo_sink_drop_source(&sink->timer);
     if (sink->kind != COLO_SINK_FILE) {
         cond |= G_IO_IN;
     }
-    if (sink->connecting || colo_sink_pending(sink) > 0) {
+    if ((sink->connecting || colo_sink_pending(sink) > 0) &&
+        !sink->file_stalled) {
         cond |= G_IO_OUT;
     }
     if (!sink->io) {

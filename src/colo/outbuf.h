@@ -103,8 +103,9 @@ size_t colo_sink_room(const ColoSink *sink);
 /*
  * Queues `len` bytes and tries to write them at once (never blocks). All
  * or nothing: false + *errp if `len` exceeds colo_sink_room. A write error
- * on a FILE (e.g. ENOSPC) keeps the bytes queued and is reported here and
- * counted; a broken socket is not an error (it reconnects).
+ * on a FILE (e.g. ENOSPC) keeps the bytes queued, is counted and reported
+ * by the call that meets it; the write is retried with the reconnection
+ * back-off. A broken socket is not an error (it reconnects).
  */
 bool colo_sink_write(ColoSink *sink, const void *data, size_t len,
                      GError **errp);
@@ -134,6 +135,8 @@ typedef enum ColoOutbufPressure {
     COLO_OUTBUF_ROOM,
 } ColoOutbufPressure;
 
+/* Called from inside append/drain/release/flush: it may change the
+   caller's polling or schedule a checkpoint; it must not free `ob`. */
 typedef void (*ColoOutbufPressureFn)(ColoOutbuf *ob, ColoOutbufPressure p,
                                      void *opaque);
 

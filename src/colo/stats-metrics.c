@@ -82,8 +82,8 @@ static void colo_prom_times(GString *t, const ColoStatsSummary *s)
     for (int p = 0; p < COLO_PHASE_COUNT; p++) {
         g_autofree char *label =
             g_strdup_printf("phase=\"%s\"", colo_phase_name(p));
-        colo_prom_summary(t, "lockstep_colo_phase_seconds", label,
-                          &s->phase[p], s->ok_checkpoints);
+        colo_prom_summary(t, "lockstep_colo_phase_seconds", label, &s->phase[p],
+                          s->ok_checkpoints);
     }
     colo_prom_family(t, "lockstep_colo_pause_max_seconds", "gauge",
                      "Longest checkpoint pause since start.");
@@ -103,8 +103,7 @@ char *colo_stats_prometheus(ColoStats *st)
     colo_prom_uint(t, "lockstep_colo_checkpoint_failures_total", "counter",
                    "Checkpoints that failed.", s.failures);
     colo_prom_uint(t, "lockstep_colo_last_checkpoint", "gauge",
-                   "Epoch of the last successful checkpoint.",
-                   s.last_ok_epoch);
+                   "Epoch of the last successful checkpoint.", s.last_ok_epoch);
     colo_prom_times(t, &s);
     colo_prom_uint(t, "lockstep_colo_devstate_bytes_total", "counter",
                    "Device-state bytes sent by successful checkpoints.",
@@ -230,8 +229,8 @@ static void colo_metrics_error(ColoMetricsClient *c, int code,
 /* Answers a complete request head ("METHOD SP TARGET SP HTTP/1.x"). */
 static void colo_metrics_answer(ColoMetricsClient *c)
 {
-    g_autofree char *line = g_strndup(c->req->str, strcspn(c->req->str,
-                                                           "\r\n"));
+    g_autofree char *line =
+        g_strndup(c->req->str, strcspn(c->req->str, "\r\n"));
     g_auto(GStrv) parts = g_strsplit(line, " ", -1);
     char *query;
 
@@ -378,13 +377,37 @@ static void colo_metrics_client_new(ColoMetricsServer *srv, int fd)
     srv->clients = g_list_prepend(srv->clients, c);
 }
 
+static void colo_metrics_watch_accept(ColoMetricsServer *srv);
+
+static gboolean colo_metrics_accept_resume(gpointer data)
+{
+    ColoMetricsServer *srv = data;
+
+    g_source_unref(srv->accept_src);
+    srv->accept_src = NULL;
+    colo_metrics_watch_accept(srv);
+    return G_SOURCE_REMOVE;
+}
+
+/* Out of fds (or memory): the listening fd stays readable, so stop
+   watching it for a while instead of spinning. */
+static void colo_metrics_accept_pause(ColoMetricsServer *srv, int err)
+{
+    ls_log_ratelimited("metrics: accept: %s; pausing %d ms", g_strerror(err),
+                       COLO_METRICS_ACCEPT_PAUSE_MS);
+    colo_metrics_drop_source(&srv->accept_src);
+    srv->accept_src = g_timeout_source_new(COLO_METRICS_ACCEPT_PAUSE_MS);
+    g_source_set_callback(srv->accept_src, colo_metrics_accept_resume, srv,
+                          NULL);
+    g_source_attach(srv->accept_src, srv->ctx);
+}
+
 static gboolean colo_metrics_accept(gint lfd, GIOCondition cond, gpointer data)
 {
     ColoMetricsServer *srv = data;
     int fd;
 
-    while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
-           0) {
+    while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
         if (g_list_length(srv->clients) >= COLO_METRICS_MAX_CLIENTS) {
             ls_log_ratelimited("metrics: %d clients already, refusing one",
                                COLO_METRICS_MAX_CLIENTS);
@@ -393,7 +416,19 @@ static gboolean colo_metrics_accept(gint lfd, GIOCondition cond, gpointer data)
         }
         colo_metrics_client_new(srv, fd);
     }
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+        errno == ENOMEM) {
+        colo_metrics_accept_pause(srv, errno);
+    }
     return G_SOURCE_CONTINUE;
+}
+
+static void colo_metrics_watch_accept(ColoMetricsServer *srv)
+{
+    srv->accept_src = g_unix_fd_source_new(srv->fd, G_IO_IN);
+    g_source_set_callback(srv->accept_src, G_SOURCE_FUNC(colo_metrics_accept),
+                          srv, NULL);
+    g_source_attach(srv->accept_src, srv->ctx);
 }
 
 static int colo_metrics_listen(const char *spec, GError **errp)
@@ -429,8 +464,7 @@ static int colo_metrics_port(int fd)
     return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
-ColoMetricsServer *colo_metrics_server_new(const char *spec,
-                                           GMainContext *ctx,
+ColoMetricsServer *colo_metrics_server_new(const char *spec, GMainContext *ctx,
                                            ColoMetricsRenderFn render,
                                            void *opaque, GError **errp)
 {
@@ -447,10 +481,7 @@ ColoMetricsServer *colo_metrics_server_new(const char *spec,
     srv->render = render;
     srv->opaque = opaque;
     srv->timeout_ms = COLO_METRICS_TIMEOUT_MS;
-    srv->accept_src = g_unix_fd_source_new(fd, G_IO_IN);
-    g_source_set_callback(srv->accept_src, G_SOURCE_FUNC(colo_metrics_accept),
-                          srv, NULL);
-    g_source_attach(srv->accept_src, srv->ctx);
+    colo_metrics_watch_accept(srv);
     return srv;
 }
 

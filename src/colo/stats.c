@@ -16,11 +16,11 @@
 enum { COLO_STATS_DIST_PAUSE = 0, COLO_STATS_NDIST = 1 + COLO_PHASE_COUNT };
 
 struct ColoStats {
-    size_t window;                     /* ring size */
-    size_t pos, filled;                /* next slot; values in the ring */
-    uint64_t *ring[COLO_STATS_NDIST];  /* successful checkpoints only */
-    uint64_t sum[COLO_STATS_NDIST];    /* whole run */
-    uint64_t max[COLO_STATS_NDIST];    /* whole run */
+    size_t window;                    /* ring size */
+    size_t pos, filled;               /* next slot; values in the ring */
+    uint64_t *ring[COLO_STATS_NDIST]; /* successful checkpoints only */
+    uint64_t sum[COLO_STATS_NDIST];   /* whole run */
+    uint64_t max[COLO_STATS_NDIST];   /* whole run */
     uint64_t checkpoints, ok_count, failures;
     uint64_t last_epoch, last_ok_epoch, last_pause_us;
     uint64_t devstate_bytes, ram_pages, ram_bytes;
@@ -43,8 +43,8 @@ ColoStats *colo_stats_new(size_t window)
 {
     ColoStats *st = g_new0(ColoStats, 1);
 
-    st->window = window ? MIN(window, COLO_STATS_MAX_WINDOW)
-                        : COLO_STATS_WINDOW;
+    st->window =
+        window ? MIN(window, COLO_STATS_MAX_WINDOW) : COLO_STATS_WINDOW;
     for (int d = 0; d < COLO_STATS_NDIST; d++) {
         st->ring[d] = g_new0(uint64_t, st->window);
     }
@@ -103,8 +103,7 @@ json_t *colo_stats_record_json(const ColoCheckpointRecord *rec)
                             json_integer(rec->phase_us[p]));
     }
     json_object_set_new(o, "phases_us", ph);
-    json_object_set_new(o, "devstate_bytes",
-                        json_integer(rec->devstate_bytes));
+    json_object_set_new(o, "devstate_bytes", json_integer(rec->devstate_bytes));
     json_object_set_new(o, "ram_pages", json_integer(rec->ram_pages));
     json_object_set_new(o, "ram_bytes", json_integer(rec->ram_bytes));
     json_object_set_new(o, "output_held", json_integer(rec->output_held));
@@ -207,7 +206,8 @@ static int colo_stats_cmp(const void *a, const void *b)
 }
 
 /* Nearest rank: the value at rank ceil(p/100 * n), 1-based. */
-static uint64_t colo_stats_percentile(const uint64_t *sorted, size_t n, unsigned p)
+static uint64_t colo_stats_percentile(const uint64_t *sorted, size_t n,
+                                      unsigned p)
 {
     size_t rank;
 
@@ -223,7 +223,9 @@ static void colo_stats_dist(ColoStats *st, int d, ColoStatsDist *out)
     size_t n = st->filled;
     g_autofree uint64_t *v = g_memdup2(st->ring[d], n * sizeof(uint64_t));
 
-    qsort(v, n, sizeof(uint64_t), colo_stats_cmp);
+    if (n > 0) {
+        qsort(v, n, sizeof(uint64_t), colo_stats_cmp);
+    }
     out->count = n;
     out->p50 = colo_stats_percentile(v, n, 50);
     out->p99 = colo_stats_percentile(v, n, 99);
@@ -269,9 +271,8 @@ json_t *colo_stats_summary_json(ColoStats *st)
         json_object_set_new(ph, colo_phase_names[p],
                             colo_stats_dist_json(&s.phase[p]));
     }
-    o = json_pack("{sIsIsIsIsoso}", "checkpoints",
-                  (json_int_t)s.checkpoints, "failures",
-                  (json_int_t)s.failures, "last_epoch",
+    o = json_pack("{sIsIsIsIsoso}", "checkpoints", (json_int_t)s.checkpoints,
+                  "failures", (json_int_t)s.failures, "last_epoch",
                   (json_int_t)s.last_epoch, "last_ok_epoch",
                   (json_int_t)s.last_ok_epoch, "pause_us",
                   colo_stats_dist_json(&s.pause), "phases_us", ph);
@@ -279,8 +280,7 @@ json_t *colo_stats_summary_json(ColoStats *st)
     json_object_set_new(o, "ram_pages", json_integer(s.ram_pages));
     json_object_set_new(o, "ram_bytes", json_integer(s.ram_bytes));
     json_object_set_new(o, "output_held", json_integer(s.output_held));
-    json_object_set_new(o, "output_released",
-                        json_integer(s.output_released));
+    json_object_set_new(o, "output_released", json_integer(s.output_released));
     return o;
 }
 
@@ -312,8 +312,8 @@ char *colo_stats_summary_table(ColoStats *st)
     }
     g_string_append_printf(t,
                            "device state %" G_GUINT64_FORMAT " bytes, "
-                           "RAM %" G_GUINT64_FORMAT " pages / %" G_GUINT64_FORMAT
-                           " bytes\n",
+                           "RAM %" G_GUINT64_FORMAT
+                           " pages / %" G_GUINT64_FORMAT " bytes\n",
                            s.devstate_bytes, s.ram_pages, s.ram_bytes);
     g_string_append_printf(t,
                            "output held %" G_GUINT64_FORMAT
@@ -328,18 +328,16 @@ json_t *colo_stats_status_json(ColoStats *st, const ColoStatusInfo *info)
     json_t *o;
 
     colo_stats_summary(st, &s);
-    o = json_pack("{sssssIsIsIsIsIsIsIsIsI}", "role",
-                  info->role ? info->role : "", "state",
-                  info->state ? info->state : "", "interval-ms",
-                  (json_int_t)info->interval_ms, "checkpoints",
-                  (json_int_t)s.checkpoints, "failures",
-                  (json_int_t)s.failures, "last-checkpoint",
-                  (json_int_t)s.last_ok_epoch, "last-pause-us",
-                  (json_int_t)s.last_pause_us, "pause-p50-us",
-                  (json_int_t)s.pause.p50, "pause-p99-us",
-                  (json_int_t)s.pause.p99, "output-held-bytes",
-                  (json_int_t)s.output_held_now, "output-released-bytes",
-                  (json_int_t)s.output_released);
+    o = json_pack(
+        "{sssssIsIsIsIsIsIsIsIsI}", "role", info->role ? info->role : "",
+        "state", info->state ? info->state : "", "interval-ms",
+        (json_int_t)info->interval_ms, "checkpoints", (json_int_t)s.checkpoints,
+        "failures", (json_int_t)s.failures, "last-checkpoint",
+        (json_int_t)s.last_ok_epoch, "last-pause-us",
+        (json_int_t)s.last_pause_us, "pause-p50-us", (json_int_t)s.pause.p50,
+        "pause-p99-us", (json_int_t)s.pause.p99, "output-held-bytes",
+        (json_int_t)s.output_held_now, "output-released-bytes",
+        (json_int_t)s.output_released);
     if (info->peer) {
         json_object_set_new(o, "peer", json_string(info->peer));
     }

@@ -31,9 +31,10 @@
 #define COLO_STATS_REASON_MAX 256
 
 /* Metrics listener caps. */
-#define COLO_METRICS_MAX_REQUEST 8192 /* bytes of request head */
-#define COLO_METRICS_MAX_CLIENTS 16   /* connections at once */
-#define COLO_METRICS_TIMEOUT_MS  5000 /* whole exchange, per client */
+#define COLO_METRICS_MAX_REQUEST     8192 /* bytes of request head */
+#define COLO_METRICS_MAX_CLIENTS     16   /* connections at once */
+#define COLO_METRICS_TIMEOUT_MS      5000 /* whole exchange, per client */
+#define COLO_METRICS_ACCEPT_PAUSE_MS 1000 /* out of fds: stop accepting */
 
 typedef enum ColoPhase {
     COLO_PHASE_STOP,
@@ -143,8 +144,10 @@ typedef char *(*ColoMetricsRenderFn)(void *opaque);
  * malformed request with 400, a request head over COLO_METRICS_MAX_REQUEST
  * with 431; always closes after answering. A client that has not finished
  * within COLO_METRICS_TIMEOUT_MS is dropped; beyond
- * COLO_METRICS_MAX_CLIENTS connections new ones are closed at once. Never
- * blocks. NULL + *errp if it cannot listen.
+ * COLO_METRICS_MAX_CLIENTS connections new ones are closed at once; when
+ * accept fails for want of fds or memory, accepting pauses for
+ * COLO_METRICS_ACCEPT_PAUSE_MS. Never blocks. NULL + *errp if it cannot
+ * listen.
  */
 ColoMetricsServer *colo_metrics_server_new(const char *spec, GMainContext *ctx,
                                            ColoMetricsRenderFn render,

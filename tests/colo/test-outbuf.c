@@ -344,6 +344,30 @@ static void test_file_sink(Fixture *f, gconstpointer data)
     colo_sink_free(sink);
 }
 
+/* A FILE that cannot be written keeps its bytes and does not spin. */
+static void test_file_sink_error(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    ColoSink *sink = colo_sink_open("/dev/full", 0, &err);
+    ColoSinkStats st;
+
+    g_assert_no_error(err);
+    colo_sink_attach(sink, NULL);
+    g_assert_false(colo_sink_write(sink, "lost?", 5, &err));
+    g_assert_nonnull(strstr(err->message, "Cannot write"));
+    g_assert_nonnull(strstr(err->message, g_strerror(ENOSPC)));
+    for (int i = 0; i < 20; i++) {
+        g_main_context_iteration(NULL, FALSE);
+    }
+    colo_sink_get_stats(sink, &st);
+    g_assert_cmpuint(st.pending, ==, 5);
+    g_assert_cmpuint(st.written, ==, 0);
+    /* Retried after 100, 200, 400 ms...: not once per loop iteration. */
+    g_assert_cmpuint(st.write_errors, >=, 1);
+    g_assert_cmpuint(st.write_errors, <=, 4);
+    colo_sink_free(sink);
+}
+
 /* ------------------------------------------------------ socket sinks */
 
 static int unix_listen(const char *path)
@@ -588,6 +612,40 @@ static void test_peer_goes_away(Fixture *f, gconstpointer data)
     close(lfd);
 }
 
+/* A TCP peer that is not there yet: the refusal comes after the open,
+   and the sink keeps trying until the peer listens. */
+static void test_tcp_refused_then_up(Fixture *f, gconstpointer data)
+{
+    int port;
+    int lfd = tcp_listen(&port);
+    int one = 1;
+    ColoSink *sink;
+    ColoSinkStats st;
+    char buf[8] = "";
+    int cfd;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+    close(lfd);
+    sink = open_sink("tcp:127.0.0.1:%d", port);
+    g_assert_true(colo_sink_write(sink, "queued", 6, NULL));
+    g_assert_true(wait_connected(sink, false));
+    colo_sink_get_stats(sink, &st);
+    g_assert_cmpuint(st.pending, ==, 6);
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(lfd, 4), ==, 0);
+    cfd = accept_looping(lfd);
+    g_assert_cmpint(cfd, >=, 0);
+    g_assert_true(read_looping(cfd, buf, 6));
+    g_assert_cmpmem(buf, 6, "queued", 6);
+    g_assert_true(wait_connected(sink, true));
+    colo_sink_free(sink);
+    close(cfd);
+    close(lfd);
+}
+
 /* ---------------------------------------------------------- takeover */
 
 static const char *const epochs[] = {"line 1\n", "line 2\nline 3\n", "",
@@ -738,8 +796,10 @@ int main(int argc, char **argv)
     ADD("drain", test_drain);
     ADD("bad-specs", test_bad_specs);
     ADD("file-sink", test_file_sink);
+    ADD("file-sink-error", test_file_sink_error);
     ADD("unix-sink", test_unix_sink);
     ADD("tcp-sink", test_tcp_sink);
+    ADD("tcp-refused-then-up", test_tcp_refused_then_up);
     ADD("peer-stops-reading", test_peer_stops_reading);
     ADD("peer-goes-away", test_peer_goes_away);
     ADD("takeover-file", test_takeover_file);

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -122,9 +123,9 @@ static void test_failures(void)
     g_assert_cmpuint(s.last_epoch, ==, 3);
     g_assert_cmpuint(s.last_ok_epoch, ==, 2);
     status = colo_stats_status_json(st, &info);
-    g_assert_cmpuint(strlen(json_string_value(
-                         json_object_get(status, "last-error"))),
-                     ==, COLO_STATS_REASON_MAX);
+    g_assert_cmpuint(
+        strlen(json_string_value(json_object_get(status, "last-error"))), ==,
+        COLO_STATS_REASON_MAX);
     json_decref(status);
     colo_stats_free(st);
 }
@@ -201,8 +202,8 @@ static void test_summary_shapes(void)
     add_scrambled(st, 100);
     colo_stats_set_output_held_now(st, 17);
     sum = colo_stats_summary_json(st);
-    g_assert_cmpint(json_integer_value(json_object_get(sum, "checkpoints")),
-                    ==, 100);
+    g_assert_cmpint(json_integer_value(json_object_get(sum, "checkpoints")), ==,
+                    100);
     d = json_object_get(sum, "pause_us");
     g_assert_cmpint(json_integer_value(json_object_get(d, "p50")), ==, 50);
     g_assert_cmpint(json_integer_value(json_object_get(d, "p99")), ==, 99);
@@ -227,10 +228,10 @@ static void test_summary_shapes(void)
     g_assert_null(json_object_get(status, "last-error"));
     table = colo_stats_summary_table(st);
     g_assert_nonnull(strstr(table, "checkpoints 100, failed 0"));
-    g_assert_nonnull(
-        strstr(table, "  pause            100         50         99        100\n"));
-    g_assert_nonnull(
-        strstr(table, "  stop             100         50         99        100\n"));
+    g_assert_nonnull(strstr(
+        table, "  pause            100         50         99        100\n"));
+    g_assert_nonnull(strstr(
+        table, "  stop             100         50         99        100\n"));
     json_decref(sum);
     json_decref(status);
     colo_stats_free(st);
@@ -324,8 +325,7 @@ static char *prom_family(PromState *ps, const char *name)
     for (int i = 0; i < 2; i++) {
         const char *suf = i ? "_count" : "_sum";
         if (g_str_has_suffix(name, suf)) {
-            g_autofree char *base =
-                g_strndup(name, strlen(name) - strlen(suf));
+            g_autofree char *base = g_strndup(name, strlen(name) - strlen(suf));
             const char *t = g_hash_table_lookup(ps->types, base);
             if (t && !strcmp(t, "summary")) {
                 return g_steal_pointer(&base);
@@ -380,7 +380,8 @@ static const char *prom_sample(PromState *ps, const char *line)
     bool has_q = false;
     g_auto(GStrv) rest = NULL;
 
-    if (!prom_name_ok(line, n) || (*p == '{' && !prom_labels(&p, key, &has_q))) {
+    if (!prom_name_ok(line, n) ||
+        (*p == '{' && !prom_labels(&p, key, &has_q))) {
         return "bad sample name or labels";
     }
     rest = g_strsplit(p, " ", -1);
@@ -512,18 +513,18 @@ static void test_prometheus_empty(void)
 static void test_checker_rejects(void)
 {
     static const char *const bad[] = {
-        "# HELP a x\n# TYPE a gauge\na 1",               /* no final \n */
-        "a 1\n",                                          /* no TYPE */
-        "# HELP a x\n# TYPE a gauge\na one\n",           /* value */
-        "# HELP a x\n# TYPE a gauge\n1a 1\n",            /* name */
-        "# HELP a x\n# TYPE a gauge\na{b=\"c} 1\n",      /* label */
-        "# HELP a x\n# TYPE a gauge\na{b=\"\\x\"} 1\n",  /* escape */
+        "# HELP a x\n# TYPE a gauge\na 1",              /* no final \n */
+        "a 1\n",                                        /* no TYPE */
+        "# HELP a x\n# TYPE a gauge\na one\n",          /* value */
+        "# HELP a x\n# TYPE a gauge\n1a 1\n",           /* name */
+        "# HELP a x\n# TYPE a gauge\na{b=\"c} 1\n",     /* label */
+        "# HELP a x\n# TYPE a gauge\na{b=\"\\x\"} 1\n", /* escape */
         "# HELP a x\n# TYPE a gauge\na 1\n# TYPE a gauge\n",
-        "# HELP a x\n# TYPE a summary\na 1\n",           /* no quantile */
+        "# HELP a x\n# TYPE a summary\na 1\n", /* no quantile */
         "# HELP a x\n# TYPE a gauge\n# HELP b x\n# TYPE b gauge\n"
-        "a{x=\"1\"} 1\nb 1\na{x=\"2\"} 1\n",             /* split group */
-        "# HELP a x\n# TYPE a gauge\na 1\na 2\n",        /* duplicate */
-        "# HELP a x\n# TYPE a wrong\na 1\n",             /* type */
+        "a{x=\"1\"} 1\nb 1\na{x=\"2\"} 1\n",      /* split group */
+        "# HELP a x\n# TYPE a gauge\na 1\na 2\n", /* duplicate */
+        "# HELP a x\n# TYPE a wrong\na 1\n",      /* type */
     };
     const char *why;
 
@@ -741,6 +742,37 @@ static void test_http_max_clients(void)
     colo_stats_free(st);
 }
 
+/* Out of fds: the server pauses accepting instead of spinning on a
+   listening fd that stays readable, and recovers. */
+static void test_http_out_of_fds(void)
+{
+    ColoStats *st = colo_stats_new(0);
+    ColoMetricsServer *srv = start_server(st);
+    int port = colo_metrics_server_port(srv);
+    struct rlimit old, rl;
+    g_autofree char *r = NULL;
+    int c;
+
+    drain_context();
+    c = http_connect(port); /* the lowest free fd: none free below it */
+    g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &old), ==, 0);
+    rl = old;
+    rl.rlim_cur = c + 1;
+    g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &rl), ==, 0);
+    g_assert_true(g_main_context_iteration(NULL, FALSE)); /* EMFILE */
+    for (int i = 0; i < 3; i++) {
+        g_assert_false(g_main_context_iteration(NULL, FALSE));
+    }
+    g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &old), ==, 0);
+    g_assert_cmpint(send(c, "GET /metrics HTTP/1.0\r\n\r\n", 25, 0), ==, 25);
+    r = http_read_all(c);
+    g_assert_nonnull(r);
+    g_assert_true(g_str_has_prefix(r, "HTTP/1.0 200 "));
+    colo_metrics_server_free(srv);
+    drain_context();
+    colo_stats_free(st);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -756,5 +788,6 @@ int main(int argc, char **argv)
     g_test_add_func("/colo/stats/http-bad-requests", test_http_bad);
     g_test_add_func("/colo/stats/http-slow-client", test_http_slow);
     g_test_add_func("/colo/stats/http-max-clients", test_http_max_clients);
+    g_test_add_func("/colo/stats/http-out-of-fds", test_http_out_of_fds);
     return g_test_run();
 }
