@@ -117,13 +117,44 @@ static bool tools_colo_check(ToolsColoArgs *a, bool primary, GError **errp)
                          false, errp);
 }
 
+/* The strings GOptionContext allocated for the options. */
+static void tools_colo_free(ColoOptions *o)
+{
+    const char **strs[] = {&o->qmp,        &o->peer,    &o->listen,
+                           &o->dm_serial,  &o->control, &o->stats,
+                           &o->serial_out, &o->metrics, &o->x_fault};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(strs); i++) {
+        g_free((char *)*strs[i]);
+        *strs[i] = NULL;
+    }
+}
+
+static int tools_colo_run(ToolsColoArgs *a, bool primary, int argc, char **argv,
+                          GOptionContext *ctx)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!g_option_context_parse(ctx, &argc, &argv, &err) ||
+        !tools_colo_check(a, primary, &err)) {
+        fprintf(stderr, "lockstep colo %s: %s\n",
+                primary ? "primary" : "secondary", err->message);
+        return TOOLS_EXIT_ERROR;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "lockstep colo: unexpected argument '%s'\n", argv[1]);
+        return TOOLS_EXIT_ERROR;
+    }
+    return primary ? colo_primary_run(&a->o) : colo_secondary_run(&a->o);
+}
+
 int tools_cmd_colo(int argc, char **argv)
 {
     g_autoptr(GOptionContext) ctx = NULL;
-    g_autoptr(GError) err = NULL;
     g_autofree GOptionEntry *entries = NULL;
     ToolsColoArgs a;
     bool primary;
+    int rc;
 
     if (argc < 2 ||
         (strcmp(argv[1], "primary") && strcmp(argv[1], "secondary"))) {
@@ -142,17 +173,7 @@ int tools_cmd_colo(int argc, char **argv)
                                        : "- COLO secondary side");
     entries = tools_colo_entries(&a, primary);
     g_option_context_add_main_entries(ctx, entries, NULL);
-    argc--;
-    argv++;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err) ||
-        !tools_colo_check(&a, primary, &err)) {
-        fprintf(stderr, "lockstep colo %s: %s\n",
-                primary ? "primary" : "secondary", err->message);
-        return TOOLS_EXIT_ERROR;
-    }
-    if (argc > 1) {
-        fprintf(stderr, "lockstep colo: unexpected argument '%s'\n", argv[1]);
-        return TOOLS_EXIT_ERROR;
-    }
-    return primary ? colo_primary_run(&a.o) : colo_secondary_run(&a.o);
+    rc = tools_colo_run(&a, primary, argc - 1, argv + 1, ctx);
+    tools_colo_free(&a.o);
+    return rc;
 }

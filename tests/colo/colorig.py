@@ -263,7 +263,21 @@ class Rig:
     def __enter__(self):
         return self
 
+    def stop_sides(self):
+        """SIGTERM to every coordinator side still running: each must exit
+        0 (under ASan this also checks the exit path for leaks)."""
+        bad = []
+        for p in self.procs:
+            if isinstance(p, Side) and p.alive():
+                rc = p.kill(signal.SIGTERM)
+                if rc != 0:
+                    bad.append("%s side exited %d on SIGTERM:\n%s" %
+                               (p.role, rc, p.output()[-3000:]))
+        check(not bad, "\n".join(bad))
+
     def __exit__(self, *exc):
+        if exc[0] is None:
+            self.stop_sides()
         for p in reversed(self.procs):
             try:
                 p.kill()
