@@ -27,6 +27,10 @@ DM = dmlib.DM
 LOCKSTEP = os.path.join(BUILD, "lockstep")
 TIMEOUT = 10.0
 RTC = ["-rtc", "base=2024-02-29T23:59:50,clock=vm"]
+# The two "hosts" sit on different loopback addresses: the secondary
+# listens on SECONDARY_ADDR, the primary side's connection comes from
+# 127.0.0.1 (Linux routes all of 127/8 to lo).
+SECONDARY_ADDR = "127.0.0.2"
 
 check = dmlib.check
 fail = dmlib.fail
@@ -54,9 +58,9 @@ DRIVER = [
 ]
 
 
-def free_port():
+def free_port(addr="127.0.0.1"):
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind((addr, 0))
     port = s.getsockname()[1]
     s.close()
     return port
@@ -223,7 +227,7 @@ class Rig:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="lscolo-")
         self.procs = []
-        self.port = free_port()
+        self.port = free_port(SECONDARY_ADDR)
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -234,16 +238,16 @@ class Rig:
         return d
 
     def secondary(self, dm, extra=(), sink=None, port=None):
-        s = Side(self, "secondary", dm, ["--listen", "127.0.0.1:%d" %
-                                         (port or self.port)] + list(extra),
+        s = Side(self, "secondary", dm, ["--listen", "%s:%d" % (SECONDARY_ADDR,
+                                         port or self.port)] + list(extra),
                  sink)
         self.procs.append(s)
         s.control()
         return s
 
     def primary(self, dm, extra=(), sink=None, port=None, wait_paired=True):
-        p = Side(self, "primary", dm, ["--peer", "127.0.0.1:%d" %
-                                       (port or self.port)] + list(extra),
+        p = Side(self, "primary", dm, ["--peer", "%s:%d" % (SECONDARY_ADDR,
+                                       port or self.port)] + list(extra),
                  sink)
         self.procs.append(p)
         if wait_paired:

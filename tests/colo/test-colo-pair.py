@@ -124,7 +124,7 @@ class Proxy:
 
     def __init__(self, target_port):
         self.lsock = socket.socket()
-        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.bind((R.SECONDARY_ADDR, 0))
         self.lsock.listen(1)
         self.port = self.lsock.getsockname()[1]
         self.target = target_port
@@ -135,7 +135,7 @@ class Proxy:
 
     def run(self):
         a, _ = self.lsock.accept()
-        b = socket.create_connection(("127.0.0.1", self.target))
+        b = socket.create_connection((R.SECONDARY_ADDR, self.target))
         self.socks = [a, b]
         peer = {a: b, b: a}
         try:
@@ -231,7 +231,7 @@ def test_reprotect():
                      "survivor's output")
         # A fresh secondary; the survivor's side hands over to a primary.
         t = rig.dm("t")
-        port2 = R.free_port()
+        port2 = R.free_port(R.SECONDARY_ADDR)
         rig.secondary(t, port=port2, sink=rig.path("t-out.txt"))
         old.kill(signal.SIGTERM)
         R.check(s.status() == "paused", "survivor left paused for handover")

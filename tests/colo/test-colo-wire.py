@@ -18,7 +18,7 @@ import colowire as W  # noqa: E402
 
 
 def connect(rig):
-    sock = socket.create_connection(("127.0.0.1", rig.port), timeout=R.TIMEOUT)
+    sock = socket.create_connection((R.SECONDARY_ADDR, rig.port), timeout=R.TIMEOUT)
     return sock
 
 
