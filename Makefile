@@ -2,7 +2,7 @@
 BUILD ?= build
 MESON_FLAGS ?=
 
-.PHONY: all deps check demo bench fuzz asan clean fixtures format
+.PHONY: all deps check demo bench fuzz fuzz-merge asan asan-fuzz-corpus clean fixtures format
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -13,8 +13,23 @@ deps:
 $(BUILD)/build.ninja: | deps
 	meson setup $(BUILD) $(MESON_FLAGS)
 
+# Every test in the normal build, then every fuzz corpus again under
+# ASan/UBSan (build-asan; only the replay programs are built there).
 check: all
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	@$(MAKE) --no-print-directory asan-fuzz-corpus
+
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+build-asan/build.ninja: | deps
+	CC=clang meson setup build-asan \
+	    -Db_sanitize=address,undefined -Db_lundef=false
+
+asan-fuzz-corpus: build-asan/build.ninja
+	ninja -C build-asan fuzz-replays
+	$(SAN_ENV) meson test -C build-asan --no-rebuild --print-errorlogs \
+	    --num-processes 2 --suite fuzz
 
 demo: all
 	@scripts/demo
@@ -23,19 +38,26 @@ bench: all
 	@scripts/install-deps --qemu
 	@bench/run
 
-fuzz: deps
-	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz \
-	    -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
-	ninja -C build-fuzz
-	@bench/../tests/fuzz/run-fuzzers build-fuzz $${FUZZ_SECONDS:-60}
-
-asan: deps
-	@[ -f build-asan/build.ninja ] || CC=clang meson setup build-asan \
+# Every project library is built with coverage instrumentation in this
+# build (-Dfuzz=true); see docs/fuzzing.md.
+build-fuzz/build.ninja: | deps
+	CC=clang meson setup build-fuzz -Dfuzz=true \
 	    -Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz: build-fuzz/build.ninja
+	ninja -C build-fuzz
+	@tests/fuzz/run-fuzzers build-fuzz $${FUZZ_SECONDS:-60} $(FUZZ_TARGETS)
+
+# Fuzzes, then merges the inputs that reach new edges into
+# tests/fuzz/corpus/<target>/ (libFuzzer -merge=1 -use_counters=0).
+fuzz-merge: build-fuzz/build.ninja
+	ninja -C build-fuzz
+	@tests/fuzz/run-fuzzers build-fuzz $${FUZZ_SECONDS:-60} --merge \
+	    $(FUZZ_TARGETS)
+
+asan: build-asan/build.ninja
 	ninja -C build-asan
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    meson test -C build-asan --print-errorlogs --num-processes 2
+	$(SAN_ENV) meson test -C build-asan --print-errorlogs --num-processes 2
 
 fixtures:
 	@scripts/install-deps --qemu

@@ -13,6 +13,8 @@
 #include <glib.h>
 
 #define LS_ERROR ls_error_quark()
+/* The domain's name, as g_quark_to_string(LS_ERROR) gives it. */
+#define LS_ERROR_QUARK_NAME "lockstep-error-quark"
 
 typedef enum {
     LS_ERROR_GENERIC = 0,       /* "GenericError" */
@@ -26,6 +28,10 @@ GQuark ls_error_quark(void);
 
 /* QMP class name of an error; "GenericError" for foreign domains. */
 const char *ls_error_class_name(const GError *err);
+
+/* The LsErrorCode of a QMP class name (a reply's "class"); GenericError
+   for NULL or a class this table does not know. */
+int ls_error_code_from_class(const char *cls);
 
 /* Shorthand for the common case: a GenericError with a formatted message. */
 #define ls_error_set(errp, ...)                                                \

@@ -19,18 +19,15 @@
 #define PIT_CMD_READ_BACK  3
 #define PIT_RB_NO_COUNT    0x20
 #define PIT_RB_NO_STATUS   0x10
-
-/* a * b / c with a 128-bit intermediate, as QEMU's muldiv64. */
-static uint64_t pit_muldiv64(uint64_t a, uint32_t b, uint32_t c)
-{
-    return (uint64_t)((unsigned __int128)a * b / c);
-}
+/* Farthest a transition can lie ahead of the time it was computed at:
+   65537 input ticks (count 0x10000, modes 4/5) and QEMU's 1 ns rounding. */
+#define PIT_MAX_AHEAD_NS (0x10001LL * HW_NS_PER_SEC / PIT_FREQ + 1)
 
 /* PIT input clock ticks since the count was loaded. */
 static uint64_t pit_ticks(const PitChannelState *s, int64_t now)
 {
-    return pit_muldiv64((uint64_t)(now - s->count_load_time), PIT_FREQ,
-                        HW_NS_PER_SEC);
+    return hw_muldiv64((uint64_t)(now - s->count_load_time), PIT_FREQ,
+                       HW_NS_PER_SEC);
 }
 
 static int pit_channel_out(const PitChannelState *s, int64_t now)
@@ -91,7 +88,7 @@ static int64_t pit_next_transition(const PitChannelState *s, int64_t now)
         break;
     }
     next = (uint64_t)s->count_load_time +
-           pit_muldiv64(next, HW_NS_PER_SEC, PIT_FREQ);
+           hw_muldiv64(next, HW_NS_PER_SEC, PIT_FREQ);
     if (next <= (uint64_t)now) {
         next = (uint64_t)now + 1;
     }
@@ -139,9 +136,17 @@ static void pit_timer_cb(void *opaque)
 {
     PitDevice *d = opaque;
     PitChannelState *s = &d->s.channels[0];
+    int64_t now = hw_clock_now(d->clock), at = s->next_transition_time;
+    int64_t period = (int64_t)hw_muldiv64(s->count, HW_NS_PER_SEC, PIT_FREQ);
 
-    /* evaluated at the transition time itself, not the clock's now */
-    pit_update_irq(d, s, s->next_transition_time);
+    /* Evaluated at the transition time itself, not the clock's now, so
+       each transition is replayed in turn; but after a jump of more than
+       HW_CLOCK_MAX_CATCHUP periods the missed ones are dropped and the
+       output re-phases to now (see clock.h). */
+    if (hw_clock_catchup_capped(now, at, period)) {
+        at = now;
+    }
+    pit_update_irq(d, s, at);
 }
 
 static void pit_load_count(PitDevice *d, PitChannelState *s, int val)
@@ -374,6 +379,11 @@ static bool pit_channel_post_load(void *state, int version_id, GError **errp)
             return false;
         }
     }
+    if (!hw_clock_check_time("count_load_time", s->count_load_time, 0, errp) ||
+        !hw_clock_check_time("next_transition_time", s->next_transition_time,
+                             -1, errp)) {
+        return false;
+    }
     /* a zero count would divide by zero; QEMU never stores one */
     if (s->count < 1 || s->count > 0x10000) {
         ls_error_set(errp, "field 'count': %" PRId32 " out of range 1..65536",
@@ -394,14 +404,32 @@ static bool pit_post_load(void *state, int version_id, GError **errp)
                      s->channels[0].irq_disabled);
         return false;
     }
-    if (s->channels[0].next_transition_time < -1) {
-        ls_error_set(errp,
-                     "field 'channels[0].next_transition_time': "
-                     "%" PRId64 " is negative",
-                     s->channels[0].next_transition_time);
-        return false;
+    return hw_clock_check_time("channels[0].next_transition_time",
+                               s->channels[0].next_transition_time, -1, errp);
+}
+
+/* Times the register paths can only set from the clock, bounded against
+   the clock the load brought: a count loaded in the future is loaded now;
+   a transition due farther ahead than any count reaches is recomputed. */
+static void pit_bound_times(PitDevice *d, int64_t now)
+{
+    PitChannelState *c0 = &d->s.channels[0];
+
+    for (int i = 0; i < PIT_NUM_CHANNELS; i++) {
+        if (d->s.channels[i].count_load_time > now) {
+            ls_log_ratelimited("i8254: channel %d count_load_time %" PRId64
+                               " is after the clock (%" PRId64 "): loaded now",
+                               i, d->s.channels[i].count_load_time, now);
+            d->s.channels[i].count_load_time = now;
+        }
     }
-    return true;
+    if (c0->next_transition_time > now + PIT_MAX_AHEAD_NS) {
+        ls_log_ratelimited("i8254: next_transition_time %" PRId64
+                           " is beyond reach of the clock (%" PRId64
+                           "): recomputed",
+                           c0->next_transition_time, now);
+        c0->next_transition_time = pit_next_transition(c0, now);
+    }
 }
 
 /* As QEMU's pit_post_load: re-arm channel 0's timer from the saved
@@ -410,8 +438,10 @@ static bool pit_post_load(void *state, int version_id, GError **errp)
 static void pit_post_commit(void *state, int version_id)
 {
     PitDevice *d = container_of(state, PitDevice, s);
-    int64_t t = d->s.channels[0].next_transition_time;
+    int64_t t;
 
+    pit_bound_times(d, hw_clock_now(d->clock));
+    t = d->s.channels[0].next_transition_time;
     if (t != -1) {
         hw_timer_mod(d->timer, t);
     } else {

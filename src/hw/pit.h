@@ -22,6 +22,13 @@
  * and latches survive. Channel 0's IRQ is not re-driven by reset; its
  * timer is re-armed at the next transition.
  *
+ * Differs from QEMU where QEMU can hang or overflow: channel 0's timer
+ * replays missed transitions one by one only up to HW_CLOCK_MAX_CATCHUP
+ * periods (then re-phases to now, dropping them); a load refuses times
+ * outside the bounds of clock.h, and at commit a count loaded after the
+ * loaded clock is loaded now and a transition due farther ahead than any
+ * count reaches is recomputed.
+ *
  * State: section `i8254` version 3 (min 2), instance 0, alias 0x40:
  * u32 channels[0].irq_disabled (v3), 3 x `pit channel` v2 (32 bytes
  * each), int64 channels[0].next_transition_time again. The times are

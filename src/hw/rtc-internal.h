@@ -12,6 +12,8 @@
 
 #define RTC_NS_PER_SEC        1000000000LL
 #define RTC_MAX_CLOCK_JUMP_NS (60 * RTC_NS_PER_SEC)
+/* The update timer's farthest lead: the alarm, a day and a second away. */
+#define RTC_MAX_UPDATE_AHEAD_NS ((86400 + 1) * RTC_NS_PER_SEC)
 
 typedef enum RtcBaseKind {
     RTC_BASE_UTC,
@@ -21,20 +23,19 @@ typedef enum RtcBaseKind {
 
 typedef struct RtcTimer RtcTimer;
 
-/* A timer on the RTC's clock: a HwTimer (clock=vm) or a GSource whose
-   ready time tracks the deadline (host, rt). The deadline itself lives in
-   the state (`*deadline`), so that it is what gets saved. */
+/* A timer on the RTC's clock (an HwTimer on the virtual, real-time or
+   host clock). The deadline itself lives in the state (`*deadline`), so
+   that it is what gets saved. */
 struct RtcTimer {
     RtcDevice *dev;
     int64_t *deadline;
     void (*cb)(RtcDevice *d);
     HwTimer *hw;
-    GSource *src;
 };
 
 struct RtcDevice {
     RtcState s;
-    HwClock *vclock;
+    HwClock *vclock; /* the machine's clocks (all three kinds) */
     RtcClockKind clock;
     HwIrq *irq;
     int irq_level;
@@ -57,8 +58,8 @@ void rtc_irq_set(RtcDevice *d, int level);
 
 /* ---- rtc-time.c: clocks and timers ---- */
 
-/* Now on clock `kind`, in ns (`vclock` only read for RTC_CLOCK_VM). */
-int64_t rtc_clock_ns(RtcClockKind kind, HwClock *vclock);
+/* Now on clock `kind` of the machine's clocks, in ns. */
+int64_t rtc_clock_ns(RtcClockKind kind, HwClock *clock);
 /* Now on the RTC's clock (d->clock), in ns. */
 int64_t rtc_now(RtcDevice *d);
 /* Creates the periodic and update timers, both disarmed (deadline -1). */

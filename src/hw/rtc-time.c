@@ -1,9 +1,9 @@
 /*
- * MC146818 RTC: its clocks and timers, and all the time-keeping (see rtc.h
- * for what the model covers). The clocks (vm, host, rt) and the timers on
- * them; time arithmetic (QEMU's mktimegm, muldiv64, period helpers); BCD
- * and the CMOS time registers; the alarm, update-ended and periodic timer
- * logic.
+ * MC146818 RTC: its clock and timers, and all the time-keeping (see rtc.h
+ * for what the model covers). Which of the machine's clocks (hw/clock.h)
+ * `-rtc clock=vm|rt|host` selects, and the RTC's two timers on it; time
+ * arithmetic (QEMU's mktimegm, period helpers); BCD and the CMOS time
+ * registers; the alarm, update-ended and periodic timer logic.
  *
  * Every timer computation follows QEMU 7.2's hw/rtc/mc146818rtc.c step by
  * step, because the saved bytes (base_rtc, last_update, offset, timer
@@ -24,68 +24,30 @@
 static void rtc_periodic_fire(RtcDevice *d);
 static void rtc_update_fire(RtcDevice *d);
 
-typedef struct RtcSource {
-    GSource base;
-    RtcTimer *timer;
-} RtcSource;
-
 /* ---- clocks and timers ---- */
 
-int64_t rtc_clock_ns(RtcClockKind kind, HwClock *vclock)
+static HwClockType rtc_clock_type(RtcClockKind kind)
 {
-    struct timespec ts;
-
     switch (kind) {
     case RTC_CLOCK_VM:
-        return hw_clock_now(vclock);
+        return HW_CLOCK_VIRTUAL;
     case RTC_CLOCK_RT:
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * RTC_NS_PER_SEC + ts.tv_nsec;
+        return HW_CLOCK_REALTIME;
     case RTC_CLOCK_HOST:
     default:
-        return g_get_real_time() * 1000; /* QEMU: gettimeofday */
+        return HW_CLOCK_HOST;
     }
+}
+
+int64_t rtc_clock_ns(RtcClockKind kind, HwClock *clock)
+{
+    return hw_clock_get_ns(clock, rtc_clock_type(kind));
 }
 
 int64_t rtc_now(RtcDevice *d)
 {
     return rtc_clock_ns(d->clock, d->vclock);
 }
-
-static void rtc_source_arm(RtcTimer *t)
-{
-    int64_t left;
-
-    if (*t->deadline == -1) {
-        g_source_set_ready_time(t->src, -1);
-        return;
-    }
-    left = *t->deadline - rtc_now(t->dev);
-    if (left < 0) {
-        left = 0;
-    }
-    g_source_set_ready_time(t->src,
-                            g_get_monotonic_time() + (left + 999) / 1000);
-}
-
-static gboolean rtc_source_dispatch(GSource *src, G_GNUC_UNUSED GSourceFunc cb,
-                                    G_GNUC_UNUSED gpointer data)
-{
-    RtcTimer *t = ((RtcSource *)src)->timer;
-
-    if (*t->deadline != -1 && rtc_now(t->dev) >= *t->deadline) {
-        *t->deadline = -1;
-        g_source_set_ready_time(src, -1);
-        t->cb(t->dev);
-    } else {
-        rtc_source_arm(t);
-    }
-    return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs rtc_source_funcs = {
-    .dispatch = rtc_source_dispatch,
-};
 
 static void rtc_hw_timer_cb(void *opaque)
 {
@@ -102,25 +64,8 @@ static void rtc_timer_init(RtcDevice *d, RtcTimer *t, int64_t *deadline,
     t->deadline = deadline;
     t->cb = cb;
     *deadline = -1;
-    if (d->clock == RTC_CLOCK_VM) {
-        t->hw = hw_timer_new(d->vclock, rtc_hw_timer_cb, t);
-        return;
-    }
-    t->src = g_source_new(&rtc_source_funcs, sizeof(RtcSource));
-    ((RtcSource *)t->src)->timer = t;
-    g_source_set_ready_time(t->src, -1);
-    g_source_attach(t->src, g_main_context_get_thread_default());
-}
-
-static void rtc_timer_cleanup(RtcTimer *t)
-{
-    if (t->hw) {
-        hw_timer_free(t->hw);
-    }
-    if (t->src) {
-        g_source_destroy(t->src);
-        g_source_unref(t->src);
-    }
+    t->hw = hw_timer_new_on(d->vclock, rtc_clock_type(d->clock),
+                            rtc_hw_timer_cb, t);
 }
 
 void rtc_timers_init(RtcDevice *d)
@@ -131,21 +76,17 @@ void rtc_timers_init(RtcDevice *d)
 
 void rtc_timers_cleanup(RtcDevice *d)
 {
-    rtc_timer_cleanup(&d->periodic);
-    rtc_timer_cleanup(&d->update);
+    hw_timer_free(d->periodic.hw);
+    hw_timer_free(d->update.hw);
 }
 
 /* Re-arms the real timer from the deadline in the state. */
 void rtc_timer_sync(RtcTimer *t)
 {
-    if (t->hw) {
-        if (*t->deadline == -1) {
-            hw_timer_del(t->hw);
-        } else {
-            hw_timer_mod(t->hw, *t->deadline);
-        }
+    if (*t->deadline == -1) {
+        hw_timer_del(t->hw);
     } else {
-        rtc_source_arm(t);
+        hw_timer_mod(t->hw, *t->deadline);
     }
 }
 
@@ -162,7 +103,7 @@ static void rtc_timer_del(RtcTimer *t)
     rtc_timer_sync(t);
 }
 
-/* ---- time arithmetic (QEMU's mktimegm, muldiv64, period helpers) ---- */
+/* ---- time arithmetic (QEMU's mktimegm, period helpers) ---- */
 
 int64_t rtc_mktimegm(const struct tm *tm)
 {
@@ -179,11 +120,6 @@ int64_t rtc_mktimegm(const struct tm *tm)
            60 * tm->tm_min + tm->tm_sec;
 }
 
-static uint64_t rtc_muldiv64(uint64_t a, uint32_t b, uint32_t c)
-{
-    return (uint64_t)(((unsigned __int128)a * b) / c);
-}
-
 uint32_t rtc_period_code_to_clock(int code)
 {
     if (!code) {
@@ -197,7 +133,7 @@ uint32_t rtc_period_code_to_clock(int code)
 
 int64_t rtc_periodic_clock_to_ns(int64_t clocks)
 {
-    return (int64_t)rtc_muldiv64(clocks, RTC_NS_PER_SEC, RTC_CLOCK_RATE);
+    return (int64_t)hw_muldiv64(clocks, RTC_NS_PER_SEC, RTC_CLOCK_RATE);
 }
 
 uint32_t rtc_periodic_ticks(const RtcState *s)
@@ -291,7 +227,7 @@ void rtc_set_cmos_tm(RtcState *s, const struct tm *tm)
 /* Seconds of host time as QEMU's qemu_ref_timedate(QEMU_CLOCK_HOST). */
 static int64_t rtc_host_ref_s(RtcDevice *d)
 {
-    int64_t v = g_get_real_time() / 1000 / 1000;
+    int64_t v = hw_clock_get_ns(d->vclock, HW_CLOCK_HOST) / RTC_NS_PER_SEC;
 
     if (d->base == RTC_BASE_DATETIME) {
         v -= d->host_dt_offset;
@@ -518,10 +454,10 @@ void rtc_periodic_update(RtcDevice *d, int64_t now, uint32_t old_period,
         rtc_timer_del(&d->periodic);
         return;
     }
-    cur_clock = (int64_t)rtc_muldiv64(now, RTC_CLOCK_RATE, RTC_NS_PER_SEC);
+    cur_clock = (int64_t)hw_muldiv64(now, RTC_CLOCK_RATE, RTC_NS_PER_SEC);
     if (old_period && period_change) {
-        last_clock = (int64_t)rtc_muldiv64(s->next_periodic_time,
-                                           RTC_CLOCK_RATE, RTC_NS_PER_SEC) -
+        last_clock = (int64_t)hw_muldiv64(s->next_periodic_time, RTC_CLOCK_RATE,
+                                          RTC_NS_PER_SEC) -
                      old_period;
         lost = cur_clock - last_clock;
     }
@@ -535,8 +471,14 @@ void rtc_periodic_update(RtcDevice *d, int64_t now, uint32_t old_period,
 static void rtc_periodic_fire(RtcDevice *d)
 {
     RtcState *s = &d->s;
+    int64_t now = rtc_now(d), at = s->next_periodic_time;
 
-    rtc_periodic_update(d, s->next_periodic_time, s->period, false);
+    /* Each tick is replayed from the last (QEMU), but after a jump of more
+       than HW_CLOCK_MAX_CATCHUP periods the missed ones are dropped. */
+    if (hw_clock_catchup_capped(now, at, rtc_periodic_clock_to_ns(s->period))) {
+        at = now;
+    }
+    rtc_periodic_update(d, at, s->period, false);
     s->cmos_data[RTC_REG_C] |= RTC_REG_C_PF;
     if (s->cmos_data[RTC_REG_B] & RTC_REG_B_PIE) {
         s->cmos_data[RTC_REG_C] |= RTC_REG_C_IRQF;

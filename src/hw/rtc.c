@@ -214,14 +214,31 @@ static bool rtc_pre_save(void *opaque, G_GNUC_UNUSED GError **errp)
     return true;
 }
 
-static bool rtc_check_timer(int64_t deadline, const char *name, GError **errp)
+/* An unsigned time field (ns on the RTC's clock). */
+static bool rtc_check_u64_time(const char *name, uint64_t v, GError **errp)
 {
-    if (deadline < -1) {
-        ls_error_set(errp, "field '%s': deadline %" PRId64 " is negative", name,
-                     deadline);
+    if (v > (uint64_t)HW_CLOCK_MAX_FIELD_NS) {
+        ls_error_set(errp, "field '%s': %" PRIu64 " out of range 0..%" PRId64,
+                     name, v, HW_CLOCK_MAX_FIELD_NS);
         return false;
     }
     return true;
+}
+
+/* Every time field against the bounds of clock.h ("Time bounds"). */
+static bool rtc_check_times(const RtcState *s, GError **errp)
+{
+    if (s->offset < 0 || s->offset >= RTC_NS_PER_SEC) {
+        ls_error_set(errp, "field 'offset': %" PRId64 " out of range 0..%lld",
+                     s->offset, RTC_NS_PER_SEC - 1);
+        return false;
+    }
+    return hw_clock_check_time("periodic_timer", s->periodic_timer, -1, errp) &&
+           hw_clock_check_time("next_periodic_time", s->next_periodic_time, 0,
+                               errp) &&
+           hw_clock_check_time("update_timer", s->update_timer, -1, errp) &&
+           rtc_check_u64_time("last_update", s->last_update, errp) &&
+           rtc_check_u64_time("next_alarm_time", s->next_alarm_time, errp);
 }
 
 static bool rtc_post_load(void *opaque, int version_id, GError **errp)
@@ -242,8 +259,7 @@ static bool rtc_post_load(void *opaque, int version_id, GError **errp)
                      s->period, a & 0x0f, rate);
         return false;
     }
-    if (!rtc_check_timer(s->periodic_timer, "periodic_timer", errp) ||
-        !rtc_check_timer(s->update_timer, "update_timer", errp)) {
+    if (!rtc_check_times(s, errp)) {
         return false;
     }
     if ((a & 0x60) == 0x60 && (s->update_timer != -1 || (a & RTC_REG_A_UIP))) {
@@ -254,6 +270,22 @@ static bool rtc_post_load(void *opaque, int version_id, GError **errp)
         return false;
     }
     return true;
+}
+
+/* Deadlines bounded against the clock the load brought: one farther
+   ahead than the RTC ever arms (a period; the alarm, within a day) is
+   re-armed from now. */
+static void rtc_bound_deadlines(RtcDevice *d, int64_t now)
+{
+    RtcState *s = &d->s;
+    int64_t period_ns = rtc_periodic_clock_to_ns(s->period);
+
+    if (s->periodic_timer > now + period_ns + 1) {
+        rtc_periodic_update(d, now, s->period, false);
+    }
+    if (s->update_timer > now + RTC_MAX_UPDATE_AHEAD_NS) {
+        rtc_check_update_timer(d);
+    }
 }
 
 /* QEMU rtc_post_load, on the live state once every section is in. */
@@ -286,6 +318,7 @@ static void rtc_post_commit(void *opaque, int version_id)
     } else if (now < next || now > next + RTC_MAX_CLOCK_JUMP_NS) {
         rtc_periodic_update(d, (int64_t)now, s->period, false);
     }
+    rtc_bound_deadlines(d, (int64_t)now);
     rtc_irq_set(d, (s->cmos_data[RTC_REG_C] & RTC_REG_C_IRQF) ? 1 : 0);
 }
 
@@ -365,8 +398,9 @@ static bool rtc_parse_base(RtcDevice *d, const char *base, GError **errp)
     struct tm tm = {0};
     int64_t start;
 
-    d->ref_start = g_get_real_time() / 1000 / 1000;
-    d->rt_offset = (int32_t)(rtc_clock_ns(RTC_CLOCK_RT, NULL) / 1000000 / 1000);
+    d->ref_start = rtc_clock_ns(RTC_CLOCK_HOST, d->vclock) / RTC_NS_PER_SEC;
+    d->rt_offset =
+        (int32_t)(rtc_clock_ns(RTC_CLOCK_RT, d->vclock) / 1000000 / 1000);
     d->host_dt_offset = -1;
     d->base = RTC_BASE_UTC;
     if (!base || !strcmp(base, "utc")) {

@@ -16,10 +16,10 @@
  * a machine without IDE disks and with a drive-less floppy controller).
  *
  * Clocks, as QEMU's `-rtc clock=`: RTC_CLOCK_VM runs the RTC on the
- * virtual clock (deterministic; timers are HwTimers); RTC_CLOCK_HOST on
- * host wall time and RTC_CLOCK_RT on host monotonic time, with timers that
- * are GSources attached to the thread-default main context at rtc_new()
- * time (they fire whatever the VM run state, as QEMU's host-clock timers).
+ * virtual clock (deterministic), RTC_CLOCK_HOST on host wall time and
+ * RTC_CLOCK_RT on host monotonic time: the machine's HW_CLOCK_VIRTUAL,
+ * HW_CLOCK_HOST and HW_CLOCK_REALTIME (hw/clock.h), whose timers fire
+ * whatever the VM run state for the two host clocks, as QEMU's.
  *
  * One deliberate difference on load: QEMU's post_load re-phases the
  * periodic timer to the load time whenever the saved next tick is ahead;
@@ -27,7 +27,11 @@
  * ahead), so a loaded copy ticks in step with the saved one (COLO).
  * post_load also rejects what would make QEMU assert or misbehave:
  * cmos_index >= 128, a period that matches neither 0 nor REG_A's rate,
- * deadlines below -1, an update pending or UIP set in divider reset.
+ * times and deadlines outside the bounds of clock.h, offset outside one
+ * second, an update pending or UIP set in divider reset; post_commit
+ * re-arms a deadline farther ahead than the RTC ever arms one. The
+ * periodic timer replays missed ticks only up to HW_CLOCK_MAX_CATCHUP
+ * periods, then re-phases to now (QEMU replays them all).
  *
  * Leaves out: lost_tick_policy=slew (irq_coalesced is carried, never
  * used), the RTC_CHANGE QMP event (see rtc_set_change_notify), the S3
@@ -115,9 +119,9 @@ bool rtc_clock_parse(const char *s, RtcClockKind *kind, GError **errp);
  * Creates the RTC with QEMU's power-on registers and the date from `base`
  * (NULL or "utc": host UTC time; "localtime": host local time; or
  * "YYYY-MM-DDTHH:MM:SS" / "YYYY-MM-DD", UTC). A malformed date fails with
- * QEMU's text "invalid datetime format" plus the valid forms. `vclock` is
- * always needed (RTC_CLOCK_VM uses it; the others read the host clocks);
- * `irq8` is borrowed and may be NULL.
+ * QEMU's text "invalid datetime format" plus the valid forms. `vclock`,
+ * the machine's clocks, is always needed: the RTC reads the one `clock`
+ * names and its timers run there. `irq8` is borrowed and may be NULL.
  */
 RtcDevice *rtc_new(HwClock *vclock, RtcClockKind clock, const char *base,
                    HwIrq *irq8, GError **errp);

@@ -33,24 +33,6 @@ struct QmpClient {
     bool broken;
 };
 
-int qmp_client_error_code(const char *cls)
-{
-    static const char *const names[] = {
-        [LS_ERROR_GENERIC] = "GenericError",
-        [LS_ERROR_COMMAND_NOT_FOUND] = "CommandNotFound",
-        [LS_ERROR_DEVICE_NOT_ACTIVE] = "DeviceNotActive",
-        [LS_ERROR_DEVICE_NOT_FOUND] = "DeviceNotFound",
-        [LS_ERROR_KVM_MISSING_CAP] = "KVMMissingCap",
-    };
-
-    for (size_t i = 0; cls && i < G_N_ELEMENTS(names); i++) {
-        if (!strcmp(cls, names[i])) {
-            return (int)i;
-        }
-    }
-    return LS_ERROR_GENERIC;
-}
-
 static void qmp_client_broken(QmpClient *c, GError **errp, const char *what)
 {
     c->broken = true;
@@ -215,12 +197,13 @@ static json_t *qmp_client_result(json_t *rsp, GError **errp)
     if (ret) {
         return json_incref(ret);
     }
-    g_set_error(
-        errp, LS_ERROR,
-        qmp_client_error_code(json_string_value(json_object_get(e, "class"))),
-        "%s",
-        e ? json_string_value(json_object_get(e, "desc")) ?: "(no description)"
-          : "malformed reply");
+    g_set_error(errp, LS_ERROR,
+                ls_error_code_from_class(
+                    json_string_value(json_object_get(e, "class"))),
+                "%s",
+                e ? json_string_value(json_object_get(e, "desc"))
+                        ?: "(no description)"
+                  : "malformed reply");
     return NULL;
 }
 

@@ -67,7 +67,4 @@ json_t *qmp_client_recv_reply(QmpClient *c, GError **errp);
  */
 json_t *qmp_client_next_event(QmpClient *c, int timeout_ms, GError **errp);
 
-/* Maps a QMP class string to an LsErrorCode (GenericError if unknown). */
-int qmp_client_error_code(const char *cls);
-
 #endif

@@ -180,9 +180,9 @@ static bool qmp_arg_type_ok(QmpArgType t, const json_t *v)
     case QMP_ARG_INT:
         return json_is_integer(v);
     case QMP_ARG_NUMBER:
-        return json_is_number(v);
+        return json_is_number(v) || qmp_json_wide_text(v);
     case QMP_ARG_OBJECT:
-        return json_is_object(v);
+        return qmp_json_is_plain_object(v);
     case QMP_ARG_ARRAY:
         return json_is_array(v);
     default:
@@ -248,7 +248,7 @@ static const char *qmp_check_envelope(json_t *req, GError **errp)
                 return NULL;
             }
         } else if (!strcmp(key, "arguments")) {
-            if (!json_is_object(v)) {
+            if (!qmp_json_is_plain_object(v)) {
                 ls_error_set(errp,
                              "QMP input member 'arguments' must be an object");
                 return NULL;
@@ -326,11 +326,12 @@ static json_t *qmp_run(QmpCommands *cmds, QmpSession *s, json_t *req,
 json_t *qmp_dispatch(QmpCommands *cmds, QmpSession *session, json_t *req)
 {
     g_autoptr(GError) err = NULL;
-    json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+    json_t *id =
+        qmp_json_is_plain_object(req) ? json_object_get(req, "id") : NULL;
     json_t *ret;
     json_t *rsp;
 
-    if (!json_is_object(req)) {
+    if (!qmp_json_is_plain_object(req)) {
         ls_error_set(&err, "QMP input must be a JSON object");
         return qmp_error_reply(err, NULL);
     }

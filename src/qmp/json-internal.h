@@ -64,6 +64,18 @@ struct QmpJsonStream {
     GQueue results; /* QmpJsonResult * */
 };
 
+/* QEMU's idea of a valid character (util/unicode.c): U+0000..U+10FFFF
+   except surrogates and the 66 noncharacters. */
+bool qmp_json_codepoint_valid(int cp);
+
+/* Decodes the modified UTF-8 sequence at s (at most n bytes): returns the
+   code point, or -1 if the sequence is invalid (truncated, overlong other
+   than C0 80, beyond U+10FFFF, a surrogate or a noncharacter). *used is
+   the bytes taken: the whole sequence, or for an invalid one the lead
+   byte and the continuation bytes that followed it (at least 1 if n > 0),
+   as QEMU's mod_utf8_codepoint. */
+int qmp_json_utf8_decode(const char *s, size_t n, size_t *used);
+
 /* Parses one complete message. NULL + *err ("JSON parse error, ...") on
    failure. */
 json_t *qmp_json_parse_tokens(const char *text, const QmpJsonToken *toks,

@@ -4,13 +4,19 @@
  * strings escape '"', '\\', \b \f \n \r \t by name and every other
  * character outside 0x20..0x7E as \uXXXX in upper-case hex, with
  * surrogate pairs above U+FFFF; '/' is not escaped; reals as "%.17g"),
- * and event objects with QEMU's key order.
+ * and event objects with QEMU's key order. Strings are read as modified
+ * UTF-8 (C0 80 is U+0000, written \u0000); an invalid sequence is written
+ * as \uFFFD, one per sequence as QEMU's mod_utf8_codepoint delimits it.
+ * Wide numbers (qmp.h) are written as their text.
  *
  * Leaves out: parsing (json-lexer.c, json-parser.c), sockets.
  */
 #include "qmp/qmp.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "qmp/json-internal.h"
 
 static void qmp_dump_value(GString *out, const json_t *v);
 
@@ -52,7 +58,8 @@ static size_t qmp_dump_char(GString *out, const char *s, const char *end)
 {
     unsigned char c = (unsigned char)*s;
     const char *named = qmp_dump_named_escape(c);
-    gunichar u;
+    size_t used;
+    int cp;
 
     if (named) {
         g_string_append(out, named);
@@ -62,17 +69,9 @@ static size_t qmp_dump_char(GString *out, const char *s, const char *end)
         g_string_append_c(out, (char)c);
         return 1;
     }
-    if (c < 0x80) {
-        qmp_dump_unichar(out, c);
-        return 1;
-    }
-    u = g_utf8_get_char_validated(s, end - s);
-    if (u == (gunichar)-1 || u == (gunichar)-2) {
-        qmp_dump_unichar(out, 0xFFFD);
-        return 1;
-    }
-    qmp_dump_unichar(out, u);
-    return g_utf8_next_char(s) - s;
+    cp = qmp_json_utf8_decode(s, (size_t)(end - s), &used);
+    qmp_dump_unichar(out, cp < 0 ? 0xFFFD : (gunichar)cp);
+    return MAX(used, 1);
 }
 
 static void qmp_dump_string(GString *out, const char *s, size_t len)
@@ -92,7 +91,12 @@ static void qmp_dump_object(GString *out, const json_t *v)
     size_t key_len;
     json_t *val;
     bool first = true;
+    const char *wide = qmp_json_wide_text(v);
 
+    if (wide) {
+        g_string_append(out, wide);
+        return;
+    }
     g_string_append_c(out, '{');
     json_object_keylen_foreach((json_t *)v, key, key_len, val)
     {
@@ -148,6 +152,27 @@ static void qmp_dump_value(GString *out, const json_t *v)
         g_string_append(out, "null");
         break;
     }
+}
+
+json_t *qmp_json_wide_new(const char *text)
+{
+    json_t *v = json_object();
+
+    json_object_set_new_nocheck(v, QMP_JSON_WIDE_KEY, json_string(text));
+    return v;
+}
+
+const char *qmp_json_wide_text(const json_t *v)
+{
+    if (!json_is_object(v) || json_object_size(v) != 1) {
+        return NULL;
+    }
+    return json_string_value(json_object_get(v, QMP_JSON_WIDE_KEY));
+}
+
+bool qmp_json_is_plain_object(const json_t *v)
+{
+    return json_is_object(v) && !qmp_json_wide_text(v);
 }
 
 char *qmp_json_dumps(const json_t *v)

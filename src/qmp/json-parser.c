@@ -3,23 +3,30 @@
  * jansson value, with QEMU 7.2's json-parser error texts ("JSON parse
  * error, expecting value", "... missing : in object pair", "... invalid
  * keyword 'x'", ...). Single-quoted strings are QEMU's extension; both
- * quote styles accept \' and \". Numbers: integers that fit int64 become
- * jansson integers; others (fractions, exponents, larger integers) become
- * reals, as QEMU keeps them as doubles (except that QEMU keeps integers up
- * to UINT64_MAX exact; those are reals here). Infinite values are clamped
- * to +-DBL_MAX (jansson cannot hold infinities; QEMU echoes "inf").
+ * quote styles accept \' and \".
+ *
+ * Strings are modified UTF-8, as QEMU keeps them: U+0000 (written \u0000,
+ * or sent raw as the bytes C0 80) is stored as C0 80, so no string holds a
+ * NUL byte and a C consumer never sees it cut short. Noncharacters
+ * (U+FDD0..U+FDEF, U+xxFFFE/U+xxFFFF), surrogates and overlong or
+ * out-of-range sequences are rejected, escaped or raw, with QEMU's texts.
+ *
+ * Numbers as QEMU's parse_literal: an integer that fits int64 is a jansson
+ * integer; one above INT64_MAX that fits uint64 is kept exact, and a
+ * number that overflows a double is +-inf, both as wide numbers (qmp.h:
+ * jansson holds neither); everything else is a jansson real.
  *
  * Leaves out: lexing and message splitting (json-lexer.c).
  */
 #include "qmp/json-internal.h"
 
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "qmp/qmp.h"
 
 typedef struct QmpParser {
     const char *text;
@@ -59,6 +66,60 @@ static const QmpJsonToken *qmp_parse_pop(QmpParser *p)
     return p->pos < p->ntoks ? &p->toks[p->pos++] : NULL;
 }
 
+bool qmp_json_codepoint_valid(int cp)
+{
+    return cp >= 0 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF) &&
+           !(cp >= 0xFDD0 && cp <= 0xFDEF) && (cp & 0xFFFE) != 0xFFFE;
+}
+
+/* The lead byte's count of continuation bytes (1..5), or -1 for a byte
+   that cannot start a multi-byte sequence (continuation, FE, FF). */
+static int qmp_utf8_tail_len(unsigned char b)
+{
+    int len = 0;
+
+    if (b >= 0xFE || (b & 0xC0) != 0xC0) {
+        return -1;
+    }
+    for (unsigned char mask = 0x40; b & mask; mask >>= 1) {
+        len++;
+    }
+    return len;
+}
+
+int qmp_json_utf8_decode(const char *s, size_t n, size_t *used)
+{
+    static const int min_cp[] = {0, 0x80, 0x800, 0x10000, 0x200000, 0x4000000};
+    const unsigned char *p = (const unsigned char *)s;
+    int tail;
+    long cp;
+
+    *used = n ? 1 : 0;
+    if (!n || p[0] < 0x80) {
+        return n ? p[0] : -1;
+    }
+    tail = qmp_utf8_tail_len(p[0]);
+    if (tail < 0) {
+        return -1;
+    }
+    cp = p[0] & (0x3F >> tail);
+    for (int i = 1; i <= tail; i++) {
+        if ((size_t)i >= n || (p[i] & 0xC0) != 0x80) {
+            return -1;
+        }
+        cp = (cp << 6) | (p[i] & 0x3F);
+        *used = (size_t)i + 1;
+    }
+    if (cp == 0 && tail == 1) {
+        return 0; /* C0 80: modified UTF-8's U+0000 */
+    }
+    if (cp > 0x10FFFF || cp < min_cp[tail] ||
+        !qmp_json_codepoint_valid((int)cp)) {
+        return -1;
+    }
+    return (int)cp;
+}
+
 static int qmp_hex4(const char *s, const char *end)
 {
     int v = 0;
@@ -77,28 +138,35 @@ static int qmp_hex4(const char *s, const char *end)
 }
 
 /* A \u escape at s (pointing at the backslash; `end` is the token's end,
-   the closing quote included). Appends UTF-8 and returns the bytes used,
-   or 0 after an error. */
+   the closing quote included). A high surrogate followed by \u takes the
+   next escape as its pair, as QEMU does. Appends modified UTF-8 and
+   returns the bytes used, or 0 after an error. */
 static size_t qmp_parse_uescape(QmpParser *p, GString *out, const char *s,
                                 const char *end)
 {
     int cp = qmp_hex4(s + 2, end);
     size_t used = 6;
-    int span = (int)MIN(6, end - s);
 
-    if (cp >= 0xD800 && cp < 0xDC00 && end - s >= 12 && s[6] == '\\' &&
+    if (cp >= 0xD800 && cp < 0xDC00 && end - s >= 8 && s[6] == '\\' &&
         s[7] == 'u') {
         int lo = qmp_hex4(s + 8, end);
         if (lo >= 0xDC00 && lo < 0xE000) {
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             used = 12;
+        } else {
+            cp = -1;
         }
     }
-    if (cp < 0 || (cp >= 0xD800 && cp < 0xE000)) {
-        qmp_parse_error(p, "%.*s is not a valid Unicode character", span, s);
+    if (!qmp_json_codepoint_valid(cp)) {
+        qmp_parse_error(p, "%.*s is not a valid Unicode character",
+                        (int)MIN(used, (size_t)(end - s)), s);
         return 0;
     }
-    g_string_append_unichar(out, (gunichar)cp);
+    if (cp == 0) {
+        g_string_append_len(out, "\xC0\x80", 2);
+    } else {
+        g_string_append_unichar(out, (gunichar)cp);
+    }
     return used;
 }
 
@@ -121,6 +189,21 @@ static size_t qmp_parse_escape(QmpParser *p, GString *out, const char *s,
     return 2;
 }
 
+/* A character that is not an escape; returns bytes used, 0 after an
+   error. */
+static size_t qmp_parse_plain(QmpParser *p, GString *out, const char *s,
+                              const char *end)
+{
+    size_t n;
+
+    if (qmp_json_utf8_decode(s, (size_t)(end - s), &n) < 0) {
+        qmp_parse_error(p, "invalid UTF-8 sequence in string");
+        return 0;
+    }
+    g_string_append_len(out, s, (gssize)n);
+    return n;
+}
+
 static json_t *qmp_parse_string(QmpParser *p, const QmpJsonToken *t)
 {
     const char *s = p->text + t->off + 1;
@@ -128,22 +211,8 @@ static json_t *qmp_parse_string(QmpParser *p, const QmpJsonToken *t)
     g_autoptr(GString) out = g_string_sized_new(t->len);
 
     while (s < end - 1) {
-        size_t n;
-        if (*s == '\\') {
-            n = qmp_parse_escape(p, out, s, end);
-        } else if ((unsigned char)*s < 0x80) {
-            g_string_append_c(out, *s);
-            n = 1;
-        } else {
-            gunichar c = g_utf8_get_char_validated(s, end - 1 - s);
-            n = (c == (gunichar)-1 || c == (gunichar)-2) ? 0 : 1;
-            if (!n) {
-                qmp_parse_error(p, "invalid UTF-8 sequence in string");
-            } else {
-                n = g_utf8_next_char(s) - s;
-                g_string_append_len(out, s, (gssize)n);
-            }
-        }
+        size_t n = *s == '\\' ? qmp_parse_escape(p, out, s, end)
+                              : qmp_parse_plain(p, out, s, end - 1);
         if (!n) {
             return NULL;
         }
@@ -155,20 +224,27 @@ static json_t *qmp_parse_string(QmpParser *p, const QmpJsonToken *t)
 static json_t *qmp_parse_number(QmpParser *p, const QmpJsonToken *t)
 {
     const char *s = p->text + t->off;
+    char *end = NULL;
     double d;
 
     if (t->type == QMP_TOK_INTEGER) {
-        char *end = NULL;
         long long v;
+        unsigned long long u;
         errno = 0;
         v = strtoll(s, &end, 10);
-        if (errno == 0 && end && *end == '\0') {
+        if (errno == 0 && *end == '\0') {
             return json_integer(v);
+        }
+        errno = 0;
+        u = s[0] == '-' ? 0 : strtoull(s, &end, 10);
+        if (s[0] != '-' && errno == 0 && *end == '\0') {
+            g_autofree char *text = g_strdup_printf("%llu", u);
+            return qmp_json_wide_new(text);
         }
     }
     d = g_ascii_strtod(s, NULL);
     if (isinf(d)) {
-        d = copysign(DBL_MAX, d);
+        return qmp_json_wide_new(d > 0 ? "inf" : "-inf");
     }
     return json_real(d);
 }

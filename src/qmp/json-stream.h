@@ -2,8 +2,10 @@
  * QMP framing: splits a byte stream into JSON values, as QEMU's
  * json-lexer/json-streamer do. Values may span lines or share a line; no
  * delimiter is needed between them. QEMU's extension of single-quoted
- * strings ('abc', with \' and " inside) is accepted and turned into
- * standard JSON before jansson parses the value.
+ * strings ('abc', with \' and " inside) is accepted. The lexer and the
+ * parser are ours (json-lexer.c, json-parser.c), not jansson's, because
+ * QEMU's error texts are part of the QMP contract; jansson only holds the
+ * resulting values.
  *
  * Caps (named, tested): a value larger than QMP_MAX_MESSAGE bytes or nested
  * deeper than QMP_MAX_DEPTH fails with QEMU's texts ("JSON token size limit
@@ -37,10 +39,12 @@ void qmp_json_stream_free(QmpJsonStream *st);
    errors. */
 void qmp_json_stream_feed(QmpJsonStream *st, const void *buf, size_t len);
 
-/* Pops the next result. Returns false when nothing is queued. Otherwise
-   returns true and sets exactly one of *value (new reference, any JSON
-   type) or *err (a GenericError whose message is QEMU's text, e.g.
-   "JSON parse error, expecting value"). */
+/* Pops the next result. Returns false when nothing is queued (and sets
+   *value to NULL). Otherwise returns true and sets exactly one of *value
+   (new reference, any JSON type) or *err (a GenericError whose message is
+   QEMU's text, e.g. "JSON parse error, expecting value"). As in QEMU,
+   strings are modified UTF-8 (U+0000 is the bytes C0 80, never a NUL
+   byte), and numbers jansson cannot hold are wide numbers (qmp.h). */
 bool qmp_json_stream_next(QmpJsonStream *st, json_t **value, GError **err);
 
 /* True while a value has started but not ended (bytes are buffered). */

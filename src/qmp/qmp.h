@@ -101,6 +101,29 @@ json_t *qmp_dispatch(QmpCommands *cmds, QmpSession *session, json_t *req);
    "GenericError", "desc": err->message}}. New reference. */
 json_t *qmp_error_reply(const GError *err, json_t *id);
 
+/* ---- Wide numbers -------------------------------------------------------- */
+
+/*
+ * QEMU 7.2 keeps a JSON integer above INT64_MAX (up to UINT64_MAX) as an
+ * exact uint64, and a number that overflows a double as +-inf; jansson
+ * holds neither (int64 integers, finite reals). The parser returns such a
+ * number as a "wide number": an object whose only member is
+ * QMP_JSON_WIDE_KEY (not valid UTF-8, so no parsed key can be it) with
+ * the number's text as QEMU prints it: "18446744073709551615", "inf",
+ * "-inf". qmp_json_dumps prints that text; the dispatcher's checks take
+ * it as a "number" that is neither an "integer" (QEMU's int64 arguments
+ * refuse it too) nor an "object". Handlers of QMP_ARG_ANY arguments or
+ * QMP_CMD_NO_ARG_CHECK commands see the object itself.
+ */
+#define QMP_JSON_WIDE_KEY "\xFF"
+
+/* A new wide number holding `text` (copied). */
+json_t *qmp_json_wide_new(const char *text);
+/* Its text, or NULL if `v` is not a wide number. */
+const char *qmp_json_wide_text(const json_t *v);
+/* True for a JSON object that is not a wide number. */
+bool qmp_json_is_plain_object(const json_t *v);
+
 /* ---- JSON output -------------------------------------------------------- */
 
 /* Serialises `v` as QEMU does: ", " and ": " separators, no newlines,

@@ -37,7 +37,9 @@ def dm_binary():
 
 
 def dm_usable():
-    """True when lockstep-dm is built and starts (-version exits 0)."""
+    """True when lockstep-dm is built and starts (-version exits 0). For
+    scripts/demo's message only: tests start the daemon and fail when it
+    does not start."""
     try:
         return subprocess.run([dm_binary(), "-version"], capture_output=True,
                               timeout=10).returncode == 0
@@ -224,16 +226,22 @@ class Machine:
         deadline = time.monotonic() + TIMEOUT
         while len(conns) < len(listeners):
             if self.proc.poll() is not None:
-                raise HarnessError("%s exited early (%d): %s" % (
-                    self.kind, self.proc.returncode, self.stderr()))
+                raise HarnessError("%s did not start: it exited with status "
+                                   "%d: %s" % (self.program(),
+                                               self.proc.returncode,
+                                               self.stderr()))
             r, _, _ = select.select(listeners, [], [], 0.1)
             for s in r:
                 c, _ = s.accept()
                 conns[s] = c
             if time.monotonic() > deadline:
-                raise HarnessError("%s did not connect: %s" % (
-                    self.kind, self.stderr()))
+                raise HarnessError("%s did not start: no connection in "
+                                   "%g s: %s" % (self.program(), TIMEOUT,
+                                                 self.stderr()))
         return conns
+
+    def program(self):
+        return "QEMU" if self.kind == "qemu" else dm_binary()
 
     def _start(self, args, qtest):
         ql, qpath = self._listen("qtest.sock") if qtest else (None, None)

@@ -192,6 +192,10 @@ def run_tests(tests):
     """Runs test functions by name; exit status 1 if any failed."""
     failed = 0
     only = sys.argv[1:]
+    for name in only:
+        if name not in [t.__name__ for t in tests]:
+            failed += 1
+            print("FAIL %s: no such test" % name)
     for t in tests:
         if only and t.__name__ not in only:
             continue

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """QEMU 7.2 compatibility: lockstep-dm against QEMU's recorded answers.
 
-For every tests/compat/seq/NAME.qtest with fixtures in
+For every tests/compat/seq/NAME.qtest, with its fixtures in
 tests/fixtures/qemu-compat/ (made by scripts/make-fixtures from real QEMU):
 
   forward   play the sequence on lockstep-dm (same options, -accel qtest);
@@ -16,18 +16,14 @@ tests/fixtures/qemu-compat/ (made by scripts/make-fixtures from real QEMU):
             every reply equals QEMU's (IRQ lines are not compared here:
             their reporting history starts afresh in the new process).
 
-When lockstep-dm cannot run (not built yet), the same checks run on the
-daemon's machine in process (tests/compat/qtest-play, built from dm_lib
-with the daemon's option parser), so the comparison always runs.
-
 A case listed in EXPECTED_FAIL is reported with its reason and does not
-fail the run; one that passes while listed is reported too. Exit 77 (skip)
-when neither lockstep-dm nor qtest-play can run. Usage: test_compat.py [NAME...]
+fail the run; one that passes while listed is reported too. A sequence
+without its three fixtures, a case named on the command line that does
+not exist, or a lockstep-dm that does not start is a failure.
+Usage: test_compat.py [NAME...]
 """
 import os
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "compat"))
@@ -91,65 +87,11 @@ def load_direction(name, args):
     return problems
 
 
-def player():
-    return os.path.join(H.BUILD, "tests", "compat", "qtest-play")
-
-
-def play_inproc(args, seq_path, readback, load=None):
-    """Runs qtest-play; returns (transcript, save bytes, read-back)."""
-    with tempfile.TemporaryDirectory(prefix="ls-play-") as tmp:
-        rb = os.path.join(tmp, "readback.qtest")
-        out = os.path.join(tmp, "out.devstate")
-        with open(rb, "w") as f:
-            f.write("\n".join(readback) + "\n")
-        cmd = [player()]
-        if load is not None:
-            cmd += ["--load", os.path.join(tmp, "in.devstate")]
-            with open(cmd[-1], "wb") as f:
-                f.write(load)
-        cmd += [seq_path, out, rb] + list(args)
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            raise H.HarnessError("qtest-play: %s" % r.stderr.strip())
-        with open(out, "rb") as f:
-            data = f.read()
-    lines = r.stdout.rstrip("\n").split("\n")
-    cut = lines.index("=== readback")
-    return lines[:cut], data, lines[cut + 1:]
-
-
-def forward_inproc(name, args, lines):
-    seq = os.path.join(H.SEQ_DIR, name + ".qtest")
-    got, ours, rb = play_inproc(args, seq, H.readback_lines(args))
-    problems = H.diff_transcripts(
-        read_transcript(fixture(name, "replies")), got, "reply")
-    with open(fixture(name, "devstate"), "rb") as f:
-        ok, rep = H.compare_devstate(f.read(), ours, skip=skipped(args))
-    if not ok:
-        problems += ["save: " + r for r in rep]
-    return problems + H.diff_transcripts(
-        read_transcript(fixture(name, "readback")), rb, "read-back")
-
-
-def load_inproc(name, args):
-    replies = read_transcript(fixture(name, "replies"))
-    with open(fixture(name, "devstate"), "rb") as f:
-        qemu = H.with_clock(f.read(), H.last_clock(replies))
-    a = args + ["-machine", "pc,unknown-sections=skip"]
-    _, _, got = play_inproc(a, os.devnull, H.readback_lines(args), qemu)
-    want = read_transcript(fixture(name, "readback"))
-    return H.diff_transcripts(
-        [l for l in want if not l.startswith("IRQ ")],
-        [l for l in got if not l.startswith("IRQ ")], "after load")
-
-
-def run_case(name, inproc):
+def run_case(name):
     args, lines = H.load_seq(os.path.join(H.SEQ_DIR, name + ".qtest"))
     problems = []
-    fwd, ld = (forward_inproc, load_inproc) if inproc else \
-        (forward, load_direction)
-    for label, fn in (("forward", lambda: fwd(name, args, lines)),
-                      ("load", lambda: ld(name, args))):
+    for label, fn in (("forward", lambda: forward(name, args, lines)),
+                      ("load", lambda: load_direction(name, args))):
         try:
             problems += ["%s: %s" % (label, p) for p in fn()]
         except (H.HarnessError, OSError) as e:
@@ -157,21 +99,29 @@ def run_case(name, inproc):
     return problems
 
 
+def has_fixtures(name):
+    return all(os.path.exists(fixture(name, e))
+               for e in ("replies", "devstate", "readback"))
+
+
 def main():
-    inproc = not H.dm_usable()
-    if inproc and not os.access(player(), os.X_OK):
-        print("SKIP: neither lockstep-dm nor qtest-play can run")
-        return 77
-    print("mode: %s" % ("in-process machine (qtest-play): lockstep-dm "
-                        "does not run yet" if inproc else "lockstep-dm"))
-    have = [n for n in H.seq_names()
-            if all(os.path.exists(fixture(n, e))
-                   for e in ("replies", "devstate", "readback"))]
-    names = sys.argv[1:] or have
-    missing = [n for n in H.seq_names() if n not in have]
+    seqs = H.seq_names()
+    names = sys.argv[1:] or seqs
+    if not names:
+        print("FAIL no sequences in %s" % H.SEQ_DIR)
+        return 1
     failed = 0
     for name in names:
-        problems = run_case(name, inproc)
+        if name not in seqs:
+            print("FAIL %s: no sequence %s.qtest" % (name, name))
+            failed += 1
+            continue
+        if not has_fixtures(name):
+            print("FAIL %s: no QEMU fixture in %s (run make fixtures)" % (
+                name, H.FIXTURE_DIR))
+            failed += 1
+            continue
+        problems = run_case(name)
         if name in EXPECTED_FAIL:
             state = "XFAIL" if problems else "XPASS"
             print("%s %s (expected failure: %s)" % (state, name,
@@ -181,8 +131,6 @@ def main():
             failed += bool(problems)
         for p in problems:
             print("    " + p)
-    for n in missing:
-        print("note: %s has no QEMU fixture yet (run make fixtures)" % n)
     print("%d case(s), %d failed" % (len(names), failed))
     return 1 if failed else 0
 

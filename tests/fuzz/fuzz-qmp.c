@@ -4,10 +4,15 @@
  * reads are exercised) and every resulting value through the dispatcher
  * with a small dummy command table (schemas of every argument type, a
  * handler that fails, the fd commands, the built-ins). Every reply is
- * serialised. A crash, an assert or a sanitizer report is the failure.
+ * serialised. Every parsed value is checked for the parser's invariant
+ * that no string or key holds a NUL byte (U+0000 is kept as C0 80, so C
+ * consumers such as file names never see a string cut short). A crash,
+ * an abort or a sanitizer report is the failure.
  */
 #include <glib.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -36,14 +41,48 @@ static const QmpArg fuzz_qmp_args[] = {
     {"x", QMP_ARG_ANY, true},    {NULL},
 };
 
+static void fuzz_qmp_check_bytes(const char *s, size_t len)
+{
+    if (memchr(s, '\0', len)) {
+        fprintf(stderr, "fuzz-qmp: a parsed string holds a NUL byte\n");
+        abort();
+    }
+}
+
+static void fuzz_qmp_check_value(json_t *v)
+{
+    const char *key;
+    size_t key_len;
+    json_t *m;
+    size_t i;
+
+    if (json_is_string(v)) {
+        fuzz_qmp_check_bytes(json_string_value(v), json_string_length(v));
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m)
+        {
+            fuzz_qmp_check_value(m);
+        }
+    } else if (json_is_object(v)) {
+        json_object_keylen_foreach(v, key, key_len, m)
+        {
+            fuzz_qmp_check_bytes(key, key_len);
+            fuzz_qmp_check_value(m);
+        }
+    }
+}
+
 static void fuzz_qmp_drain(QmpCommands *cmds, QmpJsonStream *st)
 {
     json_t *v;
     GError *err = NULL;
 
     while (qmp_json_stream_next(st, &v, &err)) {
-        json_t *rsp =
-            v ? qmp_dispatch(cmds, NULL, v) : qmp_error_reply(err, NULL);
+        json_t *rsp;
+        if (v) {
+            fuzz_qmp_check_value(v);
+        }
+        rsp = v ? qmp_dispatch(cmds, NULL, v) : qmp_error_reply(err, NULL);
         g_free(qmp_json_dumps(rsp));
         json_decref(rsp);
         json_decref(v);

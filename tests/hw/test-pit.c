@@ -274,6 +274,146 @@ static void test_snapshot(void)
     fix_free(&b);
 }
 
+/* A stream of the rig (`timer` + `i8254`) with one int64 replaced:
+   `off` from the start of the i8254 payload, or -1 for the clock. */
+static GByteArray *hostile_stream(Fix *f, long off, int64_t val)
+{
+    GByteArray *buf = g_byte_array_new();
+    VmsSaveOpts so = {.footers = true};
+    size_t at = 0;
+
+    g_assert_true(vms_save_all(f->rig.reg, &so, buf, NULL));
+    if (off >= 0) {
+        at = pit_payload(buf) + (size_t)off;
+    } else {
+        for (size_t i = 0; i + 6 <= buf->len; i++) {
+            if (!memcmp(buf->data + i, "\x05timer", 6)) {
+                at = i + 6 + 8 + 16;
+            }
+        }
+    }
+    g_assert_cmpuint(at, >, 0);
+    for (int i = 0; i < 8; i++) {
+        buf->data[at + i] = (uint8_t)((uint64_t)val >> (56 - 8 * i));
+    }
+    return buf;
+}
+
+#define PIT_OFF_LOAD_TIME 20  /* channel 0 count_load_time */
+#define PIT_OFF_NEXT      28  /* channel 0 next_transition_time */
+#define PIT_OFF_NEXT_TOP  100 /* the top-level copy of it */
+
+/* A rig with the clock's section, channel 0 in mode 2 with count 2 (a
+   transition every 1676 ns): the worst case for replaying a jump. */
+static void hostile_init(Fix *f)
+{
+    fix_init(f);
+    g_assert_true(vms_register(f->rig.reg, "timer", 0, -1, &hw_clock_vmsd,
+                               hw_clock_state(f->rig.clock),
+                               sizeof(HwClockState), NULL));
+    hw_clock_set(f->rig.clock, 1000000);
+    outb(f, 0x43, 0x34);
+    outb(f, 0x40, 2);
+    outb(f, 0x40, 0);
+    hw_clock_step(f->rig.clock, 10000);
+}
+
+/* Loads `buf` (which must load), then runs 1 ms more: the IRQ edges
+   recorded stay within the catch-up cap plus the millisecond's own. */
+static void run_bounded(Fix *f, GByteArray *buf)
+{
+    VmsLoadOpts lo = {0};
+    GError *err = NULL;
+    int64_t now, end;
+
+    g_assert_true(vms_load_all(f->rig.reg, buf->data, buf->len, &lo, &err));
+    g_assert_no_error(err);
+    g_array_set_size(f->rig.rec.ev, 0);
+    now = hw_clock_now(f->rig.clock);
+    /* at its bound the clock stands still (and fires nothing) */
+    end = MIN(now + 1000000, HW_CLOCK_MAX_NS);
+    g_assert_cmpint(hw_clock_step(f->rig.clock, 1000000), ==, end);
+    g_assert_cmpuint(f->rig.rec.ev->len / 2, <=,
+                     2 * (HW_CLOCK_MAX_CATCHUP + 1 + 1000000 / 1676));
+    g_assert_cmpint(f->pit->s.channels[0].count_load_time, <=, end);
+    if (end > now) {
+        g_assert_cmpint(hw_timer_deadline(f->pit->timer), >, end);
+    }
+}
+
+/* The reported hang: the clock loaded 2^60 ns (and at its bound) past a
+   fast periodic channel; and PIT times far ahead of the clock. Each loads
+   and runs bounded. */
+static void test_hostile_times_run_bounded(void)
+{
+    static const struct {
+        long off;
+        int64_t val;
+    } cases[] = {
+        {-1, INT64_C(1) << 60},
+        {-1, HW_CLOCK_MAX_NS},
+        {PIT_OFF_LOAD_TIME, INT64_C(1) << 60},
+        {PIT_OFF_LOAD_TIME, HW_CLOCK_MAX_FIELD_NS},
+        {PIT_OFF_NEXT_TOP, INT64_C(1) << 60},
+        {PIT_OFF_NEXT_TOP, HW_CLOCK_MAX_FIELD_NS},
+        {PIT_OFF_NEXT_TOP, 0},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Fix f;
+        GByteArray *buf;
+
+        hostile_init(&f);
+        buf = hostile_stream(&f, cases[i].off, cases[i].val);
+        run_bounded(&f, buf);
+        g_byte_array_free(buf, TRUE);
+        fix_free(&f);
+    }
+}
+
+/* PIT times past the bound, or negative: refused, naming the field, with
+   nothing changed. */
+static void test_hostile_times_refused(void)
+{
+    static const struct {
+        long off;
+        int64_t val;
+        const char *field;
+    } cases[] = {
+        {PIT_OFF_LOAD_TIME, HW_CLOCK_MAX_FIELD_NS + 1, "count_load_time"},
+        {PIT_OFF_LOAD_TIME, INT64_MAX, "count_load_time"},
+        {PIT_OFF_LOAD_TIME, -1, "count_load_time"},
+        {PIT_OFF_NEXT, HW_CLOCK_MAX_FIELD_NS + 1, "next_transition_time"},
+        {PIT_OFF_NEXT, -2, "next_transition_time"},
+        {PIT_OFF_NEXT_TOP, INT64_MAX, "channels[0].next_transition_time"},
+        {PIT_OFF_NEXT_TOP, INT64_MIN, "channels[0].next_transition_time"},
+    };
+    Fix f;
+
+    hostile_init(&f);
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        GByteArray *buf = hostile_stream(&f, cases[i].off, cases[i].val);
+        VmsLoadOpts lo = {0};
+        GError *err = NULL;
+        PitState before = f.pit->s;
+        g_autofree char *want = g_strdup_printf(
+            "field '%s': %" G_GINT64_FORMAT
+            " out of range %d..%" G_GINT64_FORMAT,
+            cases[i].field, cases[i].val,
+            strstr(cases[i].field, "next") ? -1 : 0, HW_CLOCK_MAX_FIELD_NS);
+
+        g_assert_false(vms_load_all(f.rig.reg, buf->data, buf->len, &lo, &err));
+        g_assert_nonnull(err);
+        if (!strstr(err->message, want)) {
+            g_error("%s: want '%s'", err->message, want);
+        }
+        g_assert_cmpmem(&before, sizeof(before), &f.pit->s, sizeof(f.pit->s));
+        g_error_free(err);
+        g_byte_array_free(buf, TRUE);
+    }
+    fix_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -283,5 +423,9 @@ int main(int argc, char **argv)
     g_test_add_func("/hw/pit/access-modes-bcd", test_access_modes_bcd);
     g_test_add_func("/hw/pit/gate", test_gate);
     g_test_add_func("/hw/pit/snapshot", test_snapshot);
+    g_test_add_func("/hw/pit/hostile-times-run-bounded",
+                    test_hostile_times_run_bounded);
+    g_test_add_func("/hw/pit/hostile-times-refused",
+                    test_hostile_times_refused);
     return g_test_run();
 }

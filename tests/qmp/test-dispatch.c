@@ -2,7 +2,10 @@
  * The dispatcher, session-less (negotiated): envelope and argument error
  * texts byte for byte as QEMU 7.2 writes them (transcript S0 and replies
  * recorded from qemu-system-x86_64 7.2), reply key order, id echo for any
- * JSON type, handler errors and their classes, query-commands.
+ * JSON type, handler errors and their classes, query-commands; and every
+ * request of tests/fixtures/qemu-7.2/qmp-texts.txt (recorded from QEMU
+ * 7.2 by scripts/record-qmp-texts: numbers beyond int64, U+0000,
+ * noncharacters) replayed with QEMU's reply compared byte for byte.
  */
 #include <string.h>
 
@@ -168,6 +171,31 @@ static void test_id_echo(void)
     qmp_commands_free(cmds);
 }
 
+/* Wide numbers (integers above INT64_MAX, +-inf) are numbers, not
+   integers, and never objects. */
+static void test_wide_numbers(void)
+{
+    QmpCommands *cmds = make_cmds();
+
+    check(cmds, "{\"execute\": \"typed\", \"arguments\": {\"n\": 1e400}}",
+          "{\"return\": {\"args\": {\"n\": inf}}}");
+    check(cmds,
+          "{\"execute\": \"typed\", \"arguments\": "
+          "{\"n\": 18446744073709551615}}",
+          "{\"return\": {\"args\": {\"n\": 18446744073709551615}}}");
+    check(cmds,
+          "{\"execute\": \"typed\", \"arguments\": "
+          "{\"i\": 9223372036854775808}}",
+          GEN("Invalid parameter type for 'i', expected: integer"));
+    check(cmds, "{\"execute\": \"typed\", \"arguments\": {\"o\": -1e400}}",
+          GEN("Invalid parameter type for 'o', expected: object"));
+    check(cmds, "{\"execute\": \"noargs\", \"arguments\": 1e999, \"id\": 2}",
+          GEN_ID("2", "QMP input member 'arguments' must be an object"));
+    check(cmds, "1e400", GEN("QMP input must be a JSON object"));
+    check(cmds, "18446744073709551615", GEN("QMP input must be a JSON object"));
+    qmp_commands_free(cmds);
+}
+
 static void test_handler_error_and_builtins(void)
 {
     QmpCommands *cmds = make_cmds();
@@ -211,6 +239,104 @@ static void test_handler_error_and_builtins(void)
     qmp_commands_free(cmds);
 }
 
+static json_t *texts_query_status(json_t *args, QmpSession *s, void *opaque,
+                                  GError **errp)
+{
+    return json_pack("{sssbsb}", "status", "prelaunch", "singlestep", 0,
+                     "running", 0);
+}
+
+/* Records the file name it is given, as the fixture writes it: bytes
+   outside 0x21..0x7e and the backslash as \xNN. */
+static json_t *texts_save(json_t *args, QmpSession *s, void *opaque,
+                          GError **errp)
+{
+    GString *names = opaque;
+    json_t *f = json_object_get(args, "filename");
+    const unsigned char *p = (const unsigned char *)json_string_value(f);
+    size_t len = json_string_length(f);
+
+    g_string_append(names, "= ");
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] >= 0x21 && p[i] <= 0x7e && p[i] != '\\') {
+            g_string_append_c(names, (char)p[i]);
+        } else {
+            g_string_append_printf(names, "\\x%02x", p[i]);
+        }
+    }
+    g_string_append_c(names, '\n');
+    return json_object();
+}
+
+/* One request of the fixture: dispatch every result the stream gives for
+   it, then compare the replies ("< " lines) and the files the save stub
+   was asked to create ("= " lines) with QEMU's record. */
+static void texts_run(QmpCommands *cmds, GString *names, const char *req,
+                      const char *expect)
+{
+    QmpJsonStream *st = qmp_json_stream_new();
+    g_autoptr(GString) got = g_string_new(NULL);
+    json_t *v = NULL;
+    GError *err = NULL;
+
+    g_string_truncate(names, 0);
+    qmp_json_stream_feed(st, req, strlen(req));
+    qmp_json_stream_feed(st, "\n", 1);
+    while (qmp_json_stream_next(st, &v, &err)) {
+        json_t *rsp =
+            v ? qmp_dispatch(cmds, NULL, v) : qmp_error_reply(err, NULL);
+        g_autofree char *text = qmp_json_dumps(rsp);
+        g_string_append_printf(got, "< %s\n", text);
+        json_decref(rsp);
+        json_decref(v);
+        g_clear_error(&err);
+    }
+    g_string_append(got, names->str);
+    if (strcmp(got->str, expect)) {
+        g_printerr("request: %s\nqemu:\n%sours:\n%s", req, expect, got->str);
+    }
+    g_assert_cmpstr(got->str, ==, expect);
+    g_assert_false(qmp_json_stream_pending(st));
+    qmp_json_stream_free(st);
+}
+
+static void test_qemu_texts(void)
+{
+    g_autofree char *path =
+        g_build_filename(g_getenv("LOCKSTEP_SRC") ?: "..", "tests", "fixtures",
+                         "qemu-7.2", "qmp-texts.txt", NULL);
+    g_autofree char *data = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(GString) names = g_string_new(NULL);
+    g_autoptr(GString) expect = g_string_new(NULL);
+    QmpCommands *cmds = qmp_commands_new();
+    unsigned n = 0;
+
+    g_assert_true(g_file_get_contents(path, &data, NULL, NULL));
+    qmp_fds_register(cmds);
+    qmp_commands_add(cmds, "query-status", texts_query_status, NULL, 0, NULL);
+    qmp_commands_add(cmds, "xen-save-devices-state", texts_save, save_args, 0,
+                     names);
+    lines = g_strsplit(data, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        guint j = i + 1;
+        if (!g_str_has_prefix(lines[i], "> ")) {
+            continue;
+        }
+        g_string_truncate(expect, 0);
+        for (; lines[j] && (g_str_has_prefix(lines[j], "< ") ||
+                            g_str_has_prefix(lines[j], "= "));
+             j++) {
+            g_string_append_printf(expect, "%s\n", lines[j]);
+        }
+        g_assert_true(g_str_has_prefix(expect->str, "< "));
+        texts_run(cmds, names, lines[i] + 2, expect->str);
+        n++;
+    }
+    g_assert_cmpuint(n, >=, 50);
+    qmp_commands_free(cmds);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -219,5 +345,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/dispatch/id-echo", test_id_echo);
     g_test_add_func("/qmp/dispatch/errors-builtins",
                     test_handler_error_and_builtins);
+    g_test_add_func("/qmp/dispatch/wide-numbers", test_wide_numbers);
+    g_test_add_func("/qmp/dispatch/qemu-texts", test_qemu_texts);
     return g_test_run();
 }

@@ -2,7 +2,8 @@
  * QMP framing: values split or merged across feeds, multi-line objects,
  * single quotes, QEMU's parse error texts and resynchronisation, the
  * nesting and size caps (one error, then recovery), and the output format
- * (QEMU's spacing and escapes).
+ * (QEMU's spacing and escapes); how values QEMU keeps and jansson cannot
+ * are held (U+0000 as modified UTF-8, wide numbers).
  */
 #include <string.h>
 
@@ -96,6 +97,74 @@ static void test_strings_out(void)
     check("[\"\\u00e9\\ud83d\\ude00\"]", "[\"\\u00E9\\uD83D\\uDE00\"]");
     check("[\"\xc3\xa9\"]", "[\"\\u00E9\"]");
     check("[\"\\u0000x\"]", "[\"\\u0000x\"]");
+}
+
+/* Parses one value. */
+static json_t *parse_one(const char *in)
+{
+    QmpJsonStream *st = qmp_json_stream_new();
+    json_t *v = NULL;
+    GError *err = NULL;
+
+    qmp_json_stream_feed(st, in, strlen(in));
+    qmp_json_stream_feed(st, "\n", 1);
+    g_assert_true(qmp_json_stream_next(st, &v, &err));
+    g_assert_no_error(err);
+    qmp_json_stream_free(st);
+    return v;
+}
+
+/* U+0000 never becomes a NUL byte: a C consumer of the string (a file
+   name) sees it whole, as QEMU's does. */
+static void test_nul_is_modified_utf8(void)
+{
+    const char *ins[] = {"\"x\\u0000.evil\"", "\"x\xc0\x80.evil\"",
+                         "'x\\u0000.evil'"};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(ins); i++) {
+        json_t *v = parse_one(ins[i]);
+        g_assert_cmpuint(json_string_length(v), ==, 8);
+        g_assert_cmpuint(strlen(json_string_value(v)), ==, 8);
+        g_assert_cmpmem(json_string_value(v), 8, "x\xc0\x80.evil", 8);
+        json_decref(v);
+    }
+    /* A key too. */
+    check("{\"k\\u0000\": 1}", "{\"k\\u0000\": 1}");
+}
+
+/* Invalid sequences (only error texts quoting input bytes reach the
+   printer with them) become one U+FFFD per sequence, as QEMU delimits
+   them; noncharacters are invalid. */
+static void test_out_invalid_utf8(void)
+{
+    json_t *v = json_stringn_nocheck("\xe2\x82x\xff\xef\xbf\xbe\xc0\x80", 9);
+    g_autofree char *s = qmp_json_dumps(v);
+
+    g_assert_cmpstr(s, ==, "\"\\uFFFDx\\uFFFD\\uFFFD\\u0000\"");
+    json_decref(v);
+}
+
+static void test_wide_numbers(void)
+{
+    json_t *v = parse_one("18446744073709551615");
+
+    g_assert_cmpstr(qmp_json_wide_text(v), ==, "18446744073709551615");
+    g_assert_false(qmp_json_is_plain_object(v));
+    json_decref(v);
+    v = parse_one("9223372036854775807");
+    g_assert_true(json_is_integer(v));
+    g_assert_null(qmp_json_wide_text(v));
+    json_decref(v);
+    v = parse_one("-9223372036854775809");
+    g_assert_true(json_is_real(v));
+    json_decref(v);
+    check("[-1e400, 1e400, 18446744073709551616]",
+          "[-inf, inf, 1.8446744073709552e+19]");
+    /* A parsed object is never taken for a wide number. */
+    v = parse_one("{\"\\u00ff\": \"inf\"}");
+    g_assert_null(qmp_json_wide_text(v));
+    g_assert_true(qmp_json_is_plain_object(v));
+    json_decref(v);
 }
 
 static void test_parse_errors(void)
@@ -248,6 +317,9 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/stream/single-quotes", test_single_quotes);
     g_test_add_func("/qmp/stream/scalars", test_scalars_and_numbers);
     g_test_add_func("/qmp/stream/strings-out", test_strings_out);
+    g_test_add_func("/qmp/stream/nul-modified-utf8", test_nul_is_modified_utf8);
+    g_test_add_func("/qmp/stream/wide-numbers", test_wide_numbers);
+    g_test_add_func("/qmp/out/invalid-utf8", test_out_invalid_utf8);
     g_test_add_func("/qmp/stream/parse-errors", test_parse_errors);
     g_test_add_func("/qmp/stream/garbage-recovery", test_garbage_recovery);
     g_test_add_func("/qmp/stream/nesting-cap", test_nesting_cap);
