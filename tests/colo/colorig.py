@@ -120,12 +120,13 @@ class Qtest:
 class Proc:
     """A process with its output in files (no pipe can fill up)."""
 
-    def __init__(self, argv, logpath):
+    def __init__(self, argv, logpath, env=None):
         self.argv = argv
         self.logpath = logpath
         self.log = open(logpath, "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env)
 
     def alive(self):
         return self.proc.poll() is None
@@ -176,12 +177,15 @@ class DmProc(Proc):
 
 class Side(Proc):
     def __init__(self, rig, role, dm, extra=(), sink=None):
+        """sink: the --serial-out file (None: com1-out.txt; False: no
+        COM1 handling at all)."""
         self.role = role
         self.ctl_path = rig.path("%s-%s-ctl.sock" % (role, dm.name))
         argv = [LOCKSTEP, "colo", role, "--qmp", "unix:" + dm.qmp_path,
-                "--control", "unix:" + self.ctl_path,
-                "--dm-serial", "unix:" + dm.serial_path,
-                "--serial-out", sink or rig.path("com1-out.txt")]
+                "--control", "unix:" + self.ctl_path]
+        if sink is not False:
+            argv += ["--dm-serial", "unix:" + dm.serial_path,
+                     "--serial-out", sink or rig.path("com1-out.txt")]
         argv += list(extra)
         super().__init__(argv, rig.path("%s-%s.log" % (role, dm.name)))
         self.ctl = None
