@@ -22,7 +22,7 @@ static GOptionEntry *tools_colo_entries(ToolsColoArgs *a, bool primary)
     ColoOptions *o = &a->o;
     GOptionEntry common[] = {
         {"qmp", 0, 0, G_OPTION_ARG_STRING, &o->qmp,
-         "the dm's QMP socket (unix:PATH or tcp:HOST:PORT)", "ADDR"},
+         "the dm's QMP socket (unix: the state passes as an fd)", "unix:PATH"},
         {"dm-serial", 0, 0, G_OPTION_ARG_STRING, &o->dm_serial,
          "the dm's COM1 socket (the dm serves it: -serial "
          "unix:PATH,server=on,wait=off)",
@@ -169,6 +169,8 @@ int tools_cmd_colo(int argc, char **argv)
     a.hb_timeout = (gint)a.o.hb_timeout_ms;
     a.qmp_timeout = (gint)a.o.qmp_timeout_ms;
     a.checkpoints = 0;
+    g_set_prgname(primary ? "lockstep colo primary"
+                          : "lockstep colo secondary");
     ctx = g_option_context_new(primary ? "- COLO primary side"
                                        : "- COLO secondary side");
     entries = tools_colo_entries(&a, primary);

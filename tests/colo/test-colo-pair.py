@@ -287,8 +287,44 @@ def test_figures():
                 "summary at exit: " + pri.output())
 
 
+def test_cli_errors():
+    """Bad options and start-up failures: exit 2 and a precise message."""
+    import subprocess
+
+    def run(*args):
+        r = subprocess.run([R.LOCKSTEP, "colo"] + list(args),
+                           capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stderr
+
+    with R.Rig() as rig:
+        p = rig.dm("p")
+        qmp = "unix:" + p.qmp_path
+        cases = [
+            (["secondary", "--qmp", qmp], "--listen is required"),
+            (["primary", "--peer", "127.0.0.2:1"], "--qmp is required"),
+            (["primary", "--qmp", qmp, "--peer", "127.0.0.2:1",
+              "--interval", "-1"], "--interval must be"),
+            (["primary", "--qmp", qmp, "--peer", "127.0.0.2:1",
+              "--serial-out", rig.path("o")], "go together"),
+            (["primary", "--qmp", qmp, "--peer", "127.0.0.2:1",
+              "--x-fault", "sideways@1"], "--x-fault wants PHASE@N"),
+            (["primary", "--qmp", "unix:" + rig.path("none"), "--peer",
+              "127.0.0.2:1"], "Failed to connect"),
+            (["primary", "--qmp", qmp, "--peer", "127.0.0.2:%d" %
+              R.free_port(R.SECONDARY_ADDR)], "cannot connect to 127.0.0.2"),
+            (["secondary", "--qmp", qmp, "--listen", "nonsense"],
+             "want HOST:PORT"),
+            (["both"], "usage: lockstep colo primary|secondary"),
+        ]
+        for args, msg in cases:
+            rc, err = run(*args)
+            R.check(rc == 2 and msg in err, "%r: rc %d, %r" % (args, rc, err))
+        R.check(p.status() == "prelaunch", "the dm was left as it was")
+
+
 if __name__ == "__main__":
     R.dmlib.run_tests([
+        test_cli_errors,
         test_figures,
         test_equal_under_workload, test_output_held_until_confirmed,
         test_secondary_killed, test_link_cut, test_link_silent,
