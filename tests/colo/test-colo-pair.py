@@ -55,9 +55,13 @@ def test_equal_under_workload():
     with R.Rig() as rig:
         p, s = rig.dm("p"), rig.dm("s")
         rig.secondary(s)
-        pri = rig.primary(p, ["--interval", "20"])
         qt = p.qtest()
+        # Set up before pairing: a save taken while the RTC is in SET mode
+        # (between "outb 0x71 0x86" and the end of the set-up) is refused
+        # by lockstep-dm's own load today (next_alarm_time out of range),
+        # a dm bug reported apart; periodic checkpoints would hit it.
         qt.play(R.DRIVER)
+        pri = rig.primary(p, ["--interval", "20"])
         n = 0
         for burst in range(5):
             end = time.monotonic() + 0.3
@@ -117,6 +121,27 @@ def test_secondary_killed():
                      "output passes straight through")
         R.check(pri.status()["state"] == "alone", "state alone")
         R.check(p.status() == "running", "primary dm running")
+
+
+def test_secondary_dm_killed():
+    """The secondary's dm dies: its side tells the primary and exits 1;
+    the primary carries on alone with its output released."""
+    with R.Rig() as rig:
+        p, s = rig.dm("p"), rig.dm("s")
+        sec = rig.secondary(s)
+        pri = rig.primary(p, ["--interval", "0"])
+        qt = p.qtest()
+        qt.play(R.DRIVER)
+        qt.serial_write(line(1))
+        R.checkpoint(pri)
+        qt.serial_write(line(2))
+        s.kill()
+        R.check(sec.wait() == 1, "secondary side exit status")
+        pri.event("COLO_SECONDARY_LOST")
+        R.wait_until(lambda: rig.read("com1-out.txt") == lines(1, 2),
+                     "held output released")
+        R.check(pri.status()["state"] == "alone" and
+                p.status() == "running", "primary alone, dm running")
 
 
 class Proxy:
@@ -327,6 +352,7 @@ if __name__ == "__main__":
         test_cli_errors,
         test_figures,
         test_equal_under_workload, test_output_held_until_confirmed,
-        test_secondary_killed, test_link_cut, test_link_silent,
+        test_secondary_killed, test_secondary_dm_killed, test_link_cut,
+        test_link_silent,
         test_second_primary, test_reprotect,
     ])
