@@ -19,7 +19,10 @@ static const ToolsCmd tools_cmds[] = {
     {"diff", tools_cmd_diff, "diff A B [--schema VMDESC.json] [--json]"},
     {"check", tools_cmd_check, "check FILE [--schema VMDESC.json]"},
     {"qmp", tools_cmd_qmp, "qmp ADDR [COMMAND [key=value ...]]"},
-    {"colo", tools_cmd_colo, "colo primary|secondary ..."},
+    {"colo", tools_cmd_colo,
+     "colo primary --qmp ADDR --peer HOST:PORT [--interval MS] ...\n"
+     "  lockstep colo secondary --qmp ADDR --listen HOST:PORT ...\n"
+     "  (lockstep colo primary|secondary --help: all options)"},
 };
 
 static int tools_usage(FILE *out)

@@ -74,7 +74,8 @@ def main():
     expect(rc == 1 and not json.loads(out)["same"], "diff --json")
 
     rc, _, err = run("colo")
-    expect(rc == 2 and "'colo' is not implemented yet" in err, "colo stub")
+    expect(rc == 2 and "usage: lockstep colo primary|secondary" in err,
+           "colo without a side")
     rc, _, _ = run("bogus")
     expect(rc == 2, "unknown subcommand")
     test_qmp()

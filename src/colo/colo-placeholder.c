@@ -1,2 +1,0 @@
-/* Keeps the library non-empty while parts land; holds nothing. */
-int colo_placeholder_;
