@@ -74,7 +74,11 @@
 #define VMS_MAX_SECTIONS    4096                 /* sections in one stream */
 #define VMS_MAX_NESTING     16                   /* struct/subsection depth */
 #define VMS_MAX_VMDESC_SIZE (64u * 1024 * 1024)  /* vmdesc JSON text */
-#define VMS_BULK_BUFFER_MIN (64u * 1024)         /* see "Bulk buffers" */
+#define VMS_MAX_DECODE_NODES                                                   \
+    (1u << 18)                           /* fields the generic decoder         \
+                                            builds for one stream (a pc        \
+                                            file has ~3000) */
+#define VMS_BULK_BUFFER_MIN (64u * 1024) /* see "Bulk buffers" */
 
 /*
  * Wire types. The vmdesc "type" string of each is QEMU's VMStateInfo name,

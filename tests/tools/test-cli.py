@@ -4,6 +4,7 @@ committed QEMU 7.2 fixtures, qmp against a real lockstep-dm, the colo
 stub. Runs the real binaries; temp files only."""
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -17,10 +18,36 @@ RAN = os.path.join(FIX, "pc-tcg-ran1s.devstate")
 SCHEMA = os.path.join(FIX, "vmdesc-pc.json")
 
 
-def run(*args):
+def run(*args, limit_as=None):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (limit_as, limit_as))
     p = subprocess.run([LOCKSTEP, *args], capture_output=True, text=True,
-                       timeout=60)
+                       timeout=60, preexec_fn=limit if limit_as else None)
     return p.returncode, p.stdout, p.stderr
+
+
+def test_hostile_vmdesc(tmp):
+    """Issue 7: 400 bytes of vmdesc (arrays of zero-byte elements nested
+    three deep) made check allocate 4 GB and die in g_malloc. Now: exit 2
+    and the reason. The address-space limit keeps a regression from
+    taking the machine's memory (not under ASan, which reserves terabytes
+    of address space up front)."""
+    leaf = {"name": "c", "array_len": 4000, "type": "uint8", "size": 0}
+    for name in ("b", "a"):
+        leaf = {"name": name, "array_len": 4000, "type": "struct",
+                "size": 0, "struct": {"vmsd_name": name, "version": 1,
+                                      "fields": [leaf]}}
+    schema = os.path.join(tmp, "hostile.json")
+    with open(schema, "w") as f:
+        json.dump({"devices": [{"name": "i8254", "instance_id": 0,
+                                "vmsd_name": "i8254", "version": 3,
+                                "fields": [leaf]}]}, f)
+    expect(os.path.getsize(schema) < 450, "hostile vmdesc is small")
+    limit = None if "ASAN_OPTIONS" in os.environ else 1 << 30
+    for cmd in ("check", "dump"):
+        rc, out, err = run(cmd, PRE, "--schema", schema, limit_as=limit)
+        expect(rc == 2 and "field 'c[0]': an array element of zero bytes"
+               in out + err, cmd + " --schema hostile vmdesc: exit 2, why")
 
 
 def expect(cond, what):
@@ -64,6 +91,7 @@ def main():
         expect(rc == 2 and "Not a migration stream" in err, "diff garbage")
         rc, _, err = run("check", os.path.join(tmp, "missing"))
         expect(rc == 2, "check missing file")
+        test_hostile_vmdesc(tmp)
 
     rc, out, _ = run("diff", PRE, PRE)
     expect(rc == 0 and out.strip() == "same", "diff same file")
