@@ -5,6 +5,7 @@ stub. Runs the real binaries; temp files only."""
 import json
 import os
 import resource
+import stat
 import subprocess
 import sys
 import tempfile
@@ -150,6 +151,15 @@ def test_qmp():
                     "running": True} in lines and
                    "CommandNotFound: The command no-such has not been found"
                    in err, "qmp shell: requests, raw JSON, events, errors")
+            fifo = os.path.join(tmp, "fifo")
+            os.mkfifo(fifo)
+            rc, _, err = run("qmp", addr, "xen-save-devices-state",
+                             "filename=" + fifo)
+            expect(rc == 1 and "no process has it open for reading" in err
+                   and stat.S_ISFIFO(os.lstat(fifo).st_mode),
+                   "save to a FIFO with no reader: refused, FIFO kept")
+            rc, out, _ = run("qmp", addr, "query-status")
+            expect(rc == 0, "the daemon still answers after it")
             rc, _, err = run("qmp", "unix:" + os.path.join(tmp, "none"),
                              "query-status")
             expect(rc == 2, "qmp connection failure exits 2")
