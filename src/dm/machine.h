@@ -39,8 +39,8 @@ static inline bool dm_machine_save(DmMachine *m, const char *runstate,
     return machine_save(m, runstate, out, errp);
 }
 
-static inline bool dm_machine_load(DmMachine *m, const uint8_t *buf,
-                                   size_t len, GError **errp)
+static inline bool dm_machine_load(DmMachine *m, const uint8_t *buf, size_t len,
+                                   GError **errp)
 {
     return machine_load(m, buf, len, errp);
 }
