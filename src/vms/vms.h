@@ -238,6 +238,10 @@ void vms_registry_skip_section_ids(VmsRegistry *reg, unsigned n);
 unsigned vms_registry_count(const VmsRegistry *reg);
 const char *vms_registry_idstr(const VmsRegistry *reg, unsigned i);
 int vms_registry_instance(const VmsRegistry *reg, unsigned i);
+/* The index of the section a load would give a stream's (idstr,
+   instance) to: the instance id or the alias matches. -1 when none. */
+int vms_registry_find(const VmsRegistry *reg, const char *idstr,
+                      uint32_t instance);
 
 /* ---- save ---- */
 

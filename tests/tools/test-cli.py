@@ -74,8 +74,12 @@ def main():
 
     rc, out, _ = run("check", PRE)
     expect(rc == 0 and "valid: 30 sections" in out, "check good file")
+    expect("checked: framing; no load check: sections lockstep-dm does not "
+           "have: 'cpu_common' 0, 'cpu' 0, 'kvm-tpr-opt' 0, 'apic' 0 and 15 "
+           "more" in out, "check says a QEMU file gets framing only, and why")
     rc, out, _ = run("check", RAN, "--schema", SCHEMA)
-    expect(rc == 0, "check good file with schema")
+    expect(rc == 0 and "checked: framing, vmdesc layout (29 of 30 sections)"
+           in out, "check good file with schema")
     with tempfile.TemporaryDirectory() as tmp:
         cut = os.path.join(tmp, "cut.devstate")
         with open(PRE, "rb") as f:
@@ -116,6 +120,34 @@ def run_in(stdin, *args):
     return p.returncode, p.stdout, p.stderr
 
 
+def test_check_load(addr, dev, tmp):
+    """check runs the daemon's own load on lockstep's files: a PIT count
+    of 0 (framing intact) is refused with the daemon's very message."""
+    rc, out, _ = run("check", dev)
+    expect(rc == 0 and out.endswith(
+        ": checked: framing, full load into lockstep-dm's pc machine\n"),
+        "check a lockstep-dm file: full load")
+    rc, out, _ = run("dump", dev, "--schema", SCHEMA, "--json")
+    pit = [x for x in json.loads(out)["sections"] if x["idstr"] == "i8254"][0]
+    count = pit["fields"][1]["fields"][0]["fields"][0]
+    expect(count["name"] == "count" and count["value"] == "65536",
+           "PIT channel 0 count located")
+    with open(dev, "rb") as f:
+        data = bytearray(f.read())
+    data[count["offset"]:count["offset"] + 4] = bytes(4)
+    bad = os.path.join(tmp, "count0.devstate")
+    with open(bad, "wb") as f:
+        f.write(data)
+    rc, _, err = run("qmp", addr, "xen-load-devices-state", "filename=" + bad)
+    expect(rc == 1 and err.startswith("GenericError: ") and
+           "field 'count': 0 out of range 1..65536" in err,
+           "the daemon refuses PIT count=0")
+    daemon_msg = err[len("GenericError: "):].rstrip("\n")
+    rc, out, _ = run("check", bad)
+    expect(rc == 2 and out == bad + ": invalid: " + daemon_msg + "\n",
+           "check refuses it with the daemon's message")
+
+
 def test_qmp():
     """lockstep qmp against a real lockstep-dm: one-shot and shell."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,6 +169,7 @@ def test_qmp():
                              "filename=" + dev, "live=false")
             expect(rc == 0 and out.strip() == "{}" and os.path.exists(dev),
                    "qmp key=value arguments (string, JSON boolean)")
+            test_check_load(addr, dev, tmp)
             rc, _, err = run("qmp", addr, "xen-load-devices-state",
                              "filename=" + os.path.join(tmp, "missing"))
             expect(rc == 1 and err.startswith("GenericError: Unable to open"),
