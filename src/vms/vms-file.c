@@ -129,12 +129,14 @@ static bool vms_keep_attrs(int fd, const struct stat *old)
  * Opens `path` and writes into it as QEMU does: truncating a regular file,
  * in place for a FIFO or a device. O_NONBLOCK: a FIFO nobody reads is
  * refused at open (ENXIO) instead of blocking the caller, and a reader
- * that stops taking bytes fails the write (vms_write_fd).
+ * that stops taking bytes fails the write (vms_write_fd). O_NOCTTY: a
+ * terminal given as the target never becomes the daemon's.
  */
 static bool vms_write_in_place(const char *path, bool regular, const void *buf,
                                size_t len, bool do_fsync, GError **errp)
 {
-    int flags = O_WRONLY | O_CLOEXEC | O_NONBLOCK | (regular ? O_TRUNC : 0);
+    int flags =
+        O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (regular ? O_TRUNC : 0);
     int fd = open(path, flags);
     bool ok;
 
