@@ -153,7 +153,7 @@ int tools_cmd_diff(int argc, char **argv)
 
     if (!tools_setup(&s, argc, argv, "A B - compare two device-state files",
                      &err)) {
-        fprintf(stderr, "lockstep diff: %s\n", err->message);
+        tools_setup_print_error(&s, "diff", err);
         tools_setup_clear(&s);
         return TOOLS_EXIT_ERROR;
     }

@@ -72,7 +72,7 @@ int tools_cmd_dump(int argc, char **argv)
     if (!tools_setup(&s, argc, argv,
                      "FILE - decode every section of a device-state file",
                      &err)) {
-        fprintf(stderr, "lockstep dump: %s\n", err->message);
+        tools_setup_print_error(&s, "dump", err);
         tools_setup_clear(&s);
         return TOOLS_EXIT_ERROR;
     }

@@ -39,11 +39,7 @@ static bool tools_decode_input(ToolsSetup *s, ToolsInput *in, GError **errp)
         return false;
     }
     in->dec = vms_decode(in->buf->data, in->buf->len, s->vmdesc, errp);
-    if (!in->dec) {
-        g_prefix_error(errp, "%s: ", in->path);
-        return false;
-    }
-    return true;
+    return in->dec != NULL;
 }
 
 bool tools_setup(ToolsSetup *s, int argc, char **argv, const char *params,
@@ -85,4 +81,15 @@ void tools_setup_clear(ToolsSetup *s)
     g_free(s->schema);
     json_decref(s->vmdesc);
     memset(s, 0, sizeof(*s));
+}
+
+void tools_setup_print_error(const ToolsSetup *s, const char *cmd,
+                             const GError *err)
+{
+    if (s->failed >= 0) {
+        fprintf(stderr, "lockstep %s: %s: %s\n", cmd, s->in[s->failed].path,
+                err->message);
+    } else {
+        fprintf(stderr, "lockstep %s: %s\n", cmd, err->message);
+    }
 }

@@ -46,11 +46,14 @@ typedef struct ToolsSetup {
  * The setup of dump, diff and check: parses argv (argv[0] is the
  * subcommand; `params` is GOption's summary line) for --schema, --json
  * when json_option, and nfiles files; reads the schema; reads and decodes
- * each file. False with *errp and s->failed saying where; an input's
- * decode errors are prefixed with its path. tools_setup_clear frees all.
+ * each file. False with *errp and s->failed saying where (an input's
+ * errors do not repeat its path). tools_setup_clear frees all.
  */
 bool tools_setup(ToolsSetup *s, int argc, char **argv, const char *params,
                  GError **errp);
 void tools_setup_clear(ToolsSetup *s);
+/* "lockstep CMD: [PATH: ]MESSAGE" on stderr for a failed tools_setup. */
+void tools_setup_print_error(const ToolsSetup *s, const char *cmd,
+                             const GError *err);
 
 #endif

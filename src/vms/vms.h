@@ -75,7 +75,7 @@
 #define VMS_MAX_NESTING     16                   /* struct/subsection depth */
 #define VMS_MAX_VMDESC_SIZE (64u * 1024 * 1024)  /* vmdesc JSON text */
 /* Fields the generic decoder builds for one stream (a pc file has ~3000). */
-#define VMS_MAX_DECODE_NODES (1u << 18)
+#define VMS_MAX_DECODE_NODES (1u << 16)
 #define VMS_MAX_SYMLINK_HOPS 40 /* links a save follows (Linux's limit) */
 #define VMS_BULK_BUFFER_MIN  (64u * 1024) /* see "Bulk buffers" */
 
