@@ -42,12 +42,12 @@ static bool check_layout(const ToolsInput *in, unsigned *decoded)
     return ok;
 }
 
-/* lockstep-dm -machine pc with every UART; the sinks are null. */
+/* lockstep-dm -machine pc (default clocks and load policy) with every
+   UART; the sinks are null. */
 static Machine *check_machine(GError **errp)
 {
     MachineOpts mo = {
         .kind = MACHINE_PC,
-        .stepped_clock = true,
         .load.unknown = VMS_UNKNOWN_REJECT,
         .nserial = MACHINE_MAX_SERIAL,
     };
@@ -111,7 +111,8 @@ static void check_report(const ToolsSetup *s, bool load_ran,
                                decoded, d->sections->len);
     }
     if (load_ran) {
-        g_string_append(ran, ", full load into lockstep-dm's pc machine");
+        g_string_append(ran, ", full load into lockstep-dm's pc machine "
+                             "(with four UARTs)");
     } else {
         g_string_append_printf(ran,
                                "; no load check: sections lockstep-dm "

@@ -125,7 +125,8 @@ def test_check_load(addr, dev, tmp):
     of 0 (framing intact) is refused with the daemon's very message."""
     rc, out, _ = run("check", dev)
     expect(rc == 0 and out.endswith(
-        ": checked: framing, full load into lockstep-dm's pc machine\n"),
+        ": checked: framing, full load into lockstep-dm's pc machine "
+        "(with four UARTs)\n"),
         "check a lockstep-dm file: full load")
     rc, out, _ = run("dump", dev, "--schema", SCHEMA, "--json")
     pit = [x for x in json.loads(out)["sections"] if x["idstr"] == "i8254"][0]
