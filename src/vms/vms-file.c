@@ -110,19 +110,27 @@ static bool vms_install(const char *tmp, const char *target, bool exists,
     return rename(tmp, target) == 0;
 }
 
-/* Gives the new file the old one's mode and owner. False when the owner
-   cannot be given (not root, another owner): the caller writes in place. */
+/* Gives the new file the old one's mode and owner (owner first: chown
+   clears set-id bits), with no call for what already matches. False when
+   the owner cannot be given (not root, another owner): the caller writes
+   in place. */
 static bool vms_keep_attrs(int fd, const struct stat *old)
 {
+    mode_t mode = old->st_mode & 07777;
     struct stat st;
+    bool chowned;
 
-    if (fchmod(fd, old->st_mode & 07777) < 0 || fstat(fd, &st) < 0) {
+    if (fstat(fd, &st) < 0) {
         return false;
     }
-    if (st.st_uid == old->st_uid && st.st_gid == old->st_gid) {
+    chowned = st.st_uid != old->st_uid || st.st_gid != old->st_gid;
+    if (chowned && fchown(fd, old->st_uid, old->st_gid) < 0) {
+        return false;
+    }
+    if (!chowned && (st.st_mode & 07777) == mode) {
         return true;
     }
-    return fchown(fd, old->st_uid, old->st_gid) == 0;
+    return fchmod(fd, mode) == 0;
 }
 
 /*
