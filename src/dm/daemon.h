@@ -25,6 +25,7 @@ typedef struct DmDaemon {
     DmQtest *qtest;
     GMainLoop *loop;
     GSource *clock_src;
+    GSource *vcpu_src; /* the vCPU's run loop, if there is a vCPU */
     guint signal_ids[3];
     guint reset_idle; /* pending guest reset request */
     bool dirty_log;   /* xen-set-global-dirty-log: stored, never read */

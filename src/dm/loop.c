@@ -25,6 +25,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "cpu/vcpu-loop.h"
 
 #define DM_QUIT_FLUSH_MS 1000
 #define DM_PIDFILE_TRIES 8 /* attempts to lock a pid file being replaced */
@@ -188,6 +189,10 @@ bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp)
     dm_runstate_init(&d->rs, d->machine, opts->start_paused, dm_daemon_emit, d);
     d->clock_src = hw_clock_source_new(d->machine->clock);
     g_source_attach(d->clock_src, NULL);
+    if (d->machine->vcpu) {
+        d->vcpu_src = vcpu_source_new(d->machine->vcpu, d->machine->clock);
+        g_source_attach(d->vcpu_src, NULL);
+    }
     d->loop = g_main_loop_new(NULL, FALSE);
     dm_daemon_signals(d);
     if (!dm_daemon_open_qmp(d, errp)) {
@@ -289,6 +294,10 @@ void dm_daemon_cleanup(DmDaemon *d)
     }
     if (d->cmds) {
         qmp_commands_free(d->cmds);
+    }
+    if (d->vcpu_src) {
+        g_source_destroy(d->vcpu_src);
+        g_source_unref(d->vcpu_src);
     }
     if (d->clock_src) {
         g_source_destroy(d->clock_src);

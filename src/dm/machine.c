@@ -4,6 +4,9 @@
  */
 #include "dm/machine.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include "base/error.h"
 #include "dm/chardev.h"
 
@@ -54,12 +57,53 @@ static bool dm_machine_backends(const DmOptions *opts, MachineOpts *mo,
     return true;
 }
 
+/* -accel tcg -bios FILE: the whole file, at most VCPU_BIOS_MAX bytes
+   (machine_new checks the rest). QEMU says only "could not load PC
+   BIOS"; the reason follows it here. */
+static uint8_t *dm_machine_read_bios(const char *path, size_t *len,
+                                     GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    struct stat st;
+    char *buf = NULL;
+    gsize n = 0;
+
+    if (stat(path, &st) < 0) {
+        ls_error_set(errp, "could not load PC BIOS '%s': %s", path,
+                     g_strerror(errno));
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)VCPU_BIOS_MAX) {
+        ls_error_set(errp,
+                     "could not load PC BIOS '%s': not a regular file of "
+                     "at most %u bytes",
+                     path, VCPU_BIOS_MAX);
+        return NULL;
+    }
+    if (!g_file_get_contents(path, &buf, &n, &err)) {
+        ls_error_set(errp, "could not load PC BIOS '%s': %s", path,
+                     err->message);
+        return NULL;
+    }
+    *len = n;
+    return (uint8_t *)buf;
+}
+
 DmMachine *dm_machine_new(const DmOptions *opts, GError **errp)
 {
+    g_autofree uint8_t *bios = NULL;
     MachineOpts mo = {0};
     Machine *m;
 
     dm_machine_opts(opts, &mo);
+    if (opts->accel_tcg && opts->bios && opts->machine == DM_MACHINE_PC) {
+        bios = dm_machine_read_bios(opts->bios, &mo.bios_len, errp);
+        if (!bios) {
+            g_prefix_error(errp, "machine: ");
+            return NULL;
+        }
+        mo.bios = bios;
+    }
     if (!dm_machine_backends(opts, &mo, errp)) {
         g_prefix_error(errp, "machine: ");
         dm_machine_free_backends(&mo);

@@ -82,6 +82,8 @@ static bool dm_opt_str(DmParse *p, const char *opt, const char *arg,
         dm_set_str(&o->qtest_spec, arg);
     } else if (!strcmp(opt, "qtest-log")) {
         dm_set_str(&o->qtest_log, arg);
+    } else if (!strcmp(opt, "bios")) {
+        dm_set_str(&o->bios, arg);
     }
     return true;
 }
@@ -118,10 +120,11 @@ static bool dm_opt_name(DmParse *p, const char *opt, const char *arg,
 static bool dm_opt_accel_name(DmParse *p, const char *what, const char *val,
                               GError **errp)
 {
+    p->opts->accel_tcg = !strcmp(val, "tcg");
     if (!strcmp(val, "qtest")) {
         p->opts->accel_qtest = true;
     } else if (!strcmp(val, "tcg") || !strcmp(val, "kvm")) {
-        p->opts->accel_qtest = false; /* no CPU here: real-time clock */
+        p->opts->accel_qtest = false; /* real-time clock */
     } else {
         ls_error_set(errp, "%s: invalid accelerator %s", what, val);
         return false;
@@ -419,6 +422,7 @@ static const DmOptDef dm_opt_defs[] = {
     {"qtest", true, dm_opt_str},
     {"qtest-log", true, dm_opt_str},
     {"pidfile", true, dm_opt_str},
+    {"bios", true, dm_opt_str},
     {"rtc", true, dm_opt_rtc},
     {"boot", true, dm_opt_boot},
     {"display", true, dm_opt_none_only},
@@ -547,6 +551,8 @@ const char *dm_options_usage(void)
            "-nodefaults             no default COM1\n"
            "-qtest unix:PATH[,server=on,wait=off]   -qtest-log PATH\n"
            "-accel qtest            virtual clock moves only by qtest\n"
+           "-accel tcg -bios FILE   a vCPU running FILE from the reset "
+           "vector\n"
            "-rtc base=utc|localtime|DATETIME[,clock=host|rt|vm]\n"
            "-boot [order=]DRIVES[,once=DRIVES]   -no-fd-bootchk\n"
            "-pidfile PATH  -daemonize  -version  -help\n"
@@ -621,6 +627,7 @@ void dm_options_clear(DmOptions *opts)
     }
     g_free(opts->qtest_spec);
     g_free(opts->qtest_log);
+    g_free(opts->bios);
     g_free(opts->rtc_base);
     g_free(opts->rtc_clock);
     g_free(opts->boot_order);

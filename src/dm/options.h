@@ -49,6 +49,8 @@ typedef struct DmOptions {
     char *qtest_spec;    /* -qtest SPEC, or NULL */
     char *qtest_log;     /* -qtest-log PATH */
     bool accel_qtest;    /* -accel qtest: stepped clock */
+    bool accel_tcg;      /* -accel tcg: a vCPU when -bios is given */
+    char *bios;          /* -bios FILE */
     char *rtc_base;      /* -rtc base=utc|localtime|DATETIME */
     char *rtc_clock;     /* -rtc clock=host|rt|vm */
     char *boot_order;    /* -boot order=... ("cad" by default) */

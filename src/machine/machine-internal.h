@@ -14,6 +14,12 @@
 bool machine_pc_init(Machine *m, const MachineOpts *opts, GError **errp);
 void machine_pc_reset(Machine *m);
 void machine_pc_free(Machine *m);
+/* The PIC pair's INTA cycle (pic_read_irq), for the vCPU. */
+int machine_pc_read_irq(Machine *m);
+/* machine-cpu.c: the vCPU when opts->bios is set (pc only), after
+   machine_pc_init. */
+bool machine_cpu_init(Machine *m, const MachineOpts *opts, GError **errp);
+
 /* Called by machine.c for each ISA line change (routes to the PICs). */
 void machine_pc_set_isa_irq(Machine *m, int n, int level);
 /* The i-th UART and its sink, or NULL. */

@@ -167,7 +167,7 @@ bool machine_pc_init(Machine *m, const MachineOpts *opts, GError **errp)
 
     m->pc = pc;
     pc->next_sid = 1; /* machine.c registered `timer` as 0 */
-    pc->pic = pic_pair_new(m->clock, NULL);
+    pc->pic = pic_pair_new(m->clock, &m->cpu_intr);
     machine_pc_skip_to(m, MACHINE_PC_SID_I8259);
     pc->next_sid += 2;
     if (!pic_pair_realize(pc->pic, &m->bus, m->reg, errp) ||
@@ -234,6 +234,11 @@ void machine_pc_free(Machine *m)
     }
     g_free(pc);
     m->pc = NULL;
+}
+
+int machine_pc_read_irq(Machine *m)
+{
+    return pic_pair_read_irq(m->pc->pic);
 }
 
 void machine_pc_set_isa_irq(Machine *m, int n, int level)

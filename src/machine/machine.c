@@ -92,7 +92,8 @@ static bool machine_register(Machine *m, const MachineOpts *opts, GError **errp)
         return false;
     }
     if (m->kind == MACHINE_PC) {
-        if (!machine_pc_init(m, opts, errp)) {
+        if (!machine_pc_init(m, opts, errp) ||
+            !machine_cpu_init(m, opts, errp)) {
             return false;
         }
     } else {
@@ -129,6 +130,7 @@ void machine_free(Machine *m)
     if (!m) {
         return;
     }
+    vcpu_free(m->vcpu);
     if (m->kind == MACHINE_PC) {
         machine_pc_free(m);
     }
@@ -141,6 +143,9 @@ void machine_reset(Machine *m)
 {
     if (m->kind == MACHINE_PC) {
         machine_pc_reset(m);
+    }
+    if (m->vcpu) {
+        vcpu_reset(m->vcpu);
     }
 }
 

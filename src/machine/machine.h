@@ -21,6 +21,7 @@
 #include "hw/clock.h"
 #include "hw/irq.h"
 #include "hw/serial.h"
+#include "cpu/vcpu.h"
 #include "vms/vms.h"
 
 #define MACHINE_ISA_IRQS        16
@@ -51,6 +52,10 @@ typedef struct MachineOpts {
     bool no_fd_bootchk;
     int nserial; /* UARTs (COM1.., pc only), one per sink */
     MachineSerialSink serial[MACHINE_MAX_SERIAL];
+    /* A BIOS image (pc only): the machine gets a vCPU (-accel tcg) that
+       runs it. Borrowed; copied by machine_new. NULL: no vCPU. */
+    const uint8_t *bios;
+    size_t bios_len;
 } MachineOpts;
 
 /* The `globalstate` section (QEMU migration/global_state.c layout). */
@@ -84,6 +89,11 @@ typedef struct Machine {
     void *reset_opaque;
 
     MachinePc *pc; /* NULL for MACHINE_NONE */
+
+    /* With opts->bios: the vCPU, its port I/O on `bus`; the master PIC's
+       INT output drives cpu_intr, which sets its INTR. Else NULL. */
+    Vcpu *vcpu;
+    HwIrq cpu_intr;
 } Machine;
 
 /* Builds the machine; NULL with *errp (prefixed "machine: ") on a bad

@@ -1,0 +1,89 @@
+"""lockstep-dm with a vCPU (-accel tcg -bios FILE): real processes, test
+BIOS images assembled from tests/cpu/bios-*.s."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "dm"))
+from dmlib import Dm, check, run_tests  # noqa: E402
+
+BIOS_DIR = os.environ.get("LOCKSTEP_TEST_BIOS_DIR", "")
+
+
+def bios(name):
+    return os.path.join(BIOS_DIR, "bios-%s.bin" % name)
+
+
+def wait_file(path, want, timeout=10.0):
+    end = time.monotonic() + timeout
+    data = b""
+    while time.monotonic() < end:
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                data = f.read()
+            if len(data) >= len(want):
+                break
+        time.sleep(0.01)
+    return data
+
+
+def vcpu_dm(name, *extra):
+    """A started daemon running bios-NAME, COM1 into its own file."""
+    d = Dm(start=False)
+    d.com1 = d.path("com1")
+    d.args = ["-nodefaults", "-accel", "tcg", "-bios", bios(name),
+              "-serial", "file:" + d.com1] + list(extra) + d.args
+    d.start()
+    return d
+
+
+HELLO = b"hello from F000:FFF0\n"
+
+
+def test_hello():
+    """The BIOS runs from the reset vector; its `out`s reach COM1."""
+    with vcpu_dm("hello") as dm:
+        data = wait_file(dm.com1, HELLO)
+        check(data == HELLO, "COM1 got %r" % data)
+        q = dm.connect()
+        check(q.status() == "running", "not running")
+
+
+def test_prelaunch_waits():
+    """-S: the vCPU does not run until cont; system_reset runs it again."""
+    with vcpu_dm("hello", "-S") as dm:
+        q = dm.connect()
+        time.sleep(0.2)
+        with open(dm.com1, "rb") as f:
+            check(f.read() == b"", "ran in prelaunch")
+        q.cmd_ok("cont")
+        data = wait_file(dm.com1, HELLO)
+        check(data == HELLO, "COM1 got %r" % data)
+        q.cmd_ok("system_reset")
+        data = wait_file(dm.com1, HELLO * 2)
+        check(data == HELLO * 2, "after reset COM1 got %r" % data)
+
+
+def test_bad_bios():
+    """A BIOS of a wrong size is refused at start, with the reason."""
+    with Dm("-nodefaults", qmp=False, start=False) as d:
+        img = d.path("bad.bin")
+        with open(img, "wb") as f:
+            f.write(b"\x90" * 4096)
+        d.args = ["-nodefaults", "-accel", "tcg", "-bios", img]
+        d.start()
+        check(d.wait() == 1, "started with a bad BIOS")
+        err = d.proc.stderr.read().decode()
+        check("could not load PC BIOS" in err and
+              "multiple of 65536" in err, "stderr %r" % err)
+        d2 = Dm("-nodefaults", "-accel", "tcg", "-bios", d.path("none.bin"),
+                qmp=False)
+        with d2:
+            check(d2.wait() == 1, "started without a BIOS file")
+            err = d2.proc.stderr.read().decode()
+            check("could not load PC BIOS" in err and
+                  "No such file" in err, "stderr %r" % err)
+
+
+if __name__ == "__main__":
+    run_tests([test_hello, test_prelaunch_waits, test_bad_bios])
