@@ -138,7 +138,7 @@ static bool ram_take(RamReader *r, size_t n, const uint8_t **p, GError **errp)
 
 static bool ram_get_be64(RamReader *r, uint64_t *v, GError **errp)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     if (!ram_take(r, 8, &p, errp)) {
         return false;
     }
@@ -152,7 +152,7 @@ static bool ram_get_be64(RamReader *r, uint64_t *v, GError **errp)
 static bool ram_get_id(RamReader *r, GError **errp)
 {
     size_t at = r->off;
-    const uint8_t *len, *id;
+    const uint8_t *len = NULL, *id = NULL;
     if (!ram_take(r, 1, &len, errp) || !ram_take(r, *len, &id, errp)) {
         return false;
     }
@@ -178,7 +178,8 @@ static bool ram_get_header(RamReader *r, const Ram *ram, GError **errp)
     }
     if ((v & ~RAM_FLAG_MASK) != ram->size) {
         return ram_fail(r, 0, errp,
-                        "RAM size %" PRIu64 " does not match this RAM's %" PRIu64,
+                        "RAM size %" PRIu64
+                        " does not match this RAM's %" PRIu64,
                         v & ~RAM_FLAG_MASK, ram->size);
     }
     if (!ram_get_id(r, errp)) {
@@ -232,9 +233,8 @@ static bool ram_get_page(RamDecoder *d, uint64_t v, size_t at, GError **errp)
     }
     d->seen[page / 64] |= bit;
     RamStagedPage sp = {.page = page};
-    const uint8_t *p;
-    if (!ram_take(&d->r, kind == RAM_FLAG_ZERO ? 1 : RAM_PAGE_SIZE, &p,
-                  errp)) {
+    const uint8_t *p = NULL;
+    if (!ram_take(&d->r, kind == RAM_FLAG_ZERO ? 1 : RAM_PAGE_SIZE, &p, errp)) {
         return false;
     }
     if (kind == RAM_FLAG_ZERO) {

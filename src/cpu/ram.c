@@ -13,11 +13,11 @@
 Ram *ram_new(uint64_t size, GError **errp)
 {
     if (size == 0 || size % RAM_PAGE_SIZE != 0 || size > RAM_MAX_SIZE) {
-        ls_error_set(errp,
-                     "RAM size %" G_GUINT64_FORMAT
-                     " is not a non-zero multiple of %u of at most %"
-                     G_GUINT64_FORMAT,
-                     size, RAM_PAGE_SIZE, RAM_MAX_SIZE);
+        ls_error_set(
+            errp,
+            "RAM size %" G_GUINT64_FORMAT
+            " is not a non-zero multiple of %u of at most %" G_GUINT64_FORMAT,
+            size, RAM_PAGE_SIZE, RAM_MAX_SIZE);
         return NULL;
     }
     /* Anonymous memory: page-aligned, zero, and only resident once the
@@ -25,8 +25,9 @@ Ram *ram_new(uint64_t size, GError **errp)
     void *host = mmap(NULL, size, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (host == MAP_FAILED) {
-        ls_error_set(errp, "cannot allocate %" G_GUINT64_FORMAT
-                     " bytes of RAM: %s", size, g_strerror(errno));
+        ls_error_set(errp,
+                     "cannot allocate %" G_GUINT64_FORMAT " bytes of RAM: %s",
+                     size, g_strerror(errno));
         return NULL;
     }
     Ram *ram = g_new0(Ram, 1);
@@ -163,4 +164,46 @@ void ram_dirty_foreach(const Ram *ram,
 void ram_dirty_clear(Ram *ram)
 {
     memset(ram->dirty, 0, RAM_BITMAP_WORDS(ram->pages) * sizeof(uint64_t));
+}
+
+static int ram_suffix_shift(char c)
+{
+    switch (g_ascii_toupper(c)) {
+    case 'B':
+        return 0;
+    case 'K':
+        return 10;
+    case 'M':
+        return 20;
+    case 'G':
+        return 30;
+    case 'T':
+        return 40;
+    default:
+        return -1;
+    }
+}
+
+bool ram_size_parse(const char *what, const char *s, uint64_t *out,
+                    GError **errp)
+{
+    char *end = NULL;
+    guint64 n;
+    int shift = 20;
+
+    errno = 0;
+    n = g_ascii_isdigit(*s) ? g_ascii_strtoull(s, &end, 10) : 0;
+    if (end && *end && !end[1]) {
+        shift = ram_suffix_shift(*end++);
+    }
+    if (!end || *end || shift < 0 || errno || n > (RAM_MAX_SIZE >> shift)) {
+        ls_error_set(errp,
+                     "%s: invalid RAM size (digits with an optional suffix "
+                     "B, K, M, G or T, at most %" G_GUINT64_FORMAT " MiB)",
+                     what, RAM_MAX_SIZE >> 20);
+        return false;
+    }
+    n <<= shift;
+    *out = n ? (n + 8191) & ~(guint64)8191 : RAM_DEFAULT_SIZE;
+    return true;
 }

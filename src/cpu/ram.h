@@ -34,8 +34,19 @@
    block in the stream. */
 #define RAM_BLOCK_ID "pc.ram"
 
+/* Guest RAM when RAM is wanted (-accel tcg) and no -m size is given:
+   enough for a small guest, cheap to checkpoint in full. */
+#define RAM_DEFAULT_SIZE (G_GUINT64_CONSTANT(16) << 20)
+
 typedef struct Ram Ram;
 typedef struct RamStaging RamStaging;
+
+/* Parses the size of -m SIZE as QEMU 7.2 does: digits with an optional
+   suffix B, K, M, G, T (either case; none means MiB), rounded up to 8 KiB
+   (QEMU's machine_set_mem); 0 means RAM_DEFAULT_SIZE. Above RAM_MAX_SIZE
+   or malformed: false, with an error that starts with `what`. */
+bool ram_size_parse(const char *what, const char *s, uint64_t *out,
+                    GError **errp);
 
 /* A new RAM of `size` bytes, all zero, dirty log disabled. `size` must be
    a non-zero multiple of RAM_PAGE_SIZE, at most RAM_MAX_SIZE; otherwise

@@ -27,6 +27,49 @@ static void test_new_caps(void)
     ram_free(ram);
 }
 
+static void test_size_parse(void)
+{
+    static const struct {
+        const char *in;
+        uint64_t want; /* 0: rejected */
+    } cases[] = {
+        {"16", 16u << 20},
+        {"16M", 16u << 20},
+        {"16m", 16u << 20},
+        {"1G", 1u << 30},
+        {"2g", 2u << 30},
+        {"64k", 64u << 10},
+        {"8192B", 8192},
+        {"1b", 8192},
+        {"8193b", 16384},
+        {"0", RAM_DEFAULT_SIZE},
+        {"3G", 0},
+        {"2049", 0},
+        {"", 0},
+        {"M", 0},
+        {"16MB", 0},
+        {"-1", 0},
+        {" 1", 0},
+        {"1x", 0},
+        {"99999999999999999999", 0},
+        {"1T", 0},
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        uint64_t got = 1;
+        GError *err = NULL;
+        bool ok = ram_size_parse("-m", cases[i].in, &got, &err);
+        g_assert_cmpint(ok, ==, cases[i].want != 0);
+        if (ok) {
+            g_assert_cmpuint(got, ==, cases[i].want);
+        } else {
+            g_assert_true(g_str_has_prefix(err->message, "-m: invalid RAM"));
+            g_assert_cmpuint(got, ==, 1);
+            g_clear_error(&err);
+        }
+    }
+}
+
 static void test_bounds(void)
 {
     Ram *ram = ram_new(TEST_RAM_SIZE, NULL);
@@ -237,20 +280,26 @@ typedef struct {
    MEM_SIZE at 0, block name at 8, block length at 15, PAGE at 23, the
    CONTINUE|ZERO record at 4134, EOS at 4143. */
 static const TestCorrupt test_corrupt_cases[] = {
-    {0, 0x40000 | 0x01, "RAM stream offset 0: expected the MEM_SIZE record, "
-                        "found flags 0x1"},
-    {0, 0x80000 | 0x04, "RAM stream offset 0: RAM size 524288 does not "
-                        "match this RAM's 262144"},
-    {15, 0x1000, "RAM stream offset 15: block 'pc.ram' length 4096 does "
-                 "not match this RAM's 262144"},
+    {0, 0x40000 | 0x01,
+     "RAM stream offset 0: expected the MEM_SIZE record, "
+     "found flags 0x1"},
+    {0, 0x80000 | 0x04,
+     "RAM stream offset 0: RAM size 524288 does not "
+     "match this RAM's 262144"},
+    {15, 0x1000,
+     "RAM stream offset 15: block 'pc.ram' length 4096 does "
+     "not match this RAM's 262144"},
     {23, 0x1000 | 0x48, "RAM stream offset 23: bad record flags 0x48"},
     {23, 0x1000 | 0x0a, "RAM stream offset 23: bad record flags 0xa"},
-    {23, 0x1000 | 0x28, "RAM stream offset 23: CONTINUE flag on the first "
-                        "page"},
-    {23, 0x40000 | 0x08, "RAM stream offset 23: page address 0x40000 "
-                         "beyond RAM size 0x40000"},
-    {4134, 0x1000 | 0x22, "RAM stream offset 4134: page address 0x1000 "
-                          "appears twice"},
+    {23, 0x1000 | 0x28,
+     "RAM stream offset 23: CONTINUE flag on the first "
+     "page"},
+    {23, 0x40000 | 0x08,
+     "RAM stream offset 23: page address 0x40000 "
+     "beyond RAM size 0x40000"},
+    {4134, 0x1000 | 0x22,
+     "RAM stream offset 4134: page address 0x1000 "
+     "appears twice"},
     {4143, 0x11, "RAM stream offset 4143: bad record flags 0x11"},
 };
 
@@ -288,6 +337,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/ram/new-caps", test_new_caps);
+    g_test_add_func("/ram/size-parse", test_size_parse);
     g_test_add_func("/ram/bounds", test_bounds);
     g_test_add_func("/ram/dirty-log", test_dirty_log);
     g_test_add_func("/ram/stream-all", test_stream_all);
