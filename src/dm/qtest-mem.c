@@ -76,8 +76,7 @@ static void dm_qtest_mem_readn(DmQtest *q, char **w)
         return;
     }
     ram_read(q->m->ram, addr, &le, n);
-    dm_qtest_emitf(q, "OK 0x%016" G_GINT64_MODIFIER "x\n",
-                   GUINT64_FROM_LE(le));
+    dm_qtest_emitf(q, "OK 0x%016" G_GINT64_MODIFIER "x\n", GUINT64_FROM_LE(le));
 }
 
 static void dm_qtest_mem_writen(DmQtest *q, char **w)
@@ -149,8 +148,8 @@ static void dm_qtest_mem_write(DmQtest *q, char **w)
         int hi = g_ascii_xdigit_value(hex[i * 2 + 2]);
         int lo = g_ascii_xdigit_value(hex[i * 2 + 3]);
         if (hi < 0 || lo < 0) {
-            dm_qtest_emitf(q, "FAIL bad hex digit in byte %" G_GUINT64_FORMAT
-                           "\n", i);
+            dm_qtest_emitf(
+                q, "FAIL bad hex digit in byte %" G_GUINT64_FORMAT "\n", i);
             return;
         }
         data[i] = (uint8_t)(hi << 4 | lo);

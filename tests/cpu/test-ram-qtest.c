@@ -78,12 +78,15 @@ static void test_fails(Fixture *f, gconstpointer data)
     expect(f, "writeb 0x10", "FAIL bad or missing value ''\n");
     expect(f, "read 0x10", "FAIL bad or missing length ''\n");
     expect(f, "read 0x10 0", "FAIL read length must be 1..262144\n");
-    expect(f, "readb 0x10000", "FAIL 0x10000+1 is outside guest RAM "
-                               "(0x0..0x10000)\n");
-    expect(f, "readq 0xfffc", "FAIL 0xfffc+8 is outside guest RAM "
-                              "(0x0..0x10000)\n");
-    expect(f, "memset 0xffff 2 0", "FAIL 0xffff+2 is outside guest RAM "
-                                   "(0x0..0x10000)\n");
+    expect(f, "readb 0x10000",
+           "FAIL 0x10000+1 is outside guest RAM "
+           "(0x0..0x10000)\n");
+    expect(f, "readq 0xfffc",
+           "FAIL 0xfffc+8 is outside guest RAM "
+           "(0x0..0x10000)\n");
+    expect(f, "memset 0xffff 2 0",
+           "FAIL 0xffff+2 is outside guest RAM "
+           "(0x0..0x10000)\n");
     expect(f, "write 0xffffffffffffffff 2 0x0102",
            "FAIL 0xffffffffffffffff+2 is outside guest RAM "
            "(0x0..0x10000)\n");
@@ -106,11 +109,12 @@ static void test_dirty(Fixture *f, gconstpointer data)
     expect(f, "write 0x5fff 2 0x0102", "OK\n");
     expect(f, "memset 0x8000 0x2001 0", "OK\n"); /* 8, 9, 10 */
     expect(f, "b64write 0xc000 1 QQ==", "OK\n");
-    expect(f, "memset 0xd000 0 1", "OK\n");  /* nothing written */
+    expect(f, "memset 0xd000 0 1", "OK\n"); /* nothing written */
     expect(f, "readq 0xe000", "OK 0x0000000000000000\n");
     expect(f, "read 0xf000 4", "OK 0x00000000\n");
-    expect(f, "writeb 0x10000 1", "FAIL 0x10000+1 is outside guest RAM "
-                                  "(0x0..0x10000)\n");
+    expect(f, "writeb 0x10000 1",
+           "FAIL 0x10000+1 is outside guest RAM "
+           "(0x0..0x10000)\n");
     ram_dirty_foreach(f->m.ram, tq_collect, pages);
     g_assert_cmpstr(pages->str, ==, "1 2 3 5 6 8 9 10 12 ");
 }
