@@ -154,6 +154,7 @@ static bool dm_daemon_open_qmp(DmDaemon *d, GError **errp)
 {
     d->cmds = qmp_commands_new();
     dm_qmp_cmds_register(d);
+    dm_qmp_ram_register(d);
     d->srv = qmp_server_new(d->cmds, NULL, NULL);
     for (guint i = 0; i < d->opts->qmp_specs->len; i++) {
         if (!qmp_server_add(d->srv, g_ptr_array_index(d->opts->qmp_specs, i),

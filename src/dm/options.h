@@ -51,6 +51,7 @@ typedef struct DmOptions {
     bool accel_qtest;    /* -accel qtest: stepped clock */
     bool accel_tcg;      /* -accel tcg: a vCPU when -bios is given */
     char *bios;          /* -bios FILE */
+    uint64_t ram_size;   /* -m SIZE in bytes; 0: no -m */
     char *rtc_base;      /* -rtc base=utc|localtime|DATETIME */
     char *rtc_clock;     /* -rtc clock=host|rt|vm */
     char *boot_order;    /* -boot order=... ("cad" by default) */
