@@ -24,8 +24,11 @@ typedef struct VcpuAccelOps {
     bool (*map)(void *accel, uint64_t gpa, uint8_t *host, uint64_t size,
                 bool rom, GError **errp);
     void (*reset)(void *accel);
-    VcpuExit (*run)(void *accel, uint64_t budget, uint64_t *executed,
-                    GError **errp);
+    /* watch_if: INTR is up while IF is clear; end the run once IF has
+       been set for one whole instruction (so `sti; hlt` halts first, as
+       the STI interrupt shadow has it). */
+    VcpuExit (*run)(void *accel, uint64_t budget, bool watch_if,
+                    uint64_t *executed, GError **errp);
     /* Ends the current run after the current instruction. */
     void (*kick)(void *accel);
     void (*get_rm)(void *accel, VcpuRmRegs *r);

@@ -29,10 +29,25 @@ typedef struct VcpuTcg {
     uint64_t count; /* instructions of this slice */
     uint64_t budget;
     bool kick;        /* stop at the next instruction */
+    bool watch_if;    /* stop once IF has been set for an instruction */
+    bool if_seen;     /* IF was set at the previous instruction */
     bool stopping;    /* the code hook has called uc_emu_stop */
     bool failed;      /* an entry through the IVT failed */
     uint64_t stop_at; /* linear address of the instruction not executed */
 } VcpuTcg;
+
+static void vcpu_tcg_w(VcpuTcg *t, int reg, uint64_t val)
+{
+    uc_reg_write(t->uc, reg, &val);
+}
+
+static uint64_t vcpu_tcg_r(VcpuTcg *t, int reg)
+{
+    uint64_t val = 0;
+
+    uc_reg_read(t->uc, reg, &val);
+    return val;
+}
 
 static void vcpu_tcg_on_code(uc_engine *uc, uint64_t addr, uint32_t size,
                              void *opaque)
@@ -41,6 +56,12 @@ static void vcpu_tcg_on_code(uc_engine *uc, uint64_t addr, uint32_t size,
 
     if (t->stopping) {
         return;
+    }
+    if (t->watch_if) {
+        bool on = vcpu_tcg_r(t, UC_X86_REG_EFLAGS) & VCPU_EFLAGS_IF;
+
+        t->kick |= on && t->if_seen;
+        t->if_seen = on;
     }
     if (t->kick || t->count >= t->budget) {
         t->stopping = true;
@@ -142,19 +163,6 @@ static bool vcpu_tcg_map(void *accel, uint64_t gpa, uint8_t *host,
                           errp);
 }
 
-static void vcpu_tcg_w(VcpuTcg *t, int reg, uint64_t val)
-{
-    uc_reg_write(t->uc, reg, &val);
-}
-
-static uint64_t vcpu_tcg_r(VcpuTcg *t, int reg)
-{
-    uint64_t val = 0;
-
-    uc_reg_read(t->uc, reg, &val);
-    return val;
-}
-
 static void vcpu_tcg_reset(void *accel)
 {
     static const int zero[] = {
@@ -177,8 +185,8 @@ static void vcpu_tcg_reset(void *accel)
     vcpu_tcg_w(t, UC_X86_REG_EIP, VCPU_TCG_RESET_IP);
 }
 
-static VcpuExit vcpu_tcg_run(void *accel, uint64_t budget, uint64_t *executed,
-                             GError **errp)
+static VcpuExit vcpu_tcg_run(void *accel, uint64_t budget, bool watch_if,
+                             uint64_t *executed, GError **errp)
 {
     VcpuTcg *t = accel;
     uint64_t cs = vcpu_tcg_r(t, UC_X86_REG_CS) & 0xffff;
@@ -187,7 +195,8 @@ static VcpuExit vcpu_tcg_run(void *accel, uint64_t budget, uint64_t *executed,
 
     t->count = 0;
     t->budget = budget;
-    t->stopping = t->kick = t->failed = false;
+    t->stopping = t->kick = t->failed = t->if_seen = false;
+    t->watch_if = watch_if;
     err = uc_emu_start(t->uc, (cs << 4) + ip, VCPU_TCG_UNTIL, 0, 0);
     *executed = t->count;
     if (t->failed) {

@@ -183,7 +183,7 @@ VcpuExit vcpu_run(Vcpu *v, uint64_t budget, uint64_t *executed)
         return VCPU_EXIT_HALT;
     }
     v->in_run = true;
-    ex = v->ops->run(v->accel, budget, executed, &v->error);
+    ex = v->ops->run(v->accel, budget, v->intr, executed, &v->error);
     v->in_run = false;
     v->insns += *executed;
     if (ex == VCPU_EXIT_HALT) {

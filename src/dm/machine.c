@@ -104,6 +104,9 @@ DmMachine *dm_machine_new(const DmOptions *opts, GError **errp)
             return NULL;
         }
         mo.bios = bios;
+        if (!mo.ram_size) {
+            mo.ram_size = RAM_DEFAULT_SIZE; /* a vCPU needs RAM */
+        }
     }
     if (!dm_machine_backends(opts, &mo, errp)) {
         g_prefix_error(errp, "machine: ");

@@ -4,6 +4,9 @@
  */
 #include "machine/machine-internal.h"
 
+#define MACHINE_CPU_LOWMEM  0xa0000u  /* 640 KiB */
+#define MACHINE_CPU_HIGHMEM 0x100000u /* 1 MiB */
+
 static uint32_t machine_cpu_pio_in(void *opaque, uint16_t port, unsigned size)
 {
     Machine *m = opaque;
@@ -33,6 +36,24 @@ static void machine_cpu_intr(void *opaque, int n, int level)
     }
 }
 
+/* Guest RAM as the pc machine shows it with no VGA and the PAM registers
+   at reset: below 640 KiB, and from 1 MiB up; the BIOS ROM sits below
+   1 MiB and at the top of 4 GiB (vcpu_load_bios). 640 KiB-1 MiB minus
+   the ROM is a hole (an access stops the vCPU, see vcpu.h). */
+static bool machine_cpu_map_ram(Machine *m, GError **errp)
+{
+    uint64_t size = ram_size(m->ram);
+    uint8_t *host = ram_host(m->ram);
+
+    if (!vcpu_map_ram(m->vcpu, 0, host, MIN(size, MACHINE_CPU_LOWMEM), errp)) {
+        return false;
+    }
+    return size <= MACHINE_CPU_HIGHMEM ||
+           vcpu_map_ram(m->vcpu, MACHINE_CPU_HIGHMEM,
+                        host + MACHINE_CPU_HIGHMEM, size - MACHINE_CPU_HIGHMEM,
+                        errp);
+}
+
 bool machine_cpu_init(Machine *m, const MachineOpts *opts, GError **errp)
 {
     const VcpuIo io = {machine_cpu_pio_in, machine_cpu_pio_out,
@@ -48,5 +69,5 @@ bool machine_cpu_init(Machine *m, const MachineOpts *opts, GError **errp)
         g_prefix_error(errp, "could not load PC BIOS: ");
         return false;
     }
-    return true;
+    return !m->ram || machine_cpu_map_ram(m, errp);
 }
