@@ -31,7 +31,12 @@ static gboolean vcpu_source_dispatch(GSource *src, GSourceFunc cb,
     VcpuSource *s = (VcpuSource *)src;
     uint64_t n;
 
-    vcpu_run(s->v, VCPU_SLICE_INSNS, &n);
+    /* GLib may dispatch a source found ready in prepare after sources of
+       higher priority ran in the same iteration: a `stop` among them
+       must hold. */
+    if (vcpu_source_ready(s)) {
+        vcpu_run(s->v, VCPU_SLICE_INSNS, &n);
+    }
     return G_SOURCE_CONTINUE;
 }
 

@@ -106,11 +106,18 @@ static bool vcpu_if(Vcpu *v)
     return r.eflags & VCPU_EFLAGS_IF;
 }
 
+void vcpu_kick(Vcpu *v)
+{
+    if (v->in_run) {
+        v->ops->kick(v->accel);
+    }
+}
+
 void vcpu_set_intr(Vcpu *v, bool level)
 {
     v->intr = level;
-    if (level && v->in_run) {
-        v->ops->kick(v->accel);
+    if (level) {
+        vcpu_kick(v);
     }
 }
 

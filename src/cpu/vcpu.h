@@ -81,6 +81,10 @@ void vcpu_reset(Vcpu *v);
    after the current instruction (VCPU_EXIT_KICK). */
 void vcpu_set_intr(Vcpu *v, bool level);
 
+/* Ends the current vcpu_run after the current instruction (a device
+   asked for a reset); a no-op outside vcpu_run. */
+void vcpu_kick(Vcpu *v);
+
 /* Whether vcpu_run would execute anything: not stopped by an error, and
    not halted unless INTR is up with IF set. */
 bool vcpu_runnable(Vcpu *v);

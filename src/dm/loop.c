@@ -61,7 +61,8 @@ static gboolean dm_daemon_on_signal(gpointer opaque)
 }
 
 /* Device-requested reset (port 92, i8042): done from the loop, never
-   inside the device's own register write. */
+   inside the device's own register write. The vCPU executes nothing
+   more: its slice ends at once and the reset idle outranks its source. */
 static gboolean dm_daemon_do_guest_reset(gpointer opaque)
 {
     DmDaemon *d = opaque;
@@ -76,7 +77,11 @@ static void dm_daemon_reset_request(void *opaque)
     DmDaemon *d = opaque;
 
     if (!d->reset_idle) {
-        d->reset_idle = g_idle_add(dm_daemon_do_guest_reset, d);
+        d->reset_idle = g_idle_add_full(G_PRIORITY_HIGH_IDLE,
+                                        dm_daemon_do_guest_reset, d, NULL);
+    }
+    if (d->machine->vcpu) {
+        vcpu_kick(d->machine->vcpu);
     }
 }
 

@@ -64,6 +64,49 @@ def test_prelaunch_waits():
         check(data == HELLO * 2, "after reset COM1 got %r" % data)
 
 
+def test_timer_and_resets():
+    """PIT interrupts wake the vCPU from hlt; port 92 and then the i8042
+    reset the machine (RAM survives, so the guest counts its boots), each
+    a RESET event from the guest."""
+    want = b"B1ttttt\nB2ttttt\nB3\n"
+    with vcpu_dm("tick", "-m", "1", "-S") as dm:
+        q = dm.connect()
+        q.cmd_ok("cont")
+        data = wait_file(dm.com1, want)
+        check(data == want, "COM1 got %r" % data)
+        q.cmd_ok("query-status")
+        resets = [e for e in q.events if e["event"] == "RESET"]
+        check([e["data"] for e in resets] ==
+              [{"guest": True, "reason": "guest-reset"}] * 2,
+              "RESET events %r" % resets)
+
+
+def size(path):
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+def test_stop_and_liveness():
+    """A vCPU that never halts leaves QMP answering (a generous bound),
+    and `stop` stops it: COM1 stops growing until `cont`."""
+    with vcpu_dm("spin") as dm:
+        q = dm.connect()
+        wait_file(dm.com1, b"...")
+        check(size(dm.com1) >= 3, "the guest does not run")
+        for _ in range(20):
+            t0 = time.monotonic()
+            q.cmd_ok("query-status")
+            check(time.monotonic() - t0 < 0.5, "QMP starved by the vCPU")
+        q.cmd_ok("stop")
+        before = size(dm.com1)
+        time.sleep(0.3)
+        check(size(dm.com1) == before, "the vCPU ran while stopped")
+        q.cmd_ok("cont")
+        end = time.monotonic() + 10
+        while size(dm.com1) == before and time.monotonic() < end:
+            time.sleep(0.01)
+        check(size(dm.com1) > before, "the vCPU did not resume")
+
+
 def test_bad_bios():
     """A BIOS of a wrong size is refused at start, with the reason."""
     with Dm("-nodefaults", qmp=False, start=False) as d:
@@ -86,4 +129,5 @@ def test_bad_bios():
 
 
 if __name__ == "__main__":
-    run_tests([test_hello, test_prelaunch_waits, test_bad_bios])
+    run_tests([test_hello, test_prelaunch_waits, test_timer_and_resets,
+               test_stop_and_liveness, test_bad_bios])
