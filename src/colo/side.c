@@ -244,6 +244,14 @@ static json_t *colo_cmd_query_status(json_t *args, QmpSession *ss, void *opaque,
 
     json_object_set_new(r, "last-complete-epoch",
                         json_integer((json_int_t)s->last_epoch));
+    if (!strcmp(s->role, "primary")) {
+        json_object_set_new(
+            r, "triggers",
+            json_pack("{sI, sI, sI}", "periodic",
+                      (json_int_t)s->triggered[COLO_TRIGGER_PERIODIC],
+                      "request", (json_int_t)s->triggered[COLO_TRIGGER_REQUEST],
+                      "output", (json_int_t)s->triggered[COLO_TRIGGER_OUTPUT]));
+    }
     return r;
 }
 

@@ -78,8 +78,10 @@ def test_equal_under_workload():
             R.check(got == lines(1, n), "sink after burst %d: %d bytes, "
                     "want %d; ends %r" % (burst, len(got), len(lines(1, n)),
                                           got[-60:]))
-        R.check(pri.status()["last-complete-epoch"] >= 10,
-                "checkpoints ran: %r" % pri.status())
+        st = pri.status()
+        R.check(st["last-complete-epoch"] >= 10 and
+                st["triggers"]["periodic"] >= 10 and
+                st["triggers"]["request"] == 0, "checkpoints ran: %r" % st)
 
 
 def test_output_held_until_confirmed():
@@ -289,7 +291,9 @@ def test_figures():
         R.checkpoint(pri)
         st = pri.status()
         R.check(st["role"] == "primary" and st["checkpoints"] == 1 and
-                st["output-released-bytes"] == len(line(1)), "status %r" % st)
+                st["output-released-bytes"] == len(line(1)) and
+                st["triggers"] == {"periodic": 0, "request": 1,
+                                   "output": 0}, "status %r" % st)
         body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport,
                                       timeout=R.TIMEOUT).read().decode()
         R.check("lockstep_colo_checkpoints_total 1" in body, body[:400])
