@@ -1,60 +1,30 @@
 /*
  * -serial backends: null, stdio, file, pty, unix socket (client or
- * server). See chardev.h for the contract.
+ * server): their I/O on the GLib loop. Parsing a spec and opening each
+ * kind is chardev-open.c. See chardev.h for the contract.
  */
-#include "dm/chardev.h"
+#include "dm/chardev-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pty.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
 
 #include "base/error.h"
 
-typedef enum DmCharKind {
-    DM_CHR_NULL,
-    DM_CHR_STDIO,
-    DM_CHR_FILE,
-    DM_CHR_PTY,
-    DM_CHR_UNIX_SERVER,
-    DM_CHR_UNIX_CLIENT,
-} DmCharKind;
-
-struct DmCharBackend {
-    DmCharKind kind;
-    char *label;
-    char *path;
-    int in_fd;     /* -1: no input (now) */
-    int out_fd;    /* -1: output dropped (nothing connected) */
-    int listen_fd; /* unix server */
-    GMainContext *ctx;
-    GSource *read_src;
-    GSource *listen_src;
-    GSource *watch_src;
-    GSource *pty_timer;
-    HwCharWatchCb watch_cb;
-    void *watch_opaque;
-    DmCharCanReceive can_receive;
-    DmCharReceive receive;
-    void *fe;
-};
-
 typedef struct DmCharReadSource {
     GSource src;
     DmCharBackend *be;
     gpointer tag;
+    GIOCondition events; /* what the fd is polled for now */
 } DmCharReadSource;
 
 static void chr_read_start(DmCharBackend *be);
-static void chr_listen_start(DmCharBackend *be);
 
 static void chr_source_drop(GSource **src)
 {
@@ -97,7 +67,7 @@ static void chr_disconnect(DmCharBackend *be)
         chr_watch_fire_later(be);
     }
     if (be->kind == DM_CHR_UNIX_SERVER) {
-        chr_listen_start(be);
+        dm_chr_listen_start(be);
     }
 }
 
@@ -149,13 +119,19 @@ static int chr_fe_room(DmCharBackend *be)
 }
 
 /* Ask the front end before every poll (QEMU's can_read): no room, no
-   POLLIN, and the bytes wait in the kernel. */
+   POLLIN, and the bytes wait in the kernel. Every modify wakes the loop
+   up once more (GLib writes its eventfd), so a modify on every pass kept
+   the loop spinning: only a change is passed on. */
 static gboolean chr_read_prepare(GSource *src, gint *timeout)
 {
     DmCharReadSource *rs = (DmCharReadSource *)src;
-    GIOCondition ev = chr_fe_room(rs->be) > 0 ? G_IO_IN : 0;
+    GIOCondition ev =
+        (chr_fe_room(rs->be) > 0 ? G_IO_IN : 0) | G_IO_HUP | G_IO_ERR;
 
-    g_source_modify_unix_fd(src, rs->tag, ev | G_IO_HUP | G_IO_ERR);
+    if (ev != rs->events) {
+        rs->events = ev;
+        g_source_modify_unix_fd(src, rs->tag, ev);
+    }
     *timeout = -1;
     return FALSE;
 }
@@ -207,7 +183,8 @@ static void chr_read_start(DmCharBackend *be)
     be->read_src = g_source_new(&chr_read_funcs, sizeof(DmCharReadSource));
     rs = (DmCharReadSource *)be->read_src;
     rs->be = be;
-    rs->tag = g_source_add_unix_fd(be->read_src, be->in_fd, G_IO_IN);
+    rs->events = G_IO_IN | G_IO_HUP | G_IO_ERR;
+    rs->tag = g_source_add_unix_fd(be->read_src, be->in_fd, rs->events);
     chr_attach(be, be->read_src);
 }
 
@@ -228,7 +205,7 @@ static gboolean chr_accept_cb(gint fd, GIOCondition cond, gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-static void chr_listen_start(DmCharBackend *be)
+void dm_chr_listen_start(DmCharBackend *be)
 {
     if (be->listen_src || be->listen_fd < 0) {
         return;
@@ -346,8 +323,6 @@ static const HwCharOps chr_ops = {
     .accept_input = chr_accept_input,
 };
 
-#include "chardev-open.c.inc"
-
 const HwCharOps *dm_chardev_ops(DmCharBackend *be)
 {
     return &chr_ops;
@@ -408,8 +383,8 @@ void dm_chardev_free(DmCharBackend *be)
     }
     if (be->listen_fd >= 0) {
         close(be->listen_fd);
-        unlink(be->path);
     }
+    ls_unix_bound_release(be->bound);
     if (be->ctx) {
         g_main_context_unref(be->ctx);
     }

@@ -27,14 +27,17 @@ typedef struct DmDaemon {
     GSource *clock_src;
     guint signal_ids[3];
     guint reset_idle; /* pending guest reset request */
-    bool dirty_log;   /* xen-set-global-dirty-log: remembered only */
+    bool dirty_log;   /* xen-set-global-dirty-log: stored, never read */
     bool quit;        /* the loop ends after this dispatch */
     int ready_fd;     /* -daemonize: pipe to the waiting parent, or -1 */
+    int pid_fd;       /* the locked pid file, if pid_owned */
+    bool pid_owned;   /* this process created and locked -pidfile */
     GPtrArray *stale; /* old save files to unlink after the reply */
     guint stale_idle;
 } DmDaemon;
 
-/* Builds the machine and the QMP server, opens every endpoint. */
+/* Takes the pid file (before anything else), builds the machine and the
+   QMP server, opens every endpoint. */
 bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp);
 /* Runs until quit or a signal; returns the exit status. */
 int dm_daemon_run(DmDaemon *d);

@@ -1,9 +1,17 @@
 /*
- * The daemon's life: build the machine and the QMP server, open every
- * endpoint, write the pid file, tell a -daemonize parent we are ready, run
+ * The daemon's life: take the pid file, build the machine and the QMP
+ * server, open every endpoint, tell a -daemonize parent we are ready, run
  * the GLib main loop until `quit` or SIGTERM/SIGINT/SIGHUP (QEMU's
- * SHUTDOWN event, reason host-signal), flush replies, clean up. QMP
- * handlers run inside the loop and never block it.
+ * SHUTDOWN event, reason host-signal), flush replies, clean up.
+ *
+ * Everything runs inside the loop, and nothing in it waits on a peer:
+ * QMP, qtest and serial sockets are non-blocking with bounded output
+ * buffers; a save or load through a pipe, FIFO or socket moves only what
+ * it holds or takes now (dm/state-io.h). What can still take time is
+ * local: a regular file or a character device (a tty given with add-fd)
+ * is read or written in full, as QEMU does. Before the loop starts,
+ * wait=on endpoints block until their client connects, as in QEMU; at
+ * exit, replies get DM_QUIT_FLUSH_MS to go out.
  */
 #include "dm/daemon.h"
 
@@ -12,12 +20,14 @@
 #include <glib-unix.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
 #include "base/log.h"
 
 #define DM_QUIT_FLUSH_MS 1000
+#define DM_PIDFILE_TRIES 8 /* attempts to lock a pid file being replaced */
 
 static void dm_daemon_emit(void *opaque, const char *event, json_t *data)
 {
@@ -69,28 +79,74 @@ static void dm_daemon_reset_request(void *opaque)
     }
 }
 
-/* QEMU's pid file: created, locked against a second instance, "PID\n". */
-static bool dm_write_pidfile(const char *path, GError **errp)
+/* Opens and locks the pid file; the path must still name the file locked
+   (QEMU's check against a racing instance that unlinked it). Error texts
+   are QEMU's, which dm_pidfile_take prefixes with "cannot create PID
+   file: ". */
+static int dm_pidfile_lock(const char *path, GError **errp)
+{
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+    for (int tries = 0; tries < DM_PIDFILE_TRIES; tries++) {
+        struct stat a, b;
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+        if (fd < 0) {
+            ls_error_set(errp, "Could not create '%s': %s", path,
+                         g_strerror(errno));
+            return -1;
+        }
+        if (fstat(fd, &b) < 0 || fcntl(fd, F_SETLK, &lk) < 0) {
+            ls_error_set(errp, "Cannot lock pid file: %s", g_strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (stat(path, &a) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino) {
+            return fd;
+        }
+        close(fd); /* replaced under us: try again */
+    }
+    ls_error_set(errp, "Cannot lock pid file: it keeps being replaced");
+    return -1;
+}
+
+/* QEMU's pid file, "PID\n", taken before any endpoint is opened so that a
+   second instance fails before it touches the first one's sockets. The
+   fd stays open: it holds the lock until exit. */
+static bool dm_pidfile_take(DmDaemon *d, const char *path, GError **errp)
 {
     g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = dm_pidfile_lock(path, errp);
 
     if (fd < 0) {
-        ls_error_set(errp, "cannot create PID file: %s", g_strerror(errno));
+        g_prefix_error(errp, "cannot create PID file: ");
         return false;
     }
-    if (lockf(fd, F_TLOCK, 0) < 0) {
-        ls_error_set(errp, "cannot lock PID file: %s", g_strerror(errno));
-        close(fd);
-        return false;
-    }
+    d->pid_fd = fd;
+    d->pid_owned = true;
     if (ftruncate(fd, 0) < 0 ||
         write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-        ls_error_set(errp, "failed to write PID file: %s", g_strerror(errno));
-        close(fd);
+        ls_error_set(errp, "cannot create PID file: Failed to write pid file");
         return false;
     }
-    return true; /* the fd stays open: it holds the lock until exit */
+    return true;
+}
+
+/* Unlinks the pid file only if it is still the one this process locked. */
+static void dm_pidfile_release(DmDaemon *d)
+{
+    struct stat a, b;
+
+    if (!d->pid_owned) {
+        return;
+    }
+    if (fstat(d->pid_fd, &b) == 0 && stat(d->opts->pidfile, &a) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+        unlink(d->opts->pidfile);
+    }
+    close(d->pid_fd);
+    d->pid_owned = false;
 }
 
 static bool dm_daemon_open_qmp(DmDaemon *d, GError **errp)
@@ -120,6 +176,9 @@ static void dm_daemon_signals(DmDaemon *d)
 bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp)
 {
     d->opts = opts;
+    if (opts->pidfile && !dm_pidfile_take(d, opts->pidfile, errp)) {
+        return false;
+    }
     d->machine = dm_machine_new(opts, errp);
     if (!d->machine) {
         return false;
@@ -141,7 +200,7 @@ bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp)
             return false;
         }
     }
-    return !opts->pidfile || dm_write_pidfile(opts->pidfile, errp);
+    return true;
 }
 
 /* -daemonize: the parent waits for this byte, then exits 0. */
@@ -239,7 +298,5 @@ void dm_daemon_cleanup(DmDaemon *d)
     if (d->loop) {
         g_main_loop_unref(d->loop);
     }
-    if (d->opts && d->opts->pidfile) {
-        unlink(d->opts->pidfile);
-    }
+    dm_pidfile_release(d);
 }

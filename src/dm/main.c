@@ -2,8 +2,6 @@
  * lockstep-dm: parse the command line, fork if -daemonize (the parent
  * exits once the child is listening), run the daemon. Only here does an
  * error become an exit status (1, message on stderr in QEMU's style).
- * This file becomes main.c once the QMP library is committed; until then
- * main.c is a placeholder so that the tree links.
  */
 #include <errno.h>
 #include <stdio.h>

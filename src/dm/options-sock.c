@@ -24,14 +24,6 @@ void dm_sock_spec_free(DmSockSpec *s)
     g_free(s);
 }
 
-/* QemuOpts escaping: a literal comma is written twice. */
-static char *dm_sock_escape(const char *s)
-{
-    g_auto(GStrv) parts = g_strsplit(s, ",", -1);
-
-    return g_strjoinv(",,", parts);
-}
-
 char *dm_sock_spec_str(const DmSockSpec *s)
 {
     const char *tail =
@@ -41,7 +33,7 @@ char *dm_sock_spec_str(const DmSockSpec *s)
 
     switch (s->kind) {
     case DM_SOCK_UNIX:
-        path = dm_sock_escape(s->path);
+        path = ls_opts_escape(s->path);
         return g_strdup_printf("unix:%s%s", path, tail);
     case DM_SOCK_TCP:
         return g_strdup_printf(strchr(s->host, ':') ? "tcp:[%s]:%s%s"
@@ -90,33 +82,10 @@ static bool dm_sock_parse_hostport(const char *opt, const char *str,
     return true;
 }
 
-/* server=, wait=, and the old bare flags server / nowait. */
 static bool dm_sock_parse_flags(const char *opt, GPtrArray *kv, DmSockSpec *out,
                                 GError **errp)
 {
-    out->server = false;
-    out->wait = true;
-    for (guint i = 0; i < kv->len; i++) {
-        DmKv *e = g_ptr_array_index(kv, i);
-        bool *dst = NULL;
-
-        if (!strcmp(e->key, "server")) {
-            dst = &out->server;
-        } else if (!strcmp(e->key, "wait")) {
-            dst = &out->wait;
-        } else if (!strcmp(e->key, "nowait") && !e->val) {
-            out->wait = false;
-            continue;
-        } else {
-            continue;
-        }
-        if (!e->val) {
-            *dst = true;
-        } else if (!dm_kv_parse_bool(opt, e->key, e->val, dst, errp)) {
-            return false;
-        }
-    }
-    return true;
+    return ls_opts_server_wait(kv, opt, &out->server, &out->wait, errp);
 }
 
 bool dm_sock_spec_parse(const char *opt, const char *spec, DmSockSpec *out,
@@ -124,12 +93,12 @@ bool dm_sock_spec_parse(const char *opt, const char *spec, DmSockSpec *out,
 {
     static const char *const keys[] = {"addr", "server", "wait", "nowait",
                                        NULL};
-    g_autoptr(GPtrArray) kv = dm_kv_split(spec, "addr");
-    const char *addr = dm_kv_get(kv, "addr");
+    g_autoptr(GPtrArray) kv = ls_opts_split(spec, "addr");
+    const char *addr = ls_opts_get(kv, "addr");
 
     memset(out, 0, sizeof(*out));
     out->fd = -1;
-    if (!dm_kv_check_keys(kv, opt, keys, errp)) {
+    if (!ls_opts_check_keys(kv, opt, keys, errp)) {
         return false;
     }
     if (addr && g_str_has_prefix(addr, "unix:") && addr[5]) {
@@ -159,9 +128,9 @@ bool dm_sock_spec_parse(const char *opt, const char *spec, DmSockSpec *out,
 bool dm_sock_spec_from_chardev(const char *opt, GPtrArray *kv, DmSockSpec *out,
                                GError **errp)
 {
-    const char *path = dm_kv_get(kv, "path");
-    const char *port = dm_kv_get(kv, "port");
-    const char *fd = dm_kv_get(kv, "fd");
+    const char *path = ls_opts_get(kv, "path");
+    const char *port = ls_opts_get(kv, "port");
+    const char *fd = ls_opts_get(kv, "fd");
 
     memset(out, 0, sizeof(*out));
     out->fd = -1;
@@ -176,7 +145,7 @@ bool dm_sock_spec_from_chardev(const char *opt, GPtrArray *kv, DmSockSpec *out,
         out->kind = DM_SOCK_UNIX;
         out->path = g_strdup(path);
     } else if (port) {
-        const char *host = dm_kv_get(kv, "host");
+        const char *host = ls_opts_get(kv, "host");
 
         out->kind = DM_SOCK_TCP;
         out->host = g_strdup(host && host[0] ? host : "0.0.0.0");

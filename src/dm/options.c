@@ -16,7 +16,7 @@
 typedef struct DmChardev {
     char *id;
     char *backend;
-    GPtrArray *kv; /* DmKv * */
+    GPtrArray *kv; /* LsOpt * */
 } DmChardev;
 
 typedef struct DmParse {
@@ -90,8 +90,8 @@ static bool dm_opt_str(DmParse *p, const char *opt, const char *arg,
 static bool dm_opt_none_only(DmParse *p, const char *opt, const char *arg,
                              GError **errp)
 {
-    g_autoptr(GPtrArray) kv = dm_kv_split(arg, "type");
-    const char *type = dm_kv_get(kv, "type");
+    g_autoptr(GPtrArray) kv = ls_opts_split(arg, "type");
+    const char *type = ls_opts_get(kv, "type");
 
     if (!type || strcmp(type, "none")) {
         ls_error_set(errp, "-%s %s: only 'none' is supported", opt, arg);
@@ -105,13 +105,13 @@ static bool dm_opt_name(DmParse *p, const char *opt, const char *arg,
 {
     static const char *const keys[] = {"guest", "process", "debug-threads",
                                        NULL};
-    g_autoptr(GPtrArray) kv = dm_kv_split(arg, "guest");
+    g_autoptr(GPtrArray) kv = ls_opts_split(arg, "guest");
     g_autofree char *what = g_strdup_printf("-name %s", arg);
 
-    if (!dm_kv_check_keys(kv, what, keys, errp)) {
+    if (!ls_opts_check_keys(kv, what, keys, errp)) {
         return false;
     }
-    dm_set_str(&p->opts->name, dm_kv_get(kv, "guest"));
+    dm_set_str(&p->opts->name, ls_opts_get(kv, "guest"));
     return true;
 }
 
@@ -133,11 +133,11 @@ static bool dm_opt_accel(DmParse *p, const char *opt, const char *arg,
                          GError **errp)
 {
     static const char *const keys[] = {"accel", "thread", NULL};
-    g_autoptr(GPtrArray) kv = dm_kv_split(arg, "accel");
+    g_autoptr(GPtrArray) kv = ls_opts_split(arg, "accel");
     g_autofree char *what = g_strdup_printf("-accel %s", arg);
-    const char *accel = dm_kv_get(kv, "accel");
+    const char *accel = ls_opts_get(kv, "accel");
 
-    if (!dm_kv_check_keys(kv, what, keys, errp)) {
+    if (!ls_opts_check_keys(kv, what, keys, errp)) {
         return false;
     }
     if (!accel) {
@@ -167,21 +167,21 @@ static bool dm_opt_machine(DmParse *p, const char *opt, const char *arg,
 {
     static const char *const keys[] = {"type", "section-footers",
                                        "unknown-sections", "accel", NULL};
-    g_autoptr(GPtrArray) kv = dm_kv_split(arg, "type");
+    g_autoptr(GPtrArray) kv = ls_opts_split(arg, "type");
     g_autofree char *what = g_strdup_printf("-%s %s", opt, arg);
-    const char *type = dm_kv_get(kv, "type");
-    const char *footers = dm_kv_get(kv, "section-footers");
-    const char *unknown = dm_kv_get(kv, "unknown-sections");
-    const char *accel = dm_kv_get(kv, "accel");
+    const char *type = ls_opts_get(kv, "type");
+    const char *footers = ls_opts_get(kv, "section-footers");
+    const char *unknown = ls_opts_get(kv, "unknown-sections");
+    const char *accel = ls_opts_get(kv, "accel");
 
-    if (!dm_kv_check_keys(kv, what, keys, errp)) {
+    if (!ls_opts_check_keys(kv, what, keys, errp)) {
         return false;
     }
     if (type && !dm_machine_type(p, what, type, errp)) {
         return false;
     }
-    if (footers && !dm_kv_parse_bool(what, "section-footers", footers,
-                                     &p->opts->section_footers, errp)) {
+    if (footers && !ls_opts_parse_bool(what, "section-footers", footers,
+                                       &p->opts->section_footers, errp)) {
         return false;
     }
     if (unknown && !strcmp(unknown, "reject")) {
@@ -216,9 +216,9 @@ static bool dm_opt_chardev(DmParse *p, const char *opt, const char *arg,
     DmChardev *c = g_new0(DmChardev, 1);
     const char *id;
 
-    c->kv = dm_kv_split(arg, "backend");
-    id = dm_kv_get(c->kv, "id");
-    c->backend = g_strdup(dm_kv_get(c->kv, "backend"));
+    c->kv = ls_opts_split(arg, "backend");
+    id = ls_opts_get(c->kv, "id");
+    c->backend = g_strdup(ls_opts_get(c->kv, "backend"));
     c->id = g_strdup(id);
     if (!id || !c->backend) {
         ls_error_set(errp, "%s: Parameter '%s' is missing", what,
@@ -243,13 +243,13 @@ static bool dm_opt_mon(DmParse *p, const char *opt, const char *arg,
                        GError **errp)
 {
     static const char *const keys[] = {"chardev", "mode", "pretty", "id", NULL};
-    g_autoptr(GPtrArray) kv = dm_kv_split(arg, "chardev");
+    g_autoptr(GPtrArray) kv = ls_opts_split(arg, "chardev");
     g_autofree char *what = g_strdup_printf("-mon %s", arg);
-    const char *chardev = dm_kv_get(kv, "chardev");
-    const char *mode = dm_kv_get(kv, "mode");
-    const char *pretty = dm_kv_get(kv, "pretty");
+    const char *chardev = ls_opts_get(kv, "chardev");
+    const char *mode = ls_opts_get(kv, "mode");
+    const char *pretty = ls_opts_get(kv, "pretty");
 
-    if (!dm_kv_check_keys(kv, what, keys, errp)) {
+    if (!ls_opts_check_keys(kv, what, keys, errp)) {
         return false;
     }
     if (!chardev) {
@@ -326,12 +326,12 @@ static bool dm_opt_rtc(DmParse *p, const char *opt, const char *arg,
 {
     static const char *const keys[] = {"base", "clock", "driftfix", NULL};
     static const char *const clocks[] = {"host", "rt", "vm", NULL};
-    g_autoptr(GPtrArray) kv = dm_kv_split(arg, NULL);
+    g_autoptr(GPtrArray) kv = ls_opts_split(arg, NULL);
     g_autofree char *what = g_strdup_printf("-rtc %s", arg);
-    const char *base = dm_kv_get(kv, "base");
-    const char *clock = dm_kv_get(kv, "clock");
+    const char *base = ls_opts_get(kv, "base");
+    const char *clock = ls_opts_get(kv, "clock");
 
-    if (!dm_kv_check_keys(kv, what, keys, errp)) {
+    if (!ls_opts_check_keys(kv, what, keys, errp)) {
         return false;
     }
     if (base && !dm_opt_rtc_base(what, base, errp)) {
@@ -378,12 +378,12 @@ static bool dm_opt_boot(DmParse *p, const char *opt, const char *arg,
     static const char *const keys[] = {
         "order",  "once",        "menu",           "strict",
         "splash", "splash-time", "reboot-timeout", NULL};
-    g_autoptr(GPtrArray) kv = dm_kv_split(arg, "order");
+    g_autoptr(GPtrArray) kv = ls_opts_split(arg, "order");
     g_autofree char *what = g_strdup_printf("-boot %s", arg);
-    const char *order = dm_kv_get(kv, "order");
-    const char *once = dm_kv_get(kv, "once");
+    const char *order = ls_opts_get(kv, "order");
+    const char *once = ls_opts_get(kv, "once");
 
-    if (!dm_kv_check_keys(kv, what, keys, errp)) {
+    if (!ls_opts_check_keys(kv, what, keys, errp)) {
         return false;
     }
     if ((order && !dm_boot_devices_ok(what, order, errp)) ||
@@ -465,7 +465,7 @@ static bool dm_resolve_mon(DmParse *p, const char *id, GError **errp)
         ls_error_set(errp, "%s: a QMP monitor needs a socket chardev", what);
         return false;
     }
-    if (!dm_kv_check_keys(c->kv, what, keys, errp)) {
+    if (!ls_opts_check_keys(c->kv, what, keys, errp)) {
         return false;
     }
     s = g_new0(DmSockSpec, 1);
@@ -481,7 +481,7 @@ static bool dm_resolve_mon(DmParse *p, const char *id, GError **errp)
 static bool dm_resolve_serial(DmParse *p, char **spec, GError **errp)
 {
     DmChardev *c = dm_chardev_find(p, *spec + strlen("chardev:"));
-    const char *path = c ? dm_kv_get(c->kv, "path") : NULL;
+    const char *path = c ? ls_opts_get(c->kv, "path") : NULL;
     char *out = NULL;
 
     if (c && (!strcmp(c->backend, "null") || !strcmp(c->backend, "stdio") ||

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "dm/state-io.h"
 #include "lockstep-config.h"
 #include "qmp/fds.h"
 
@@ -159,7 +160,7 @@ static bool dm_save_to(DmDaemon *d, const char *path, GByteArray *buf,
     if (fd < 0) {
         return false;
     }
-    ok = vms_write_fd(fd, buf->data, buf->len, errp);
+    ok = dm_state_write_fd(fd, path, buf->data, buf->len, errp);
     close(fd);
     return ok;
 }
@@ -188,20 +189,18 @@ static json_t *qmp_cmd_xen_save_devices_state(json_t *args, QmpSession *s,
     return json_object();
 }
 
+/* Never blocks: see dm/state-io.h. */
 static bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
                          GError **errp)
 {
-    int fd;
+    int fd = qmp_fdset_is_path(path) ? dm_open_fdset(d, path, O_RDONLY, errp)
+                                     : dm_state_open(path, errp);
     bool ok;
 
-    if (!qmp_fdset_is_path(path)) {
-        return vms_read_file(path, buf, errp);
-    }
-    fd = dm_open_fdset(d, path, O_RDONLY, errp);
     if (fd < 0) {
         return false;
     }
-    ok = vms_read_fd(fd, buf, errp);
+    ok = dm_state_read_fd(fd, path, buf, errp);
     close(fd);
     return ok;
 }

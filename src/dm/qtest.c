@@ -8,58 +8,21 @@
  * intercept already enabled"), asynchronous "IRQ raise N"/"IRQ lower N"
  * lines for ISA IRQs 0..15 once "irq_intercept_in ioapic" is given (N is the
  * ISA line, as QEMU reports it from the IOAPIC's inputs), the -qtest-log
- * file, and the socket layer: -qtest unix:PATH connects out (libqtest
- * listens), unix:PATH,server=on listens (wait=on blocks until a client
- * connects, as QEMU).
+ * file. The socket layer is qtest-sock.c.
  *
  * Leaves out: guest memory (there is no RAM: readb/writeb/read/write/
  * memset/b64read/b64write answer FAIL with the reason), set_irq_in and
  * module_load (FAIL). Where QEMU asserts on malformed input (missing or
  * bad numbers, port > 0xffff) we answer "FAIL <reason>" and carry on.
  */
-#include "dm/qtest.h"
-
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <glib-unix.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include "base/error.h"
-#include "base/log.h"
-
-typedef enum DmQtestIntercept {
-    DM_QTEST_ICPT_NONE,
-    DM_QTEST_ICPT_IN,  /* ioapic inputs: report ISA lines */
-    DM_QTEST_ICPT_OUT, /* ioapic outputs: accepted, nothing to report */
-} DmQtestIntercept;
-
-struct DmQtest {
-    DmMachine *m;
-    FILE *log;
-    GTimer *timer;
-    int64_t max_step_ns; /* 0: no cap (QEMU) */
-    DmQtestIntercept intercept;
-    int irq_levels[DM_ISA_IRQS];
-    GString *collect; /* reply being built, or NULL */
-
-    char *path;
-    bool server;
-    int listener; /* -1: none */
-    GSource *accept_src;
-    int pending; /* a client that connected while one was served */
-    int conn;
-    GSource *conn_src;
-    GString *inbuf;
-    bool discarding; /* over-long line: drop up to '\n' */
-};
+#include "dm/qtest-internal.h"
 
 /* ---- output ---- */
 
-static void dm_qtest_log(DmQtest *q, char dir, const char *text)
+void dm_qtest_log(DmQtest *q, char dir, const char *text)
 {
     if (!q->log) {
         return;
@@ -72,23 +35,6 @@ static void dm_qtest_log(DmQtest *q, char dir, const char *text)
     fflush(q->log);
 }
 
-static void dm_qtest_send_raw(DmQtest *q, const char *text)
-{
-    size_t len = strlen(text);
-    size_t done = 0;
-
-    while (q->conn >= 0 && done < len) {
-        ssize_t n = send(q->conn, text + done, len - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break; /* the reader notices the hang-up and closes */
-        }
-        done += (size_t)n;
-    }
-}
-
 /* A line for the client: into the reply being built, else straight out. */
 static void dm_qtest_emit(DmQtest *q, const char *line)
 {
@@ -96,7 +42,7 @@ static void dm_qtest_emit(DmQtest *q, const char *line)
     if (q->collect) {
         g_string_append(q->collect, line);
     } else {
-        dm_qtest_send_raw(q, line);
+        dm_qtest_sock_send(q, line);
     }
 }
 
@@ -373,6 +319,7 @@ DmQtest *dm_qtest_new(DmMachine *m)
 
     q->m = m;
     q->inbuf = g_string_new(NULL);
+    q->out = g_string_new(NULL);
     q->listener = q->pending = q->conn = -1;
     return q;
 }
@@ -380,29 +327,6 @@ DmQtest *dm_qtest_new(DmMachine *m)
 void dm_qtest_set_max_step(DmQtest *q, int64_t max_ns)
 {
     q->max_step_ns = max_ns;
-}
-
-static void dm_qtest_attach(DmQtest *q, int conn);
-
-static void dm_qtest_close_conn(DmQtest *q)
-{
-    if (q->conn_src) {
-        g_source_destroy(q->conn_src);
-        g_source_unref(q->conn_src);
-        q->conn_src = NULL;
-    }
-    if (q->conn >= 0) {
-        close(q->conn);
-        q->conn = -1;
-    }
-    g_string_truncate(q->inbuf, 0);
-    q->discarding = false;
-    dm_qtest_log(q, 'I', "CLOSED\n");
-    if (q->pending >= 0) {
-        int next = q->pending;
-        q->pending = -1;
-        dm_qtest_attach(q, next);
-    }
 }
 
 void dm_qtest_free(DmQtest *q)
@@ -414,20 +338,7 @@ void dm_qtest_free(DmQtest *q)
         q->m->irq_observer = NULL;
         q->m->irq_observer_opaque = NULL;
     }
-    if (q->pending >= 0) {
-        close(q->pending);
-        q->pending = -1;
-    }
-    if (q->conn >= 0) {
-        dm_qtest_close_conn(q);
-    }
-    if (q->accept_src) {
-        g_source_destroy(q->accept_src);
-        g_source_unref(q->accept_src);
-    }
-    if (q->listener >= 0) {
-        close(q->listener);
-    }
+    dm_qtest_sock_close(q);
     if (q->log) {
         fclose(q->log);
     }
@@ -435,223 +346,7 @@ void dm_qtest_free(DmQtest *q)
         g_timer_destroy(q->timer);
     }
     g_string_free(q->inbuf, TRUE);
+    g_string_free(q->out, TRUE);
     g_free(q->path);
     g_free(q);
-}
-
-/* ---- socket layer ---- */
-
-/* Splits buffered input into lines and answers each. */
-static void dm_qtest_consume(DmQtest *q)
-{
-    char *nl;
-
-    while ((nl = memchr(q->inbuf->str, '\n', q->inbuf->len)) != NULL) {
-        size_t n = (size_t)(nl - q->inbuf->str);
-        g_autoptr(GString) reply = g_string_new(NULL);
-
-        if (q->discarding) {
-            q->discarding = false;
-        } else {
-            q->inbuf->str[n] = '\0';
-            dm_qtest_process_line(q, q->inbuf->str, reply);
-        }
-        g_string_erase(q->inbuf, 0, (gssize)n + 1);
-        dm_qtest_send_raw(q, reply->str);
-    }
-    if (q->inbuf->len > DM_QTEST_MAX_LINE) {
-        if (!q->discarding) {
-            dm_qtest_emitf(q, "FAIL line longer than %d bytes\n",
-                           DM_QTEST_MAX_LINE);
-        }
-        q->discarding = true;
-        g_string_truncate(q->inbuf, 0);
-    }
-}
-
-static gboolean dm_qtest_on_readable(gint fd, GIOCondition cond,
-                                     gpointer opaque)
-{
-    DmQtest *q = opaque;
-    char buf[1024];
-    ssize_t n;
-
-    do {
-        n = recv(fd, buf, sizeof(buf), 0);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) {
-        /* close_conn destroys this source; GLib keeps it alive until the
-           callback returns. */
-        dm_qtest_close_conn(q);
-        return G_SOURCE_REMOVE;
-    }
-    g_string_append_len(q->inbuf, buf, n);
-    dm_qtest_consume(q);
-    return G_SOURCE_CONTINUE;
-}
-
-static void dm_qtest_attach(DmQtest *q, int conn)
-{
-    q->conn = conn;
-    q->conn_src = g_unix_fd_source_new(conn, G_IO_IN | G_IO_HUP | G_IO_ERR);
-    g_source_set_callback(q->conn_src, G_SOURCE_FUNC(dm_qtest_on_readable), q,
-                          NULL);
-    g_source_attach(q->conn_src, NULL);
-    memset(q->irq_levels, 0, sizeof(q->irq_levels));
-    if (q->timer) {
-        g_timer_destroy(q->timer);
-    }
-    q->timer = g_timer_new();
-    dm_qtest_log(q, 'I', "OPENED\n");
-}
-
-static gboolean dm_qtest_on_accept(gint fd, GIOCondition cond, gpointer opaque)
-{
-    DmQtest *q = opaque;
-    int conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-
-    if (conn < 0) {
-        return G_SOURCE_CONTINUE;
-    }
-    if (q->conn >= 0) {
-        /* One client at a time, as QEMU's chardev: the next one waits
-           (as in QEMU's listen backlog) until the current one leaves;
-           it may connect before the current one's hang-up is seen. */
-        if (q->pending >= 0) {
-            close(conn);
-        } else {
-            q->pending = conn;
-        }
-        return G_SOURCE_CONTINUE;
-    }
-    dm_qtest_attach(q, conn);
-    return G_SOURCE_CONTINUE;
-}
-
-/* A unix stream socket bound and listening at `path`, or connected to it;
-   blocking, as QEMU's qtest chardev writes replies in full. */
-static int dm_qtest_unix_socket(const char *path, bool listen_on, GError **errp)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd;
-
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        ls_error_set(errp, "UNIX socket path '%s' is too long", path);
-        return -1;
-    }
-    strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        ls_error_set(errp, "Failed to create socket: %s", g_strerror(errno));
-        return -1;
-    }
-    if (listen_on) {
-        unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-            listen(fd, 1) == 0) {
-            return fd;
-        }
-        ls_error_set(errp, "Failed to bind socket to %s: %s", path,
-                     g_strerror(errno));
-    } else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-        return fd;
-    } else {
-        ls_error_set(errp, "Failed to connect to '%s': %s", path,
-                     g_strerror(errno));
-    }
-    close(fd);
-    return -1;
-}
-
-/* "unix:PATH[,server=on|off][,wait=on|off]" (also "server", "nowait"). */
-static bool dm_qtest_parse_spec(DmQtest *q, const char *spec, bool *wait,
-                                GError **errp)
-{
-    g_auto(GStrv) parts = NULL;
-
-    if (!g_str_has_prefix(spec, "unix:") || !spec[5]) {
-        ls_error_set(errp, "-qtest '%s': only unix:PATH is supported", spec);
-        return false;
-    }
-    parts = g_strsplit(spec + 5, ",", 0);
-    q->path = g_strdup(parts[0]);
-    *wait = true;
-    for (int i = 1; parts[i]; i++) {
-        const char *o = parts[i];
-        if (!strcmp(o, "server") || !strcmp(o, "server=on")) {
-            q->server = true;
-        } else if (!strcmp(o, "server=off")) {
-            q->server = false;
-        } else if (!strcmp(o, "nowait") || !strcmp(o, "wait=off")) {
-            *wait = false;
-        } else if (!strcmp(o, "wait=on")) {
-            *wait = true;
-        } else {
-            ls_error_set(errp, "-qtest '%s': unknown option '%s'", spec, o);
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool dm_qtest_open_log(DmQtest *q, const char *log_path, GError **errp)
-{
-    if (!log_path || !strcmp(log_path, "/dev/null") ||
-        !strcmp(log_path, "none")) {
-        return true;
-    }
-    q->log = fopen(log_path, "w+");
-    if (!q->log) {
-        ls_error_set(errp, "-qtest-log: cannot open '%s': %s", log_path,
-                     g_strerror(errno));
-        return false;
-    }
-    return true;
-}
-
-static bool dm_qtest_listen(DmQtest *q, bool wait, GError **errp)
-{
-    q->listener = dm_qtest_unix_socket(q->path, true, errp);
-    if (q->listener < 0) {
-        return false;
-    }
-    if (wait) {
-        int conn = accept4(q->listener, NULL, NULL, SOCK_CLOEXEC);
-        if (conn < 0) {
-            ls_error_set(errp, "Failed to accept on %s: %s", q->path,
-                         g_strerror(errno));
-            return false;
-        }
-        dm_qtest_attach(q, conn);
-    }
-    q->accept_src = g_unix_fd_source_new(q->listener, G_IO_IN);
-    g_source_set_callback(q->accept_src, G_SOURCE_FUNC(dm_qtest_on_accept), q,
-                          NULL);
-    g_source_attach(q->accept_src, NULL);
-    return true;
-}
-
-DmQtest *dm_qtest_start(DmMachine *m, const char *spec, const char *log_path,
-                        GError **errp)
-{
-    DmQtest *q = dm_qtest_new(m);
-    bool wait = true;
-    bool ok = dm_qtest_parse_spec(q, spec, &wait, errp) &&
-              dm_qtest_open_log(q, log_path, errp);
-
-    if (ok && q->server) {
-        ok = dm_qtest_listen(q, wait, errp);
-    } else if (ok) {
-        int conn = dm_qtest_unix_socket(q->path, false, errp);
-        if (conn >= 0) {
-            dm_qtest_attach(q, conn);
-        }
-        ok = conn >= 0;
-    }
-    if (!ok) {
-        g_prefix_error(errp, "Failed to initialize device for qtest: ");
-        dm_qtest_free(q);
-        return NULL;
-    }
-    return q;
 }

@@ -4,7 +4,8 @@
  * connects out by default, listens with server=on. Commands: outb/outw/outl,
  * inb/inw/inl, clock_step [ns], clock_set ns, irq_intercept_in/out with
  * asynchronous "IRQ raise N"/"IRQ lower N" lines, endianness; "FAIL" for
- * the rest. The parser is separate from the socket so it can be fuzzed.
+ * the rest. The parser (qtest.c) is separate from the socket (qtest-sock.c)
+ * so it can be fuzzed; the socket never blocks the daemon's loop.
  */
 #ifndef LS_DM_QTEST_H
 #define LS_DM_QTEST_H
@@ -17,6 +18,8 @@
 
 /* Longest accepted command line; longer ones get "FAIL" and are dropped. */
 #define DM_QTEST_MAX_LINE 4096
+/* Replies a client may leave unread before it is dropped. */
+#define DM_QTEST_MAX_OUTPUT (1024 * 1024)
 
 typedef struct DmQtest DmQtest;
 

@@ -1,8 +1,9 @@
 /*
  * 16550A UART, QEMU 7.2 behaviour (hw/char/serial.c) and device state.
- * See serial.h for what it covers and leaves out.
+ * See serial.h for what it covers and leaves out; the device-state
+ * description is serial-vmstate.c.
  */
-#include "hw/serial.h"
+#include "hw/serial-internal.h"
 
 #include <assert.h>
 #include <string.h>
@@ -10,21 +11,6 @@
 #include "base/error.h"
 #include "base/log.h"
 
-struct SerialDevice {
-    SerialState s;
-    HwClock *clock;
-    HwIrq *irq;
-    uint16_t iobase;
-    const HwCharOps *ops;
-    void *be;
-    HwTimer *fifo_timer;
-    HwTimer *modem_timer;
-    bool watch_pending;
-    int last_break_enable;
-    int64_t char_transmit_time; /* ns per character at the line settings */
-};
-
-static void serial_xmit(SerialDevice *d);
 static void serial_receive1(SerialDevice *d, const uint8_t *buf, int len);
 
 /* ---- helpers ---- */
@@ -36,7 +22,7 @@ static int serial_recv_fifo_itl(const SerialState *s)
     return itl[(s->fcr & UART_FCR_ITL_MASK) >> 6];
 }
 
-static void serial_fifo_timer_mod(SerialDevice *d, int64_t deadline)
+void serial_fifo_timer_mod(SerialDevice *d, int64_t deadline)
 {
     d->s.fifo_timeout_timer = deadline;
     if (deadline < 0) {
@@ -46,13 +32,13 @@ static void serial_fifo_timer_mod(SerialDevice *d, int64_t deadline)
     }
 }
 
-static void serial_fifo_timer_rearm(SerialDevice *d)
+void serial_fifo_timer_rearm(SerialDevice *d)
 {
     serial_fifo_timer_mod(d,
                           hw_clock_now(d->clock) + d->char_transmit_time * 4);
 }
 
-static void serial_modem_timer_mod(SerialDevice *d, int64_t deadline)
+void serial_modem_timer_mod(SerialDevice *d, int64_t deadline)
 {
     d->s.modem_status_poll = deadline;
     if (deadline < 0) {
@@ -62,7 +48,7 @@ static void serial_modem_timer_mod(SerialDevice *d, int64_t deadline)
     }
 }
 
-static void serial_update_irq(SerialDevice *d)
+void serial_update_irq(SerialDevice *d)
 {
     SerialState *s = &d->s;
     uint8_t id = UART_IIR_NO_INT;
@@ -89,10 +75,7 @@ static void serial_update_irq(SerialDevice *d)
  * Character time as QEMU 7.2 computes it, in float (so 115200 7E2 gives
  * 95486 ns, not 11 * 8680); a zero divisor counts as about 3500 baud.
  */
-#define SERIAL_RESET_DIVIDER 0x0C
-#define SERIAL_RESET_CHAR_NS ((HW_NS_PER_SEC / 9600) * 10)
-
-static void serial_update_parameters(SerialDevice *d)
+void serial_update_parameters(SerialDevice *d)
 {
     const SerialState *s = &d->s;
     int frame = 1;
@@ -146,7 +129,7 @@ static void serial_watch_cb(void *opaque)
     serial_xmit(d);
 }
 
-static bool serial_add_watch(SerialDevice *d)
+bool serial_add_watch(SerialDevice *d)
 {
     assert(!d->watch_pending);
     if (!d->ops || !d->ops->add_write_watch ||
@@ -157,7 +140,7 @@ static bool serial_add_watch(SerialDevice *d)
     return true;
 }
 
-static void serial_cancel_watch(SerialDevice *d)
+void serial_cancel_watch(SerialDevice *d)
 {
     if (d->watch_pending && d->ops && d->ops->cancel_write_watch) {
         d->ops->cancel_write_watch(d->be);
@@ -185,7 +168,7 @@ static bool serial_send_tsr(SerialDevice *d)
 }
 
 /* Moves bytes THR/FIFO -> TSR -> sink until empty or the sink blocks. */
-static void serial_xmit(SerialDevice *d)
+void serial_xmit(SerialDevice *d)
 {
     SerialState *s = &d->s;
 
@@ -283,7 +266,7 @@ void serial_receive_break(SerialDevice *d)
 /* ---- register writes ---- */
 
 /* The FCR bits that stick, and their side effects on IIR. */
-static void serial_set_fcr(SerialState *s, uint8_t val)
+void serial_set_fcr(SerialState *s, uint8_t val)
 {
     s->fcr = val;
     s->fcr_vmstate = val;
@@ -538,8 +521,6 @@ static const HwPortOps serial_port_ops = {
     .write = serial_io_write,
     .access_size = 1,
 };
-
-#include "serial-vmstate.c.inc"
 
 /* ---- lifecycle ---- */
 

@@ -11,49 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/opts.h"
+#include "base/unix-socket.h"
 #include "qmp/qmp-internal.h"
-
-/* Splits on ',' where ",," stands for a literal comma (QemuOpts). */
-static GPtrArray *qmp_ep_split(const char *spec)
-{
-    GPtrArray *items = g_ptr_array_new_with_free_func(g_free);
-    GString *cur = g_string_new(NULL);
-
-    for (const char *p = spec; *p; p++) {
-        if (*p == ',' && p[1] == ',') {
-            g_string_append_c(cur, ',');
-            p++;
-        } else if (*p == ',') {
-            g_ptr_array_add(items, g_string_free(cur, FALSE));
-            cur = g_string_new(NULL);
-        } else {
-            g_string_append_c(cur, *p);
-        }
-    }
-    g_ptr_array_add(items, g_string_free(cur, FALSE));
-    return items;
-}
-
-static bool qmp_ep_bool(const char *key, const char *val, bool *out,
-                        GError **errp)
-{
-    if (!val || !strcmp(val, "on") || !strcmp(val, "yes") ||
-        !strcmp(val, "true")) {
-        *out = true;
-    } else if (!strcmp(val, "off") || !strcmp(val, "no") ||
-               !strcmp(val, "false")) {
-        *out = false;
-    } else {
-        ls_error_set(errp, "Parameter '%s' expects 'on' or 'off'", key);
-        return false;
-    }
-    return true;
-}
 
 static bool qmp_ep_fd(const char *s, QmpEndpoint *ep, GError **errp)
 {
@@ -70,6 +33,7 @@ static bool qmp_ep_fd(const char *s, QmpEndpoint *ep, GError **errp)
     return true;
 }
 
+/* "HOST:PORT" or "[V6]:PORT" (tcp:ADDR). */
 static bool qmp_ep_hostport(const char *s, QmpEndpoint *ep, GError **errp)
 {
     const char *colon;
@@ -91,7 +55,6 @@ static bool qmp_ep_hostport(const char *s, QmpEndpoint *ep, GError **errp)
         ep->host = g_strndup(s, colon - s);
     }
     ep->port = g_strdup(colon + 1);
-    ep->kind = QMP_EP_TCP;
     if (!*ep->port) {
         ls_error_set(errp, "Invalid address '%s': port missing", s);
         return false;
@@ -99,71 +62,72 @@ static bool qmp_ep_hostport(const char *s, QmpEndpoint *ep, GError **errp)
     return true;
 }
 
-static bool qmp_ep_key(const char *item, QmpEndpoint *ep, GError **errp)
+static bool qmp_ep_invalid(const char *spec, GError **errp)
 {
-    g_autofree char *key = g_strdup(item);
-    char *val = strchr(key, '=');
-
-    if (val) {
-        *val++ = '\0';
-    }
-    if (!strcmp(key, "path") && val) {
-        ep->kind = QMP_EP_UNIX;
-        g_free(ep->path);
-        ep->path = g_strdup(val);
-    } else if (!strcmp(key, "host") && val) {
-        ep->kind = QMP_EP_TCP;
-        g_free(ep->host);
-        ep->host = g_strdup(val);
-    } else if (!strcmp(key, "port") && val) {
-        ep->kind = QMP_EP_TCP;
-        g_free(ep->port);
-        ep->port = g_strdup(val);
-    } else if (!strcmp(key, "fd") && val) {
-        return qmp_ep_fd(val, ep, errp);
-    } else if (!strcmp(key, "server")) {
-        return qmp_ep_bool(key, val, &ep->server, errp);
-    } else if (!strcmp(key, "wait")) {
-        return qmp_ep_bool(key, val, &ep->wait, errp);
-    } else if (!strcmp(key, "nowait") && !val) {
-        ep->wait = false;
-    } else if (strcmp(key, "id") && strcmp(key, "ipv4") &&
-               strcmp(key, "ipv6") && strcmp(key, "nodelay")) {
-        ls_error_set(errp, "Invalid parameter '%s'", key);
-        return false;
-    }
-    return true;
+    ls_error_set(errp, "Invalid QMP endpoint '%s'", spec);
+    return false;
 }
 
+/* Exactly one of path | fd | addr (tcp:) | host+port. */
+static bool qmp_ep_address(GPtrArray *opts, const char *spec, QmpEndpoint *ep,
+                           GError **errp)
+{
+    const char *path = ls_opts_get(opts, "path");
+    const char *fd = ls_opts_get(opts, "fd");
+    const char *addr = ls_opts_get(opts, "addr");
+    const char *host = ls_opts_get(opts, "host");
+    const char *port = ls_opts_get(opts, "port");
+
+    if ((path != NULL) + (fd != NULL) + (addr != NULL) +
+            (host != NULL || port != NULL) !=
+        1) {
+        return qmp_ep_invalid(spec, errp);
+    }
+    if (path) {
+        ep->kind = QMP_EP_UNIX;
+        ep->path = g_strdup(path);
+        return *path ? true : qmp_ep_invalid(spec, errp);
+    }
+    if (fd) {
+        return qmp_ep_fd(fd, ep, errp);
+    }
+    ep->kind = QMP_EP_TCP;
+    if (addr) {
+        return qmp_ep_hostport(addr, ep, errp);
+    }
+    ep->host = g_strdup(host);
+    ep->port = g_strdup(port);
+    return host && port ? true : qmp_ep_invalid(spec, errp);
+}
+
+/* unix:PATH / tcp:ADDR / fd:N (the implied first key, as QEMU's legacy
+   chardev syntax), or -chardev socket's keys; ",," is a comma. */
 bool qmp_endpoint_parse(const char *spec, QmpEndpoint *ep, GError **errp)
 {
-    g_autoptr(GPtrArray) items = qmp_ep_split(spec);
-    const char *first = g_ptr_array_index(items, 0);
-    guint i = 1;
-    bool ok = true;
+    static const char *const keys[] = {
+        "path",   "fd", "addr", "host", "port",    "server", "wait",
+        "nowait", "id", "ipv4", "ipv6", "nodelay", NULL};
+    static const struct {
+        const char *prefix, *implied;
+    } forms[] = {{"unix:", "path"}, {"tcp:", "addr"}, {"fd:", "fd"}};
+    g_autoptr(GPtrArray) opts = NULL;
+    const char *rest = spec, *implied = NULL;
 
     memset(ep, 0, sizeof(*ep));
-    ep->kind = -1;
     ep->fd = -1;
-    if (g_str_has_prefix(first, "unix:")) {
-        ep->kind = QMP_EP_UNIX;
-        ep->path = g_strdup(first + 5);
-    } else if (g_str_has_prefix(first, "tcp:")) {
-        ok = qmp_ep_hostport(first + 4, ep, errp);
-    } else if (g_str_has_prefix(first, "fd:")) {
-        ok = qmp_ep_fd(first + 3, ep, errp);
-    } else {
-        i = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(forms); i++) {
+        if (g_str_has_prefix(spec, forms[i].prefix)) {
+            rest = spec + strlen(forms[i].prefix);
+            implied = forms[i].implied;
+            break;
+        }
     }
-    for (; ok && i < items->len; i++) {
-        ok = qmp_ep_key(g_ptr_array_index(items, i), ep, errp);
+    opts = ls_opts_split(rest, implied);
+    if (!ls_opts_check_keys(opts, NULL, keys, errp) ||
+        !ls_opts_server_wait(opts, NULL, &ep->server, &ep->wait, errp)) {
+        return false;
     }
-    if (ok && ((int)ep->kind < 0 || (ep->kind == QMP_EP_UNIX && !*ep->path) ||
-               (ep->kind == QMP_EP_TCP && (!ep->host || !ep->port)))) {
-        ls_error_set(errp, "Invalid QMP endpoint '%s'", spec);
-        ok = false;
-    }
-    return ok;
+    return qmp_ep_address(opts, spec, ep, errp);
 }
 
 void qmp_endpoint_clear(QmpEndpoint *ep)
@@ -171,65 +135,8 @@ void qmp_endpoint_clear(QmpEndpoint *ep)
     g_free(ep->path);
     g_free(ep->host);
     g_free(ep->port);
+    ls_unix_bound_release(ep->bound);
     memset(ep, 0, sizeof(*ep));
-}
-
-static bool qmp_ep_unix_addr(const char *path, struct sockaddr_un *sa,
-                             GError **errp)
-{
-    memset(sa, 0, sizeof(*sa));
-    sa->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa->sun_path)) {
-        ls_error_set(errp, "UNIX socket path '%s' is too long", path);
-        return false;
-    }
-    strcpy(sa->sun_path, path);
-    return true;
-}
-
-static int qmp_ep_unix_listen(const char *path, GError **errp)
-{
-    struct sockaddr_un sa;
-    struct stat st;
-    int fd;
-
-    if (!qmp_ep_unix_addr(path, &sa, errp)) {
-        return -1;
-    }
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-        unlink(path);
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        listen(fd, QMP_LISTEN_BACKLOG) < 0) {
-        ls_error_set(errp, "Failed to bind socket to %s: %s", path,
-                     g_strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        return -1;
-    }
-    return fd;
-}
-
-static int qmp_ep_unix_connect(const char *path, GError **errp)
-{
-    struct sockaddr_un sa;
-    int fd;
-
-    if (!qmp_ep_unix_addr(path, &sa, errp)) {
-        return -1;
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        ls_error_set(errp, "Failed to connect to '%s': %s", path,
-                     g_strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        return -1;
-    }
-    return fd;
 }
 
 static int qmp_ep_tcp_try(const struct addrinfo *ai, bool server)
@@ -289,7 +196,7 @@ int qmp_endpoint_connect(const QmpEndpoint *ep, GError **errp)
 {
     switch (ep->kind) {
     case QMP_EP_UNIX:
-        return qmp_ep_unix_connect(ep->path, errp);
+        return ls_unix_connect(ep->path, false, errp);
     case QMP_EP_TCP:
         return qmp_ep_tcp(ep, false, errp);
     default:
@@ -321,8 +228,10 @@ int qmp_endpoint_open(QmpEndpoint *ep, GError **errp)
     if (ep->kind == QMP_EP_FD) {
         fd = qmp_ep_take_fd(ep, errp);
     } else if (ep->server) {
-        fd = ep->kind == QMP_EP_UNIX ? qmp_ep_unix_listen(ep->path, errp)
-                                     : qmp_ep_tcp(ep, true, errp);
+        fd = ep->kind == QMP_EP_UNIX
+                 ? ls_unix_listen(ep->path, QMP_LISTEN_BACKLOG, true,
+                                  &ep->bound, errp)
+                 : qmp_ep_tcp(ep, true, errp);
         ep->listening = true;
     } else {
         fd = qmp_endpoint_connect(ep, errp);

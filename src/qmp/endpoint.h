@@ -13,6 +13,8 @@
 #include <glib.h>
 #include <stdbool.h>
 
+#include "base/unix-socket.h"
+
 typedef enum QmpEndpointKind {
     QMP_EP_UNIX,
     QMP_EP_TCP,
@@ -26,9 +28,12 @@ typedef struct QmpEndpoint {
     char *port;
     int fd; /* QMP_EP_FD */
     bool fd_given;
-    bool server;    /* server=on */
-    bool wait;      /* accepted, never blocks */
-    bool listening; /* set by qmp_endpoint_open: the fd listens */
+    bool server;        /* server=on */
+    bool wait;          /* accepted, never blocks */
+    bool listening;     /* set by qmp_endpoint_open: the fd listens */
+    LsUnixBound *bound; /* set by qmp_endpoint_open for a unix listener:
+                           take it to keep the socket file past
+                           qmp_endpoint_clear, which unlinks it */
 } QmpEndpoint;
 
 /* Parses `spec`; false with a message on a malformed spec. Clear with
@@ -37,8 +42,9 @@ bool qmp_endpoint_parse(const char *spec, QmpEndpoint *ep, GError **errp);
 void qmp_endpoint_clear(QmpEndpoint *ep);
 
 /*
- * Opens `ep`: a listening socket for server=on (a unix path that exists as
- * a socket is replaced), a connected one otherwise, or takes over the
+ * Opens `ep`: a listening socket for server=on (a stale unix socket at the
+ * path is replaced, a live one is not: see base/unix-socket.h), a
+ * connected one otherwise, or takes over the
  * inherited fd (listening or connected: ep->listening says which). The fd
  * is non-blocking and close-on-exec. -1 with *errp on failure.
  */

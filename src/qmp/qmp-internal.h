@@ -6,6 +6,7 @@
 #ifndef LS_QMP_QMP_INTERNAL_H
 #define LS_QMP_QMP_INTERNAL_H
 
+#include "base/unix-socket.h"
 #include "qmp/json-stream.h"
 #include "qmp/qmp.h"
 
@@ -38,7 +39,7 @@ typedef struct QmpListener {
     QmpServer *srv;
     int fd;
     GSource *src;
-    char *unlink_path; /* our unix socket file, removed at free */
+    LsUnixBound *bound; /* our unix socket file, removed at free */
 } QmpListener;
 
 struct QmpServer {

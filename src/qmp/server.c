@@ -79,10 +79,7 @@ static void qmp_listener_free(QmpListener *l)
     g_source_destroy(l->src);
     g_source_unref(l->src);
     close(l->fd);
-    if (l->unlink_path) {
-        unlink(l->unlink_path);
-        g_free(l->unlink_path);
-    }
+    ls_unix_bound_release(l->bound);
     g_free(l);
 }
 
@@ -160,15 +157,14 @@ static gboolean qmp_listener_io(void *opaque, GIOCondition revents)
     return G_SOURCE_CONTINUE;
 }
 
-static void qmp_server_add_listener(QmpServer *srv, int fd,
-                                    const char *unlink_path)
+static void qmp_server_add_listener(QmpServer *srv, int fd, LsUnixBound *bound)
 {
     QmpListener *l = g_new0(QmpListener, 1);
     gpointer tag;
 
     l->srv = srv;
     l->fd = fd;
-    l->unlink_path = g_strdup(unlink_path);
+    l->bound = bound;
     l->src = qmp_fd_source_new(fd, G_IO_IN, qmp_listener_io, l, srv->ctx, &tag);
     g_ptr_array_add(srv->listeners, l);
 }
@@ -185,9 +181,7 @@ bool qmp_server_add(QmpServer *srv, const char *spec, GError **errp)
     fd = qmp_endpoint_open(&ep, errp);
     if (fd >= 0) {
         if (ep.listening) {
-            qmp_server_add_listener(
-                srv, fd,
-                ep.kind == QMP_EP_UNIX && !ep.fd_given ? ep.path : NULL);
+            qmp_server_add_listener(srv, fd, g_steal_pointer(&ep.bound));
         } else {
             qmp_session_new(srv, fd);
         }

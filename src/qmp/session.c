@@ -238,18 +238,17 @@ static void qmp_close_fd_cb(gpointer key, gpointer value, gpointer data)
 
 void qmp_session_free(QmpSession *s)
 {
-    int fd;
-
     if (!s) {
         return;
     }
     g_source_destroy(s->src);
     g_source_unref(s->src);
     close(s->fd);
-    while ((fd = GPOINTER_TO_INT(g_queue_pop_head(&s->fds))) > 0) {
-        close(fd);
+    /* Not "while pop > 0": fd 0 is a valid fd (a daemon whose stdin was
+       closed receives it) and GPOINTER_TO_INT(NULL) is 0 too. */
+    while (!g_queue_is_empty(&s->fds)) {
+        close(GPOINTER_TO_INT(g_queue_pop_head(&s->fds)));
     }
-    g_queue_clear(&s->fds);
     g_hash_table_foreach(s->named_fds, qmp_close_fd_cb, NULL);
     g_hash_table_destroy(s->named_fds);
     qmp_json_stream_free(s->in);

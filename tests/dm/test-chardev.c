@@ -201,6 +201,26 @@ static void test_unix_server(void)
     g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
+/* ",," in the spec is a comma in the path, as QemuOpts reads it (the
+   path "a,,b" was cut at the first comma); a serial given as
+   -chardev socket,path=... is escaped this way by options-sock.c. */
+static void test_unix_comma_path(void)
+{
+    g_autofree char *path = tmp_path("a,b.sock");
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *spec =
+        g_strconcat("unix:", dir, "/a,,b.sock,server=on,wait=off", NULL);
+    Uart *u = uart_new(spec);
+    int c;
+
+    g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
+    c = unix_connect(path);
+    RUN_UNTIL(dm_chardev_connected(u->be));
+    close(c);
+    uart_free(u);
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+}
+
 /* A peer that does not read: the UART stalls with TEMT clear (the guest
    sees it), the loop does not block, and once the peer reads, every byte
    the guest sent arrives, in order. */
@@ -301,6 +321,7 @@ int main(int argc, char **argv)
     g_test_add_func("/chardev/file", test_file);
     g_test_add_func("/chardev/unix-server", test_unix_server);
     g_test_add_func("/chardev/unix-slow-peer", test_unix_slow_peer);
+    g_test_add_func("/chardev/unix-comma-path", test_unix_comma_path);
     g_test_add_func("/chardev/unix-client", test_unix_client);
     g_test_add_func("/chardev/pty", test_pty);
     return g_test_run();

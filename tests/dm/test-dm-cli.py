@@ -4,6 +4,7 @@
 options that show in the saved stream."""
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -77,6 +78,103 @@ def test_pidfile():
         check(not os.path.exists(pidfile), "pid file removed at exit")
 
 
+def test_second_instance_leaves_first_alone():
+    """A second instance with the same -pidfile fails before it opens (or
+    unlinks) any endpoint, and its exit removes nothing of the first's: the
+    first stays reachable on its QMP, serial and qtest sockets."""
+    with Dm("-machine", "pc", "-S", start=False) as dm:
+        pidfile = dm.path("dm.pid")
+        ser = dm.path("ser.sock")
+        qt = dm.path("qtest.sock")
+        dm.args += ["-pidfile", pidfile, "-nodefaults",
+                    "-serial", "unix:%s,server=on,wait=off" % ser,
+                    "-qtest", "unix:%s,server=on,wait=off" % qt]
+        dm.start()
+        dm.connect()
+        rc, _, errtext = run(*dm.args)
+        check(rc == 1, "second instance exits 1, got %d" % rc)
+        check("cannot create PID file: Cannot lock pid file" in errtext,
+              "QEMU's message: %r" % errtext)
+        for path in (pidfile, dm.qmp_path, ser, qt):
+            check(os.path.exists(path), "%s kept" % path)
+        check(open(pidfile).read() == "%d\n" % dm.proc.pid, "first's pid")
+        check(dm.connect().status() == "prelaunch", "first still reachable")
+        for path in (ser, qt):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            s.close()
+
+
+def test_second_instance_without_pidfile():
+    """Without -pidfile, a socket another process listens on is not
+    replaced: the second instance fails and the first keeps its socket."""
+    with Dm("-machine", "none", "-S") as dm:
+        dm.connect()
+        rc, _, errtext = run(*dm.args)
+        check(rc == 1, "second instance exits 1, got %d" % rc)
+        check("Failed to bind socket to %s: Address already in use" %
+              dm.qmp_path in errtext, "message %r" % errtext)
+        check(dm.connect().status() == "prelaunch", "first still reachable")
+
+
+def test_stale_socket_replaced():
+    """A socket file nobody listens on (a killed instance's) is replaced;
+    a regular file at the path is not."""
+    with Dm("-machine", "none", "-S", start=False) as dm:
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(dm.qmp_path)
+        s.close()
+        dm.start()
+        check(dm.connect().status() == "prelaunch", "stale socket replaced")
+        dm.stop()
+        check(os.path.exists(dm.qmp_path), "SIGKILL leaves the socket")
+        os.unlink(dm.qmp_path)
+        open(dm.qmp_path, "w").close()
+        rc, _, errtext = run(*dm.args)
+        check(rc == 1 and "Address already in use" in errtext,
+              "regular file kept: %d %r" % (rc, errtext))
+        check(os.path.isfile(dm.qmp_path), "regular file still there")
+
+
+def test_exit_unlinks_only_own_socket():
+    """At exit the daemon unlinks its socket only if the path still names
+    the socket it bound."""
+    with Dm("-machine", "none", "-S") as dm:
+        dm.connect()
+        os.unlink(dm.qmp_path)
+        other = socket.socket(socket.AF_UNIX)
+        other.bind(dm.qmp_path)
+        dm.proc.send_signal(signal.SIGTERM)
+        check(dm.wait() == 0, "exit 0")
+        check(os.path.exists(dm.qmp_path), "someone else's socket kept")
+        other.close()
+
+
+def test_comma_in_socket_paths():
+    """",," is a comma in every socket path, as QemuOpts reads it: QMP,
+    -serial unix: (also through -chardev socket,path=) and -qtest."""
+    with Dm(qmp=False, start=False) as dm:
+        dm.qmp_path = dm.path("q,1.sock")
+        ser = dm.path("s,1.sock")
+        ser2 = dm.path("s,2.sock")
+        qt = dm.path("t,1.sock")
+        esc = lambda p: p.replace(",", ",,")
+        dm.args = ["-machine", "pc", "-S", "-nodefaults",
+                   "-qmp", "unix:%s,server=on,wait=off" % esc(dm.qmp_path),
+                   "-serial", "unix:%s,server=on,wait=off" % esc(ser),
+                   "-chardev", "socket,id=c1,path=%s,server=on,wait=off" %
+                   esc(ser2), "-serial", "chardev:c1",
+                   "-qtest", "unix:%s,server=on,wait=off" % esc(qt)]
+        dm.start()
+        wait_for_path(dm.qmp_path, dm.proc)
+        check(dm.connect().status() == "prelaunch", "QMP at its path")
+        for path in (ser, ser2, qt):
+            wait_for_path(path, dm.proc)
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            s.close()
+
+
 def test_daemonize():
     with Dm("-machine", "none", "-S", start=False) as dm:
         pidfile = dm.path("dm.pid")
@@ -128,6 +226,11 @@ def test_noop_options():
 
 if __name__ == "__main__":
     run_tests([test_unknown_option, test_version_help, test_keys_any_order,
-               test_footers_default_on, test_pidfile, test_daemonize,
+               test_footers_default_on, test_pidfile,
+               test_second_instance_leaves_first_alone,
+               test_second_instance_without_pidfile,
+               test_stale_socket_replaced, test_exit_unlinks_only_own_socket,
+               test_comma_in_socket_paths,
+               test_daemonize,
                test_daemonize_failure, test_qtest_failure_exits,
                test_noop_options])

@@ -1,151 +1,11 @@
 /*
- * 16550A UART driven through the port bus as a guest driver would, with a
- * fake byte sink that can refuse bytes (would block) and fire its write
- * watch on demand. Expected values come from QEMU 7.2 (hw/char/serial.c)
- * and were checked against the real binary under -accel qtest.
+ * 16550A UART driven through the port bus as a guest driver would (the
+ * device-state tests are test-serial-vmstate.c), with a fake byte sink that can
+ * refuse bytes (would block) and fire its write watch on demand. Expected
+ * values come from QEMU 7.2 (hw/char/serial.c) and were checked against the
+ * real binary under -accel qtest.
  */
-#include <string.h>
-
-#include "hw/serial.h"
-
-#define COM1         0x3f8
-#define CHAR_NS_9600 1041660 /* (1e9 / 9600) * 10: QEMU's integer math */
-
-typedef struct FakeBe {
-    GByteArray *out;
-    bool blocked;
-    bool watch;
-    HwCharWatchCb cb;
-    void *opaque;
-    int breaks; /* set_break(true) calls */
-    bool brk;
-    int accepts;
-} FakeBe;
-
-static int fake_write(void *be, const uint8_t *buf, int len)
-{
-    FakeBe *f = be;
-
-    if (f->blocked) {
-        return 0;
-    }
-    g_byte_array_append(f->out, buf, len);
-    return len;
-}
-
-static bool fake_add_watch(void *be, HwCharWatchCb cb, void *opaque)
-{
-    FakeBe *f = be;
-
-    g_assert_false(f->watch);
-    f->watch = true;
-    f->cb = cb;
-    f->opaque = opaque;
-    return true;
-}
-
-static void fake_cancel_watch(void *be)
-{
-    ((FakeBe *)be)->watch = false;
-}
-
-static void fake_set_break(void *be, bool on)
-{
-    FakeBe *f = be;
-
-    f->brk = on;
-    f->breaks += on;
-}
-
-static void fake_accept(void *be)
-{
-    ((FakeBe *)be)->accepts++;
-}
-
-static const HwCharOps fake_ops = {
-    .write = fake_write,
-    .add_write_watch = fake_add_watch,
-    .cancel_write_watch = fake_cancel_watch,
-    .set_break = fake_set_break,
-    .accept_input = fake_accept,
-};
-
-/* Fires the pending watch, as the main loop would. */
-static void fake_fire(FakeBe *f)
-{
-    g_assert_true(f->watch);
-    f->watch = false;
-    f->cb(f->opaque);
-}
-
-typedef struct IrqEvent {
-    int64_t t;
-    int level;
-} IrqEvent;
-
-typedef struct Rig {
-    HwClock *clock;
-    HwBus bus;
-    HwIrq irq;
-    int level;
-    GArray *edges; /* IrqEvent at each level change */
-    VmsRegistry *reg;
-    FakeBe be;
-    SerialDevice *d;
-} Rig;
-
-static void rig_irq(void *opaque, int n, int level)
-{
-    Rig *r = opaque;
-
-    if (level != r->level) {
-        IrqEvent e = {hw_clock_now(r->clock), level};
-
-        g_array_append_val(r->edges, e);
-        r->level = level;
-    }
-}
-
-static Rig *rig_new(void)
-{
-    Rig *r = g_new0(Rig, 1);
-
-    r->clock = hw_clock_new(true);
-    hw_clock_start(r->clock);
-    hw_bus_init(&r->bus);
-    hw_irq_init(&r->irq, rig_irq, r, 4);
-    r->edges = g_array_new(FALSE, FALSE, sizeof(IrqEvent));
-    r->reg = vms_registry_new();
-    r->be.out = g_byte_array_new();
-    r->d = serial_new(r->clock, &r->irq, COM1, &fake_ops, &r->be);
-    g_assert_true(serial_realize(r->d, &r->bus, r->reg, NULL));
-    return r;
-}
-
-static void rig_free(Rig *r)
-{
-    serial_free(r->d);
-    vms_registry_free(r->reg);
-    hw_clock_free(r->clock);
-    g_array_free(r->edges, TRUE);
-    g_byte_array_free(r->be.out, TRUE);
-    g_free(r);
-}
-
-static uint8_t in(Rig *r, unsigned reg)
-{
-    return hw_bus_in(&r->bus, COM1 + reg, 1);
-}
-
-static void out(Rig *r, unsigned reg, uint8_t v)
-{
-    hw_bus_out(&r->bus, COM1 + reg, v, 1);
-}
-
-static void feed(Rig *r, const char *bytes)
-{
-    serial_receive(r->d, (const uint8_t *)bytes, strlen(bytes));
-}
+#include "serial-rig.h"
 
 /* ---- registers ---- */
 
@@ -456,8 +316,6 @@ static void test_reset_cancels_retry(void)
     rig_free(r);
 }
 
-#include "test-serial-vmstate.c.inc"
-
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -474,6 +332,5 @@ int main(int argc, char **argv)
     g_test_add_func("/serial/xmit-block-nofifo", test_xmit_block_nofifo);
     g_test_add_func("/serial/xmit-retry-limit", test_xmit_retry_limit);
     g_test_add_func("/serial/reset-cancels-retry", test_reset_cancels_retry);
-    serial_vmstate_tests_add();
     return g_test_run();
 }

@@ -489,6 +489,75 @@ static void test_fdsets(Fx *fx, gconstpointer data)
     qmp_client_free(c);
 }
 
+static void send_with_fds(int sock, const char *text, const int *fds, int n)
+{
+    char ctl[CMSG_SPACE(sizeof(int) * 4)] = {0};
+    struct iovec iov = {(void *)text, strlen(text)};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    struct cmsghdr *c;
+
+    g_assert_cmpint(n, <=, 4);
+    msg.msg_control = ctl;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+    c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+    g_assert_cmpint(sendmsg(sock, &msg, 0), ==, (ssize_t)strlen(text));
+}
+
+/* True once every writer of the pipe is gone (read sees EOF). */
+static bool pipe_at_eof(int rfd)
+{
+    char b;
+
+    for (int i = 0; i < 500; i++) {
+        ssize_t n = read(rfd, &b, 1);
+        if (n == 0) {
+            return true;
+        }
+        g_usleep(10000);
+    }
+    return false;
+}
+
+/* Fds received with a message and never taken are closed with their
+   session, all of them, even when one of them is fd 0 (the close loop
+   stopped at the first 0 and leaked the rest). */
+static void test_queued_fds_closed(Fx *fx, gconstpointer data)
+{
+    QmpClient *c = connect_ok(fx, 0);
+    int rfd[3], wfd[3];
+    int raw = raw_connect(fx);
+    char buf[4096];
+    int saved0 = dup(0);
+
+    for (int i = 0; i < 3; i++) {
+        int p[2];
+        g_assert_cmpint(pipe2(p, O_NONBLOCK | O_CLOEXEC), ==, 0);
+        rfd[i] = p[0];
+        wfd[i] = p[1];
+    }
+    g_assert_cmpint(recv(raw, buf, sizeof(buf), 0), >, 0); /* greeting */
+    close(0); /* the server, in this process, receives the first fd as 0 */
+    send_with_fds(raw, "{\"execute\": \"qmp_capabilities\"}\n", wfd, 3);
+    g_assert_cmpint(recv(raw, buf, sizeof(buf), 0), >, 0);
+    g_assert_cmpint(fcntl(0, F_GETFD), >=, 0); /* fd 0 is a queued fd */
+    for (int i = 0; i < 3; i++) {
+        close(wfd[i]);
+    }
+    close(raw);
+    wait_sessions(c, 1);
+    for (int i = 0; i < 3; i++) {
+        g_assert_true(pipe_at_eof(rfd[i]));
+        close(rfd[i]);
+    }
+    g_assert_cmpint(dup2(saved0, 0), ==, 0);
+    close(saved0);
+    qmp_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -501,6 +570,7 @@ int main(int argc, char **argv)
     ADD("close-later", test_close_later);
     ADD("getfd-closefd", test_getfd_closefd);
     ADD("fdsets", test_fdsets);
+    ADD("queued-fds-closed", test_queued_fds_closed);
 #undef ADD
     return g_test_run();
 }

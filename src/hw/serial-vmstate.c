@@ -1,10 +1,13 @@
 /*
- * Device-state description of the 16550A (included by serial.c): QEMU
+ * Device-state description of the 16550A (serial.c is the register
+ * model): QEMU
  * 7.2's core vmsd `serial` v3 (min 2) with its seven subsections, wrapped
  * by the ISA vmsd `serial` v3 (min 2) that is the section. Hooks follow
  * QEMU's pre_save / pre_load / post_load, plus range and consistency
  * checks QEMU lacks; post_commit re-derives what the stream does not hold.
  */
+#include "base/error.h"
+#include "hw/serial-internal.h"
 
 static bool serial_pre_save(void *state, GError **errp)
 {
@@ -47,13 +50,15 @@ static bool serial_check_ranges(const SerialState *s, GError **errp)
         return false;
     }
     if (s->fcr_vmstate & ~UART_FCR_STICKY) {
-        ls_error_set(errp, "fcr 0x%02x has bits outside 0x%02x",
-                     s->fcr_vmstate, UART_FCR_STICKY);
+        ls_error_set(errp, "fcr 0x%02x has bits outside 0x%02x", s->fcr_vmstate,
+                     UART_FCR_STICKY);
         return false;
     }
     if ((s->ier & 0xf0) || (s->mcr & 0xe0) || (s->iir & 0x30)) {
-        ls_error_set(errp, "ier 0x%02x / mcr 0x%02x / iir 0x%02x: bits no "
-                     "16550A holds", s->ier, s->mcr, s->iir);
+        ls_error_set(errp,
+                     "ier 0x%02x / mcr 0x%02x / iir 0x%02x: bits no "
+                     "16550A holds",
+                     s->ier, s->mcr, s->iir);
         return false;
     }
     if (!fifo8_check(&s->recv_fifo, errp) ||
@@ -61,8 +66,8 @@ static bool serial_check_ranges(const SerialState *s, GError **errp)
         return false;
     }
     /* deadlines within the bounds of hw/clock.h */
-    return hw_clock_check_time("fifo_timeout_timer", s->fifo_timeout_timer,
-                               -1, errp) &&
+    return hw_clock_check_time("fifo_timeout_timer", s->fifo_timeout_timer, -1,
+                               errp) &&
            hw_clock_check_time("modem_status_poll", s->modem_status_poll, -1,
                                errp);
 }
@@ -72,18 +77,20 @@ static bool serial_check_ranges(const SerialState *s, GError **errp)
 static bool serial_check_tsr(const SerialState *s, GError **errp)
 {
     if (s->tsr_retry > 0 && (s->lsr & UART_LSR_TEMT)) {
-        ls_error_set(errp, "inconsistent state in serial device "
-                     "(tsr empty, tsr_retry=%u)", s->tsr_retry);
+        ls_error_set(errp,
+                     "inconsistent state in serial device "
+                     "(tsr empty, tsr_retry=%u)",
+                     s->tsr_retry);
         return false;
     }
     if (s->tsr_retry == 0 && !(s->lsr & UART_LSR_TEMT)) {
         ls_error_set(errp, "inconsistent state in serial device "
-                     "(tsr not empty, tsr_retry=0)");
+                           "(tsr not empty, tsr_retry=0)");
         return false;
     }
     if (s->tsr_retry == 0 && !(s->lsr & UART_LSR_THRE)) {
         ls_error_set(errp, "inconsistent state in serial device "
-                     "(thr not empty, tsr_retry=0)");
+                           "(thr not empty, tsr_retry=0)");
         return false;
     }
     return true;
@@ -100,15 +107,17 @@ static bool serial_check_fifos(const SerialState *s, GError **errp)
         return true;
     }
     if (!(s->lsr & UART_LSR_THRE) != (s->xmit_fifo.num > 0)) {
-        ls_error_set(errp, "LSR.THRE %d inconsistent with %u bytes in the "
-                     "transmit FIFO", !!(s->lsr & UART_LSR_THRE),
-                     s->xmit_fifo.num);
+        ls_error_set(errp,
+                     "LSR.THRE %d inconsistent with %u bytes in the "
+                     "transmit FIFO",
+                     !!(s->lsr & UART_LSR_THRE), s->xmit_fifo.num);
         return false;
     }
     if (!!(s->lsr & UART_LSR_DR) != (s->recv_fifo.num > 0)) {
-        ls_error_set(errp, "LSR.DR %d inconsistent with %u bytes in the "
-                     "receive FIFO", !!(s->lsr & UART_LSR_DR),
-                     s->recv_fifo.num);
+        ls_error_set(errp,
+                     "LSR.DR %d inconsistent with %u bytes in the "
+                     "receive FIFO",
+                     !!(s->lsr & UART_LSR_DR), s->recv_fifo.num);
         return false;
     }
     return true;
@@ -222,56 +231,43 @@ static bool serial_poll_needed(const void *state)
     return ((const SerialState *)state)->poll_msl >= 0;
 }
 
-#define SERIAL_SUBSECTION(_id, _fields)                                      \
-    static const VmsDesc serial_##_id##_vmsd = {                             \
-        .name = "serial/" #_id, .version_id = 1,                             \
-        .minimum_version_id = 1, .fields = (_fields),                        \
-        .needed = serial_##_id##_needed,                                     \
+#define SERIAL_SUBSECTION(_id, _fields)                                        \
+    static const VmsDesc serial_##_id##_vmsd = {                               \
+        .name = "serial/" #_id,                                                \
+        .version_id = 1,                                                       \
+        .minimum_version_id = 1,                                               \
+        .fields = (_fields),                                                   \
+        .needed = serial_##_id##_needed,                                       \
     }
 
 static const VmsField serial_thr_ipending_fields[] = {
-    VMS_INT32(SerialState, thr_ipending),
-    VMS_END_OF_LIST
-};
+    VMS_INT32(SerialState, thr_ipending), VMS_END_OF_LIST};
 SERIAL_SUBSECTION(thr_ipending, serial_thr_ipending_fields);
 
 static const VmsField serial_tsr_fields[] = {
-    VMS_UINT32(SerialState, tsr_retry),
-    VMS_UINT8(SerialState, thr),
-    VMS_UINT8(SerialState, tsr),
-    VMS_END_OF_LIST
-};
+    VMS_UINT32(SerialState, tsr_retry), VMS_UINT8(SerialState, thr),
+    VMS_UINT8(SerialState, tsr), VMS_END_OF_LIST};
 SERIAL_SUBSECTION(tsr, serial_tsr_fields);
 
 static const VmsField serial_recv_fifo_fields[] = {
-    VMS_STRUCT_ONE(SerialState, recv_fifo, fifo8_vmsd, Fifo8),
-    VMS_END_OF_LIST
-};
+    VMS_STRUCT_ONE(SerialState, recv_fifo, fifo8_vmsd, Fifo8), VMS_END_OF_LIST};
 SERIAL_SUBSECTION(recv_fifo, serial_recv_fifo_fields);
 
 static const VmsField serial_xmit_fifo_fields[] = {
-    VMS_STRUCT_ONE(SerialState, xmit_fifo, fifo8_vmsd, Fifo8),
-    VMS_END_OF_LIST
-};
+    VMS_STRUCT_ONE(SerialState, xmit_fifo, fifo8_vmsd, Fifo8), VMS_END_OF_LIST};
 SERIAL_SUBSECTION(xmit_fifo, serial_xmit_fifo_fields);
 
 static const VmsField serial_fifo_timeout_timer_fields[] = {
-    VMS_TIMER(SerialState, fifo_timeout_timer),
-    VMS_END_OF_LIST
-};
+    VMS_TIMER(SerialState, fifo_timeout_timer), VMS_END_OF_LIST};
 SERIAL_SUBSECTION(fifo_timeout_timer, serial_fifo_timeout_timer_fields);
 
 static const VmsField serial_timeout_ipending_fields[] = {
-    VMS_INT32(SerialState, timeout_ipending),
-    VMS_END_OF_LIST
-};
+    VMS_INT32(SerialState, timeout_ipending), VMS_END_OF_LIST};
 SERIAL_SUBSECTION(timeout_ipending, serial_timeout_ipending_fields);
 
 static const VmsField serial_poll_fields[] = {
-    VMS_INT32(SerialState, poll_msl),
-    VMS_TIMER(SerialState, modem_status_poll),
-    VMS_END_OF_LIST
-};
+    VMS_INT32(SerialState, poll_msl), VMS_TIMER(SerialState, modem_status_poll),
+    VMS_END_OF_LIST};
 SERIAL_SUBSECTION(poll, serial_poll_fields);
 
 static const VmsDesc *const serial_subsections[] = {
@@ -282,8 +278,7 @@ static const VmsDesc *const serial_subsections[] = {
     &serial_fifo_timeout_timer_vmsd,
     &serial_timeout_ipending_vmsd,
     &serial_poll_vmsd,
-    NULL
-};
+    NULL};
 
 static const VmsField serial_fields[] = {
     VMS_UINT16_V(SerialState, divider, 2),
@@ -296,8 +291,7 @@ static const VmsField serial_fields[] = {
     VMS_UINT8(SerialState, msr),
     VMS_UINT8(SerialState, scr),
     VMS_UINT8_V(SerialState, fcr_vmstate, 3),
-    VMS_END_OF_LIST
-};
+    VMS_END_OF_LIST};
 
 const VmsDesc serial_vmsd = {
     .name = "serial",
@@ -317,8 +311,7 @@ typedef struct SerialIsaState {
 
 static const VmsField serial_isa_fields[] = {
     VMS_STRUCT_ONE(SerialIsaState, state, serial_vmsd, SerialState),
-    VMS_END_OF_LIST
-};
+    VMS_END_OF_LIST};
 
 const VmsDesc serial_isa_vmsd = {
     .name = "serial",

@@ -1,12 +1,13 @@
 /*
- * Device-state tests of the UART (included by test-serial.c): QEMU's bytes
- * for a known sequence, a mid-operation round trip into a fresh device,
- * and streams that must fail to load without touching the device.
+ * Device-state tests of the UART: QEMU's bytes for a known sequence, a
+ * mid-operation round trip into a fresh device, and streams that must fail
+ * to load without touching the device.
  */
+#include "serial-rig.h"
 
 static GByteArray *rig_save(Rig *r)
 {
-    VmsSaveOpts opts = { .footers = false };
+    VmsSaveOpts opts = {.footers = false};
     GByteArray *b = g_byte_array_new();
     GError *err = NULL;
 
@@ -17,7 +18,7 @@ static GByteArray *rig_save(Rig *r)
 
 static bool rig_load(Rig *r, GByteArray *b, GError **errp)
 {
-    VmsLoadOpts opts = { .unknown = VMS_UNKNOWN_REJECT };
+    VmsLoadOpts opts = {.unknown = VMS_UNKNOWN_REJECT};
 
     return vms_load_all(r->reg, b->data, b->len, &opts, errp);
 }
@@ -103,8 +104,7 @@ static GString *rig_drive(Rig *r)
         g_string_append_printf(log, "%02x %02x %02x ", in(r, 2), in(r, 5),
                                in(r, 0));
     }
-    g_string_append_len(log, (const char *)r->be.out->data,
-                        r->be.out->len);
+    g_string_append_len(log, (const char *)r->be.out->data, r->be.out->len);
     return log;
 }
 
@@ -119,19 +119,21 @@ static void test_vmstate_round_trip(void)
 
     rig_busy(a);
     s = rig_save(a);
-    for (const char *const *n = (const char *const[]){ "serial/tsr",
-             "serial/recv_fifo", "serial/xmit_fifo",
-             "serial/fifo_timeout_timer", NULL }; *n; n++) {
+    for (const char *const *n =
+             (const char *const[]){"serial/tsr", "serial/recv_fifo",
+                                   "serial/xmit_fifo",
+                                   "serial/fifo_timeout_timer", NULL};
+         *n; n++) {
         find_after_name(s, *n); /* present, or the test aborts */
     }
     hw_clock_set(b->clock, hw_clock_now(a->clock));
     g_assert_true(rig_load(b, s, &err));
     g_assert_no_error(err);
-    g_assert_cmpmem(serial_state(a->d), sizeof(SerialState),
-                    serial_state(b->d), sizeof(SerialState));
-    g_assert_true(b->be.watch);          /* the retry goes on */
+    g_assert_cmpmem(serial_state(a->d), sizeof(SerialState), serial_state(b->d),
+                    sizeof(SerialState));
+    g_assert_true(b->be.watch); /* the retry goes on */
     g_assert_cmpint(a->level, ==, b->level);
-    s2 = rig_save(b);                    /* saves back the same bytes */
+    s2 = rig_save(b); /* saves back the same bytes */
     g_assert_cmpmem(s->data, s->len, s2->data, s2->len);
     ea = a->edges->len;
     eb = b->edges->len;
@@ -198,9 +200,11 @@ static void test_vmstate_bad_streams(void)
     check_bad("serial/tsr", 4 + 3, 0, "tsr not empty");
 }
 
-static void serial_vmstate_tests_add(void)
+int main(int argc, char **argv)
 {
+    g_test_init(&argc, &argv, NULL);
     g_test_add_func("/serial/vmstate/qemu-bytes", test_vmstate_qemu_bytes);
     g_test_add_func("/serial/vmstate/round-trip", test_vmstate_round_trip);
     g_test_add_func("/serial/vmstate/bad-streams", test_vmstate_bad_streams);
+    return g_test_run();
 }
