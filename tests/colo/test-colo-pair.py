@@ -146,6 +146,24 @@ def test_secondary_dm_killed():
                 p.status() == "running", "primary alone, dm running")
 
 
+def test_exit_on_failover():
+    """--exit-on-failover: the side fails over, then exits 0, leaving its
+    dm running at the checkpoint."""
+    with R.Rig() as rig:
+        p, s = rig.dm("p"), rig.dm("s")
+        sec = rig.secondary(s, ["--exit-on-failover"])
+        pri = rig.primary(p, ["--interval", "0"])
+        p.qtest().play(R.DRIVER)
+        R.checkpoint(pri)
+        want = p.save(rig.path("p1.devstate"))
+        p.kill()
+        R.check(sec.wait() == 0, "exit status: " + sec.output())
+        R.check("COLO_FAILOVER" in sec.output(), "failover logged")
+        R.check(s.status() == "running", "dm left running")
+        rc, out = rig.diff(want, s.save(rig.path("s1.devstate")))
+        R.check(rc == 0, "secondary not at the checkpoint: " + out)
+
+
 class Proxy:
     """TCP proxy primary -> secondary that the test can cut or silence."""
 
@@ -356,7 +374,8 @@ if __name__ == "__main__":
         test_cli_errors,
         test_figures,
         test_equal_under_workload, test_output_held_until_confirmed,
-        test_secondary_killed, test_secondary_dm_killed, test_link_cut,
+        test_secondary_killed, test_secondary_dm_killed,
+        test_exit_on_failover, test_link_cut,
         test_link_silent,
         test_second_primary, test_reprotect,
     ])
