@@ -274,7 +274,8 @@ static void colo_sec_new_session(ColoSecondary *s, int fd)
     s->side.last_epoch = 0;
     s->epoch = 0;
     colo_outbuf_free(s->side.ob);
-    s->side.ob = colo_outbuf_new(NULL, NULL);
+    s->side.ob = colo_side_outbuf_new(&s->side, NULL);
+    colo_side_watch_serial(&s->side, true); /* had it filled up */
     s->conn =
         colo_conn_new(fd, COLO_ROLE_SECONDARY, COLO_ROLE_PRIMARY,
                       o->heartbeat_ms, o->hb_timeout_ms, &colo_sec_conn_ops, s);
@@ -388,7 +389,7 @@ static bool colo_sec_start(ColoSecondary *s, const ColoOptions *o,
     }
     qmp_commands_add(s->side.cmds, "x-colo-checkpoint-save",
                      colo_sec_cmd_ckpt_save, colo_sec_ckpt_save_args, 0, s);
-    s->side.ob = colo_outbuf_new(NULL, NULL);
+    s->side.ob = colo_side_outbuf_new(&s->side, NULL);
     s->side.on_serial = colo_sec_on_serial;
     s->side.on_signal = colo_sec_on_signal;
     colo_side_watch_serial(&s->side, true);

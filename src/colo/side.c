@@ -207,6 +207,23 @@ void colo_side_watch_serial(ColoSide *s, bool on)
     }
 }
 
+static void colo_side_pressure(ColoOutbuf *ob, ColoOutbufPressure pr,
+                               void *opaque)
+{
+    if (pr == COLO_OUTBUF_FULL) {
+        colo_side_watch_serial(opaque, false);
+    } else if (pr == COLO_OUTBUF_ROOM) {
+        colo_side_watch_serial(opaque, true);
+    }
+}
+
+ColoOutbuf *colo_side_outbuf_new(ColoSide *s, ColoSink *sink)
+{
+    ColoOutbufConfig cfg = {.pressure = colo_side_pressure, .opaque = s};
+
+    return colo_outbuf_new(sink, &cfg);
+}
+
 bool colo_side_drain_serial(ColoSide *s, bool *eof, GError **errp)
 {
     ColoDrainResult r;

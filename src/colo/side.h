@@ -63,6 +63,10 @@ void colo_side_quit(ColoSide *s, int status);
    it as one line on stderr. */
 void colo_side_event(ColoSide *s, const char *name, json_t *data);
 
+/* An output buffer for this side whose FULL/ROOM pressure stops and
+   restarts watching COM1; `sink` is taken (NULL: nothing released). */
+ColoOutbuf *colo_side_outbuf_new(ColoSide *s, ColoSink *sink);
+
 /* Starts or stops watching COM1 (stop: the output buffer is full). */
 void colo_side_watch_serial(ColoSide *s, bool on);
 
