@@ -164,6 +164,64 @@ def test_exit_on_failover():
         R.check(rc == 0, "secondary not at the checkpoint: " + out)
 
 
+class UnixSinkServer:
+    """A unix-socket sink: accepts any number of connections (the primary
+    side's, then after a failover the secondary's) and keeps what each
+    sent."""
+
+    def __init__(self, path):
+        self.lsock = socket.socket(socket.AF_UNIX)
+        self.lsock.bind(path)
+        self.lsock.listen(4)
+        self.conns = []
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            got = bytearray()
+            self.conns.append(got)
+            threading.Thread(target=self.read, args=(c, got),
+                             daemon=True).start()
+
+    @staticmethod
+    def read(c, got):
+        while True:
+            data = c.recv(65536)
+            if not data:
+                return
+            got.extend(data)
+
+    def data(self):
+        return [bytes(g) for g in self.conns]
+
+
+def test_unix_sink_failover():
+    """--serial-out unix:PATH: released output reaches the socket; after a
+    failover the secondary connects anew and the stream goes on from the
+    end of the last checkpoint's epoch."""
+    with R.Rig() as rig:
+        srv = UnixSinkServer(rig.path("sink.sock"))
+        sink = "unix:" + rig.path("sink.sock")
+        p, s = rig.dm("p"), rig.dm("s")
+        sec = rig.secondary(s, sink=sink)
+        pri = rig.primary(p, ["--interval", "0"], sink=sink)
+        qt = p.qtest()
+        qt.play(R.DRIVER)
+        qt.serial_write(line(1))
+        R.checkpoint(pri)
+        R.wait_until(lambda: srv.data() == [lines(1, 1)], "line 1 sent")
+        qt.serial_write(line(2))
+        p.kill()
+        sec.event("COLO_FAILOVER")
+        s.qtest().serial_write(line(2) + line(3))
+        R.wait_until(lambda: srv.data() == [lines(1, 1), lines(2, 3)],
+                     "the secondary's stream (got %r)" % srv.data())
+
+
 class Proxy:
     """TCP proxy primary -> secondary that the test can cut or silence."""
 
@@ -375,7 +433,7 @@ if __name__ == "__main__":
         test_figures,
         test_equal_under_workload, test_output_held_until_confirmed,
         test_secondary_killed, test_secondary_dm_killed,
-        test_exit_on_failover, test_link_cut,
+        test_exit_on_failover, test_unix_sink_failover, test_link_cut,
         test_link_silent,
         test_second_primary, test_reprotect,
     ])
