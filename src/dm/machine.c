@@ -1,166 +1,97 @@
 /*
- * The generic machine (see machine.h): clock, bus, ISA lines, registry,
- * and the two sections QEMU registers around the devices, `timer` (first,
- * section id 0) and `globalstate` (last). Device assembly is machine-pc.c.
- *
- * Section ids follow QEMU 7.2 where we can: `timer` is 0 in every QEMU
- * machine; with -machine none QEMU's `globalstate` is 5 (ids 1-3 go to
- * handlers that save nothing, 4 to slirp, which we do not have); with
- * -machine pc, dm_machine_pc_init leaves the counter at globalstate's id.
- *
- * Unlike QEMU, `globalstate` carries the true run state at save time
- * (QEMU's xen-save-devices-state always writes "running").
+ * The daemon's machine (see dm/machine.h): options to MachineOpts, one
+ * chardev backend per UART.
  */
 #include "dm/machine.h"
 
-#include <string.h>
-
 #include "base/error.h"
+#include "dm/chardev.h"
 
-#define DM_NONE_SKIPPED_IDS 4
-
-/* QEMU's RunState names (qapi/run-state.json): what a stream may carry. */
-static const char *const dm_qemu_runstates[] = {
-    "debug",      "inmigrate",   "internal-error", "io-error",
-    "paused",     "postmigrate", "prelaunch",      "finish-migrate",
-    "restore-vm", "running",     "save-vm",        "shutdown",
-    "suspended",  "watchdog",    "guest-panicked", "colo",
-    NULL,
-};
-
-/* As QEMU's global_state_post_load: a terminated, known run-state name. */
-static bool dm_globalstate_post_load(void *opaque, int version_id,
-                                     GError **errp)
+static void dm_machine_opts(const DmOptions *opts, MachineOpts *mo)
 {
-    DmGlobalState *s = opaque;
-    const char *name = (const char *)s->runstate;
+    mo->kind = opts->machine == DM_MACHINE_PC ? MACHINE_PC : MACHINE_NONE;
+    mo->stepped_clock = opts->accel_qtest;
+    mo->save.footers = opts->section_footers;
+    mo->load.unknown = opts->unknown_sections;
+    mo->rtc_base = opts->rtc_base;
+    mo->rtc_clock = opts->rtc_clock;
+    mo->boot_order = opts->boot_order;
+    mo->boot_once = opts->boot_once;
+    mo->no_fd_bootchk = opts->no_fd_bootchk;
+}
 
-    if (!memchr(s->runstate, 0, sizeof(s->runstate))) {
-        ls_error_set(errp, "field 'runstate': invalid runstate, no end of "
-                           "string");
-        return false;
+static void dm_machine_free_backends(MachineOpts *mo)
+{
+    for (int i = 0; i < mo->nserial; i++) {
+        dm_chardev_free(mo->serial[i].opaque);
     }
-    if (!g_strv_contains(dm_qemu_runstates, name)) {
-        ls_error_set(errp, "field 'runstate': invalid runstate '%.32s'", name);
-        return false;
+}
+
+/* One backend per -serial; with none and no -nodefaults, COM1 (null). */
+static bool dm_machine_backends(const DmOptions *opts, MachineOpts *mo,
+                                GError **errp)
+{
+    int n = opts->nserial;
+
+    if (opts->machine != DM_MACHINE_PC) {
+        return true;
+    }
+    if (n == 0 && !opts->nodefaults) {
+        n = 1;
+    }
+    for (int i = 0; i < n && i < MACHINE_MAX_SERIAL; i++) {
+        const char *spec = i < opts->nserial ? opts->serial[i] : "null";
+        g_autofree char *label = g_strdup_printf("serial%d", i);
+        DmCharBackend *be = dm_chardev_new(spec, label, errp);
+
+        if (!be) {
+            return false;
+        }
+        mo->serial[i].ops = dm_chardev_ops(be);
+        mo->serial[i].opaque = be;
+        mo->nserial = i + 1;
     }
     return true;
 }
 
-static const VmsField dm_globalstate_fields[] = {
-    VMS_UINT32(DmGlobalState, size),
-    VMS_BUFFER(DmGlobalState, runstate),
-    VMS_END_OF_LIST,
-};
-
-static const VmsDesc dm_globalstate_vmsd = {
-    .name = "globalstate",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = dm_globalstate_fields,
-    .post_load = dm_globalstate_post_load,
-};
-
-static void dm_machine_isa_irq(void *opaque, int n, int level)
-{
-    DmMachine *m = opaque;
-
-    m->isa_level[n] = level;
-    if (m->irq_observer) {
-        m->irq_observer(m->irq_observer_opaque, n, level);
-    }
-    if (m->kind == DM_MACHINE_PC) {
-        dm_machine_pc_set_isa_irq(m, n, level);
-    }
-}
-
-static void dm_globalstate_set(DmGlobalState *gs, const char *runstate)
-{
-    size_t len = strnlen(runstate, DM_GLOBALSTATE_LEN - 1);
-
-    memset(gs->runstate, 0, sizeof(gs->runstate));
-    memcpy(gs->runstate, runstate, len);
-    gs->size = (uint32_t)len + 1;
-}
-
-static bool dm_machine_register(DmMachine *m, const DmOptions *opts,
-                                GError **errp)
-{
-    if (!vms_register(m->reg, "timer", 0, -1, &hw_clock_vmsd,
-                      hw_clock_state(m->clock), sizeof(HwClockState), errp)) {
-        return false;
-    }
-    if (m->kind == DM_MACHINE_PC) {
-        if (!dm_machine_pc_init(m, opts, errp)) {
-            return false;
-        }
-    } else {
-        vms_registry_skip_section_ids(m->reg, DM_NONE_SKIPPED_IDS);
-    }
-    return vms_register(m->reg, "globalstate", 0, -1, &dm_globalstate_vmsd,
-                        &m->globalstate, sizeof(m->globalstate), errp);
-}
-
 DmMachine *dm_machine_new(const DmOptions *opts, GError **errp)
 {
-    DmMachine *m = g_new0(DmMachine, 1);
+    MachineOpts mo = {0};
+    Machine *m;
 
-    m->kind = opts->machine;
-    m->clock = hw_clock_new(opts->accel_qtest);
-    hw_bus_init(&m->bus);
-    m->reg = vms_registry_new();
-    m->save_opts.footers = opts->section_footers;
-    m->load_opts.unknown = opts->unknown_sections;
-    dm_globalstate_set(&m->globalstate, "prelaunch");
-    for (int n = 0; n < DM_ISA_IRQS; n++) {
-        hw_irq_init(&m->isa_irq[n], dm_machine_isa_irq, m, n);
-    }
-    if (!dm_machine_register(m, opts, errp)) {
+    dm_machine_opts(opts, &mo);
+    if (!dm_machine_backends(opts, &mo, errp)) {
         g_prefix_error(errp, "machine: ");
-        dm_machine_free(m);
+        dm_machine_free_backends(&mo);
         return NULL;
+    }
+    m = machine_new(&mo, errp);
+    if (!m) {
+        dm_machine_free_backends(&mo);
+        return NULL;
+    }
+    for (int i = 0; i < mo.nserial; i++) {
+        dm_chardev_connect_serial(mo.serial[i].opaque, machine_serial(m, i));
     }
     return m;
 }
 
 void dm_machine_free(DmMachine *m)
 {
+    DmCharBackend *be[MACHINE_MAX_SERIAL];
+    const MachineSerialSink *sink;
+    int n = 0;
+
     if (!m) {
         return;
     }
-    if (m->kind == DM_MACHINE_PC) {
-        dm_machine_pc_free(m);
+    /* A UART goes before its backend: the backend may hold a watch that
+       calls into it. */
+    while (n < MACHINE_MAX_SERIAL && (sink = machine_serial_sink(m, n))) {
+        be[n++] = sink->opaque;
     }
-    vms_registry_free(m->reg);
-    hw_clock_free(m->clock);
-    g_free(m);
-}
-
-void dm_machine_reset(DmMachine *m)
-{
-    if (m->kind == DM_MACHINE_PC) {
-        dm_machine_pc_reset(m);
+    machine_free(m);
+    for (int i = 0; i < n; i++) {
+        dm_chardev_free(be[i]);
     }
-}
-
-void dm_machine_set_running(DmMachine *m, bool running)
-{
-    if (running) {
-        hw_clock_start(m->clock);
-    } else {
-        hw_clock_stop(m->clock);
-    }
-}
-
-bool dm_machine_save(DmMachine *m, const char *runstate, GByteArray *out,
-                     GError **errp)
-{
-    dm_globalstate_set(&m->globalstate, runstate);
-    return vms_save_all(m->reg, &m->save_opts, out, errp);
-}
-
-bool dm_machine_load(DmMachine *m, const uint8_t *buf, size_t len,
-                     GError **errp)
-{
-    return vms_load_all(m->reg, buf, len, &m->load_opts, errp);
 }

@@ -148,40 +148,19 @@ static void diff_all(DiffOut *o, const VmsDecoded *a, const GByteArray *ba,
 
 int tools_cmd_diff(int argc, char **argv)
 {
-    g_autofree char *schema = NULL;
-    gboolean as_json = FALSE;
-    GOptionEntry entries[] = {
-        {"schema", 's', 0, G_OPTION_ARG_FILENAME, &schema,
-         "QEMU vmdesc JSON describing the devices", "VMDESC.json"},
-        {"json", 'j', 0, G_OPTION_ARG_NONE, &as_json, "JSON output", NULL},
-        {NULL},
-    };
-    g_autoptr(GOptionContext) ctx =
-        g_option_context_new("A B - compare two device-state files");
+    ToolsSetup s = {.nfiles = 2, .json_option = true};
     g_autoptr(GError) err = NULL;
-    g_autoptr(GByteArray) ba = NULL, bb = NULL;
-    json_t *va = NULL, *vb = NULL;
 
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc != 3) {
-        fprintf(stderr, "lockstep diff: %s\n",
-                err ? err->message : "expected two files A B");
+    if (!tools_setup(&s, argc, argv, "A B - compare two device-state files",
+                     &err)) {
+        tools_setup_print_error(&s, "diff", err);
+        tools_setup_clear(&s);
         return TOOLS_EXIT_ERROR;
     }
-    g_autoptr(VmsDecoded) a =
-        tools_decode_file(argv[1], schema, &ba, &va, &err);
-    g_autoptr(VmsDecoded) b =
-        a ? tools_decode_file(argv[2], schema, &bb, &vb, &err) : NULL;
-    json_decref(va);
-    json_decref(vb);
-    if (!a || !b) {
-        fprintf(stderr, "lockstep diff: %s\n", err->message);
-        return TOOLS_EXIT_ERROR;
-    }
-    DiffOut o = {.list = json_array(), .as_json = as_json};
-    diff_all(&o, a, ba, b, bb);
+    DiffOut o = {.list = json_array(), .as_json = s.as_json};
+    diff_all(&o, s.in[0].dec, s.in[0].buf, s.in[1].dec, s.in[1].buf);
     bool same = json_array_size(o.list) == 0;
-    if (as_json) {
+    if (s.as_json) {
         json_t *j =
             json_pack("{s:b, s:O}", "same", same, "differences", o.list);
         json_dumpf(j, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
@@ -191,5 +170,6 @@ int tools_cmd_diff(int argc, char **argv)
         printf("same\n");
     }
     json_decref(o.list);
+    tools_setup_clear(&s);
     return same ? TOOLS_EXIT_OK : TOOLS_EXIT_DIFFER;
 }

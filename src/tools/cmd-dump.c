@@ -66,41 +66,24 @@ static void dump_text(const char *path, const VmsDecoded *d,
 
 int tools_cmd_dump(int argc, char **argv)
 {
-    g_autofree char *schema = NULL;
-    gboolean as_json = FALSE;
-    GOptionEntry entries[] = {
-        {"schema", 's', 0, G_OPTION_ARG_FILENAME, &schema,
-         "QEMU vmdesc JSON describing the devices", "VMDESC.json"},
-        {"json", 'j', 0, G_OPTION_ARG_NONE, &as_json, "JSON output", NULL},
-        {NULL},
-    };
-    g_autoptr(GOptionContext) ctx = g_option_context_new(
-        "FILE - decode every section of a device-state file");
+    ToolsSetup s = {.nfiles = 1, .json_option = true};
     g_autoptr(GError) err = NULL;
-    g_autoptr(GByteArray) buf = NULL;
-    json_t *vmdesc = NULL;
 
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc != 2) {
-        fprintf(stderr, "lockstep dump: %s\n",
-                err ? err->message : "expected one FILE");
+    if (!tools_setup(&s, argc, argv,
+                     "FILE - decode every section of a device-state file",
+                     &err)) {
+        tools_setup_print_error(&s, "dump", err);
+        tools_setup_clear(&s);
         return TOOLS_EXIT_ERROR;
     }
-    g_autoptr(VmsDecoded) d =
-        tools_decode_file(argv[1], schema, &buf, &vmdesc, &err);
-    if (!d) {
-        fprintf(stderr, "lockstep dump: %s\n", err->message);
-        json_decref(vmdesc);
-        return TOOLS_EXIT_ERROR;
-    }
-    if (as_json) {
-        json_t *j = vms_decoded_to_json(d);
+    if (s.as_json) {
+        json_t *j = vms_decoded_to_json(s.in[0].dec);
         json_dumpf(j, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
         printf("\n");
         json_decref(j);
     } else {
-        dump_text(argv[1], d, buf);
+        dump_text(s.in[0].path, s.in[0].dec, s.in[0].buf);
     }
-    json_decref(vmdesc);
+    tools_setup_clear(&s);
     return TOOLS_EXIT_OK;
 }

@@ -1,25 +1,95 @@
 /*
- * Shared by dump, diff and check: read a stream (and a schema) and decode.
+ * The setup dump, diff and check share: options, schema, files, decode.
  */
 #include "tools.h"
 
-VmsDecoded *tools_decode_file(const char *path, const char *schema_path,
-                              GByteArray **buf, json_t **vmdesc, GError **errp)
+#include <stdio.h>
+#include <string.h>
+
+static bool tools_parse(ToolsSetup *s, int *argc, char ***argv,
+                        const char *params, GError **errp)
 {
-    *buf = NULL;
-    *vmdesc = NULL;
-    if (schema_path) {
-        *vmdesc = vms_vmdesc_read(schema_path, errp);
-        if (!*vmdesc) {
-            return NULL;
+    GOptionEntry entries[] = {
+        {"schema", 's', 0, G_OPTION_ARG_FILENAME, &s->schema,
+         "QEMU vmdesc JSON describing the devices", "VMDESC.json"},
+        {"json", 'j', 0, G_OPTION_ARG_NONE, &s->as_json, "JSON output", NULL},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new(params);
+
+    if (!s->json_option) {
+        entries[1] = entries[2];
+    }
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, argc, argv, errp)) {
+        return false;
+    }
+    if (*argc != s->nfiles + 1) {
+        g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                    s->nfiles == 1 ? "expected one FILE"
+                                   : "expected two files A B");
+        return false;
+    }
+    return true;
+}
+
+static bool tools_decode_input(ToolsSetup *s, ToolsInput *in, GError **errp)
+{
+    if (!vms_read_file(in->path, &in->buf, errp)) {
+        return false;
+    }
+    in->dec = vms_decode(in->buf->data, in->buf->len, s->vmdesc, errp);
+    return in->dec != NULL;
+}
+
+bool tools_setup(ToolsSetup *s, int argc, char **argv, const char *params,
+                 GError **errp)
+{
+    s->failed = TOOLS_FAILED_USAGE;
+    if (!tools_parse(s, &argc, &argv, params, errp)) {
+        return false;
+    }
+    for (int i = 0; i < s->nfiles; i++) {
+        s->in[i].path = g_strdup(argv[i + 1]);
+    }
+    s->failed = TOOLS_FAILED_SCHEMA;
+    if (s->schema) {
+        s->vmdesc = vms_vmdesc_read(s->schema, errp);
+        if (!s->vmdesc) {
+            return false;
         }
     }
-    if (!vms_read_file(path, buf, errp)) {
-        return NULL;
+    for (int i = 0; i < s->nfiles; i++) {
+        s->failed = i;
+        if (!tools_decode_input(s, &s->in[i], errp)) {
+            return false;
+        }
     }
-    VmsDecoded *d = vms_decode((*buf)->data, (*buf)->len, *vmdesc, errp);
-    if (!d) {
-        g_prefix_error(errp, "%s: ", path);
+    s->failed = TOOLS_FAILED_NONE;
+    return true;
+}
+
+void tools_setup_clear(ToolsSetup *s)
+{
+    for (int i = 0; i < TOOLS_MAX_FILES; i++) {
+        g_free(s->in[i].path);
+        if (s->in[i].buf) {
+            g_byte_array_unref(s->in[i].buf);
+        }
+        vms_decoded_free(s->in[i].dec);
     }
-    return d;
+    g_free(s->schema);
+    json_decref(s->vmdesc);
+    memset(s, 0, sizeof(*s));
+}
+
+void tools_setup_print_error(const ToolsSetup *s, const char *cmd,
+                             const GError *err)
+{
+    if (s->failed >= 0) {
+        fprintf(stderr, "lockstep %s: %s: %s\n", cmd, s->in[s->failed].path,
+                err->message);
+    } else {
+        fprintf(stderr, "lockstep %s: %s\n", cmd, err->message);
+    }
 }

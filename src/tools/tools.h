@@ -19,12 +19,41 @@ int tools_cmd_colo(int argc, char **argv);
 #define TOOLS_EXIT_DIFFER 1
 #define TOOLS_EXIT_ERROR  2
 
+#define TOOLS_MAX_FILES 2
+
+typedef struct ToolsInput {
+    char *path;
+    GByteArray *buf; /* the file's bytes */
+    VmsDecoded *dec; /* decoded, pointing into buf */
+} ToolsInput;
+
+/* Where tools_setup stopped: an input's index, or one of these. */
+#define TOOLS_FAILED_NONE   (-1)
+#define TOOLS_FAILED_USAGE  (-2) /* options or file count */
+#define TOOLS_FAILED_SCHEMA (-3) /* the --schema file */
+
+typedef struct ToolsSetup {
+    int nfiles;       /* in: 1 or 2 FILE arguments */
+    bool json_option; /* in: the command takes --json */
+    char *schema;     /* out: --schema path, or NULL */
+    gboolean as_json; /* out: --json */
+    json_t *vmdesc;   /* out: the schema, or NULL */
+    ToolsInput in[TOOLS_MAX_FILES];
+    int failed; /* out: TOOLS_FAILED_* or the input that failed */
+} ToolsSetup;
+
 /*
- * Reads FILE and, when schema_path is non-NULL, the vmdesc JSON, and
- * decodes. On success *buf holds the bytes the result points into and
- * *vmdesc the schema (or NULL); the caller frees all three.
+ * The setup of dump, diff and check: parses argv (argv[0] is the
+ * subcommand; `params` is GOption's summary line) for --schema, --json
+ * when json_option, and nfiles files; reads the schema; reads and decodes
+ * each file. False with *errp and s->failed saying where (an input's
+ * errors do not repeat its path). tools_setup_clear frees all.
  */
-VmsDecoded *tools_decode_file(const char *path, const char *schema_path,
-                              GByteArray **buf, json_t **vmdesc, GError **errp);
+bool tools_setup(ToolsSetup *s, int argc, char **argv, const char *params,
+                 GError **errp);
+void tools_setup_clear(ToolsSetup *s);
+/* "lockstep CMD: [PATH: ]MESSAGE" on stderr for a failed tools_setup. */
+void tools_setup_print_error(const ToolsSetup *s, const char *cmd,
+                             const GError *err);
 
 #endif

@@ -60,15 +60,21 @@ typedef struct VmsDecoded {
  * Decodes the whole stream `buf` (which must outlive the result: nodes
  * point into it). `vmdesc` may be NULL. Fails on a malformed stream
  * (header, framing, truncation, missing EOF, trailing bytes), on an
- * undescribed section without footers, and on caps (VMS_MAX_SECTIONS,
- * VMS_MAX_NESTING, VMS_MAX_STREAM_SIZE); the message gives the offset.
+ * undescribed section without footers, on caps (VMS_MAX_SECTIONS,
+ * VMS_MAX_NESTING, VMS_MAX_STREAM_SIZE, VMS_MAX_DECODE_NODES), and on a
+ * vmdesc whose array elements take zero bytes; the message gives the
+ * offset. Other mismatches between a section and its vmdesc are reported
+ * in the section (`problem`), not failures.
  */
 VmsDecoded *vms_decode(const uint8_t *buf, size_t len, json_t *vmdesc,
                        GError **errp);
 void vms_decoded_free(VmsDecoded *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmsDecoded, vms_decoded_free)
 
-/* Reads a vmdesc JSON file (at most VMS_MAX_VMDESC_SIZE bytes). */
+/* Parses vmdesc JSON text (at most VMS_MAX_VMDESC_SIZE bytes): an object
+   with a "devices" array. */
+json_t *vms_vmdesc_parse(const char *text, size_t len, GError **errp);
+/* Reads and parses a vmdesc JSON file; errors are prefixed with `path`. */
 json_t *vms_vmdesc_read(const char *path, GError **errp);
 
 /* The decoded stream as JSON: sections with their fields and values. */

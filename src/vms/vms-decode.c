@@ -2,12 +2,16 @@
  * The generic, vmdesc-driven decoder (see decode.h). Reads only through
  * bounds-checked helpers; sizes and counts from the JSON are checked
  * against what is left of the stream before use, so a hostile vmdesc
- * cannot make it read out of bounds or allocate without limit.
+ * cannot make it read out of bounds. What it allocates is bounded by
+ * VMS_MAX_DECODE_NODES: nodes are counted over the whole stream, and an
+ * array element that takes no bytes is a schema error (without that,
+ * nested arrays of empty elements multiply without consuming input).
  */
 #include "vms/decode.h"
 #include "vms/vms-internal.h"
 #include "base/error.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 typedef struct VmsDec {
@@ -15,6 +19,8 @@ typedef struct VmsDec {
     size_t len;
     size_t pos;
     VmsDecSection *sec;
+    unsigned nodes; /* allocated so far, against VMS_MAX_DECODE_NODES */
+    GError *fatal;  /* a schema error: the whole decode fails */
 } VmsDec;
 
 static void vms_dec_node_free(gpointer p)
@@ -32,9 +38,34 @@ static void vms_dec_node_free(gpointer p)
     g_free(n);
 }
 
-static VmsDecNode *vms_dec_node_new(VmsDec *c, const char *name,
-                                    const char *type, bool parent)
+/* A schema error: fails this section (*errp) and the whole decode. */
+static void G_GNUC_PRINTF(3, 4)
+    vms_dec_fail(VmsDec *c, GError **errp, const char *fmt, ...)
 {
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (!c->fatal) {
+        ls_error_set(&c->fatal, "%s", msg);
+    }
+    ls_error_set(errp, "%s", msg);
+}
+
+/* NULL with *errp (and c->fatal) set once the node cap is reached. */
+static VmsDecNode *vms_dec_node_new(VmsDec *c, const char *name,
+                                    const char *type, bool parent,
+                                    GError **errp)
+{
+    if (c->nodes >= VMS_MAX_DECODE_NODES) {
+        vms_dec_fail(c, errp,
+                     "offset 0x%zx: field '%s': the vmdesc describes more "
+                     "than %u fields",
+                     c->pos, name, VMS_MAX_DECODE_NODES);
+        return NULL;
+    }
+    c->nodes++;
     VmsDecNode *n = g_new0(VmsDecNode, 1);
 
     n->name = g_strdup(name);
@@ -72,14 +103,19 @@ static json_t *vms_dec_nested(json_t *f)
     return json_is_array(json_object_get(f, "fields")) ? f : NULL;
 }
 
+/* One field, or one element of an array field (`in_array`). */
 static bool vms_dec_elem(VmsDec *c, json_t *f, const char *name,
-                         VmsDecNode *parent, unsigned depth, GError **errp)
+                         VmsDecNode *parent, unsigned depth, bool in_array,
+                         GError **errp)
 {
     const char *type = json_string_value(json_object_get(f, "type"));
     json_t *nested = vms_dec_nested(f);
     json_int_t size = json_integer_value(json_object_get(f, "size"));
-    VmsDecNode *n = vms_dec_node_new(c, name, type, nested != NULL);
+    VmsDecNode *n = vms_dec_node_new(c, name, type, nested != NULL, errp);
 
+    if (!n) {
+        return false;
+    }
     g_ptr_array_add(parent->children, n);
     if (nested) {
         n->version =
@@ -95,6 +131,13 @@ static bool vms_dec_elem(VmsDec *c, json_t *f, const char *name,
         c->pos += (size_t)size;
     }
     n->size = c->pos - n->offset;
+    if (in_array && n->size == 0) {
+        vms_dec_fail(c, errp,
+                     "offset 0x%zx: field '%s': an array element of zero "
+                     "bytes in the vmdesc",
+                     n->offset, name);
+        return false;
+    }
     return true;
 }
 
@@ -114,7 +157,7 @@ static bool vms_dec_field(VmsDec *c, json_t *f, VmsDecNode *parent,
         g_autofree char *nm =
             has_idx ? g_strdup_printf("%s[%" JSON_INTEGER_FORMAT "]", name, idx)
                     : g_strdup(name);
-        return vms_dec_elem(c, f, nm, parent, depth, errp);
+        return vms_dec_elem(c, f, nm, parent, depth, false, errp);
     }
     if ((size_t)alen > c->len - c->pos) {
         ls_error_set(errp,
@@ -123,12 +166,15 @@ static bool vms_dec_field(VmsDec *c, json_t *f, VmsDecNode *parent,
                      c->pos, name, alen);
         return false;
     }
-    VmsDecNode *arr = vms_dec_node_new(c, name, "array", true);
+    VmsDecNode *arr = vms_dec_node_new(c, name, "array", true, errp);
+    if (!arr) {
+        return false;
+    }
     g_ptr_array_add(parent->children, arr);
     for (json_int_t i = 0; i < alen; i++) {
         g_autofree char *nm =
             g_strdup_printf("%s[%" JSON_INTEGER_FORMAT "]", name, i);
-        if (!vms_dec_elem(c, f, nm, arr, depth, errp)) {
+        if (!vms_dec_elem(c, f, nm, arr, depth, true, errp)) {
             return false;
         }
     }
@@ -167,7 +213,10 @@ static bool vms_dec_sub(VmsDec *c, json_t *desc, VmsDecNode *parent,
         return false;
     }
     g_autofree char *nm = g_strndup((const char *)name, n);
-    VmsDecNode *node = vms_dec_node_new(c, nm, "subsection", true);
+    VmsDecNode *node = vms_dec_node_new(c, nm, "subsection", true, errp);
+    if (!node) {
+        return false;
+    }
     g_ptr_array_add(parent->children, node);
     c->pos += 2 + n;
     if (!vms_dec_need(c, 4, errp)) {
@@ -247,7 +296,10 @@ void vms_decoded_free(VmsDecoded *d)
     }
 }
 
-/* Decodes the payload with the device's vmdesc; sets problem on mismatch. */
+/*
+ * Decodes the payload with the device's vmdesc; sets problem on a
+ * mismatch. A schema error (c->fatal) is left for the caller to raise.
+ */
 static void vms_dec_payload(VmsDec *c, json_t *dev)
 {
     VmsDecSection *s = c->sec;
@@ -260,9 +312,11 @@ static void vms_dec_payload(VmsDec *c, json_t *dev)
                                      s->version_id, dv);
         return;
     }
-    s->root = vms_dec_node_new(c, s->idstr, "section", true);
-    s->root->version = s->version_id;
-    if (!vms_dec_obj(c, dev, s->root, 0, &err)) {
+    s->root = vms_dec_node_new(c, s->idstr, "section", true, &err);
+    if (s->root) {
+        s->root->version = s->version_id;
+    }
+    if (!s->root || !vms_dec_obj(c, dev, s->root, 0, &err)) {
         s->problem = g_strdup(err->message);
         vms_dec_node_free(s->root);
         s->root = NULL;
@@ -367,6 +421,11 @@ static bool vms_dec_section(VmsDec *c, VmsDecoded *out, json_t *vmdesc,
     s->described = dev != NULL;
     if (dev) {
         vms_dec_payload(c, dev);
+        if (c->fatal) {
+            ls_error_set(errp, "section '%s' instance %u: vmdesc: %s", s->idstr,
+                         s->instance_id, c->fatal->message);
+            return false;
+        }
     } else {
         s->problem = g_strdup(vmdesc ? "undescribed: not in the vmdesc"
                                      : "no vmdesc given");
@@ -458,118 +517,41 @@ VmsDecoded *vms_decode(const uint8_t *buf, size_t len, json_t *vmdesc,
                      VMS_MAX_STREAM_SIZE);
         return NULL;
     }
-    if (!vms_dec_stream(&c, out, vmdesc, errp)) {
-        return NULL;
-    }
-    return g_steal_pointer(&out);
+    bool ok = vms_dec_stream(&c, out, vmdesc, errp);
+    g_clear_error(&c.fatal);
+    return ok ? g_steal_pointer(&out) : NULL;
 }
 
-json_t *vms_vmdesc_read(const char *path, GError **errp)
+json_t *vms_vmdesc_parse(const char *text, size_t len, GError **errp)
 {
-    g_autoptr(GByteArray) a = NULL;
     json_error_t jerr;
 
-    if (!vms_read_file(path, &a, errp)) {
-        return NULL;
-    }
-    if (a->len > VMS_MAX_VMDESC_SIZE) {
-        ls_error_set(errp, "%s: vmdesc larger than the %u byte cap", path,
+    if (len > VMS_MAX_VMDESC_SIZE) {
+        ls_error_set(errp, "vmdesc larger than the %u byte cap",
                      VMS_MAX_VMDESC_SIZE);
         return NULL;
     }
-    json_t *j = json_loadb((const char *)a->data, a->len, 0, &jerr);
+    json_t *j = json_loadb(text, len, 0, &jerr);
     if (!j || !json_is_array(json_object_get(j, "devices"))) {
-        ls_error_set(errp, "%s: not a vmdesc JSON (line %d: %s)", path,
-                     jerr.line, j ? "no \"devices\" array" : jerr.text);
+        ls_error_set(errp, "not a vmdesc JSON (line %d: %s)", jerr.line,
+                     j ? "no \"devices\" array" : jerr.text);
         json_decref(j);
         return NULL;
     }
     return j;
 }
 
-static bool vms_dec_is_int(const VmsDecNode *n, bool *is_signed)
+json_t *vms_vmdesc_read(const char *path, GError **errp)
 {
-    static const char *const ints[] = {
-        "int8",        "int16",    "int32", "int64",
-        "int32 equal", "int32 le", "timer", NULL,
-    };
-    static const char *const uints[] = {
-        "uint8",       "uint16",       "uint32",       "uint64",      "bool",
-        "uint8 equal", "uint16 equal", "uint32 equal", "int64 equal", NULL,
-    };
+    g_autoptr(GByteArray) a = NULL;
+    json_t *j;
 
-    *is_signed = g_strv_contains(ints, n->type);
-    return (*is_signed || g_strv_contains(uints, n->type)) &&
-           (n->size == 1 || n->size == 2 || n->size == 4 || n->size == 8);
-}
-
-char *vms_dec_node_value(const VmsDecNode *n)
-{
-    bool sgn;
-
-    if (vms_dec_is_int(n, &sgn)) {
-        uint64_t v = 0;
-        for (size_t i = 0; i < n->size; i++) {
-            v = v << 8 | n->data[i];
-        }
-        if (sgn && n->size < 8 && (v >> (n->size * 8 - 1)) & 1) {
-            v |= ~(uint64_t)0 << (n->size * 8);
-        }
-        return sgn ? g_strdup_printf("%" G_GINT64_FORMAT, (gint64)v)
-                   : g_strdup_printf("%" G_GUINT64_FORMAT, (guint64)v);
+    if (!vms_read_file(path, &a, errp)) {
+        return NULL;
     }
-    GString *s = g_string_sized_new(n->size * 2 + 1);
-    for (size_t i = 0; i < n->size; i++) {
-        g_string_append_printf(s, "%02x", n->data[i]);
+    j = vms_vmdesc_parse((const char *)a->data, a->len, errp);
+    if (!j) {
+        g_prefix_error(errp, "%s: ", path);
     }
-    return g_string_free(s, FALSE);
-}
-
-static json_t *vms_dec_node_json(const VmsDecNode *n)
-{
-    json_t *o =
-        json_pack("{s:s, s:s, s:I, s:I}", "name", n->name, "type", n->type,
-                  "offset", (json_int_t)n->offset, "size", (json_int_t)n->size);
-    if (!n->children) {
-        g_autofree char *v = vms_dec_node_value(n);
-        json_object_set_new(o, "value", json_string(v));
-        return o;
-    }
-    if (!strcmp(n->type, "subsection")) {
-        json_object_set_new(o, "version", json_integer(n->version));
-    }
-    json_t *kids = json_array();
-    for (guint i = 0; i < n->children->len; i++) {
-        json_array_append_new(kids, vms_dec_node_json(n->children->pdata[i]));
-    }
-    json_object_set_new(o, "fields", kids);
-    return o;
-}
-
-json_t *vms_decoded_to_json(const VmsDecoded *d)
-{
-    json_t *secs = json_array();
-
-    for (guint i = 0; i < d->sections->len; i++) {
-        const VmsDecSection *s = d->sections->pdata[i];
-        json_t *o = json_pack(
-            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "idstr", s->idstr,
-            "instance_id", (json_int_t)s->instance_id, "version_id",
-            (json_int_t)s->version_id, "section_id", (json_int_t)s->section_id,
-            "offset", (json_int_t)s->offset, "payload_offset",
-            (json_int_t)s->payload_offset, "payload_len",
-            (json_int_t)s->payload_len, "decoded", s->decoded);
-        if (s->problem) {
-            json_object_set_new(o, "problem", json_string(s->problem));
-        }
-        if (s->root) {
-            json_t *r = vms_dec_node_json(s->root);
-            json_object_set(o, "fields", json_object_get(r, "fields"));
-            json_decref(r);
-        }
-        json_array_append_new(secs, o);
-    }
-    return json_pack("{s:b, s:I, s:I, s:o}", "footers", d->footers,
-                     "eof_offset", (json_int_t)d->eof_offset, "length",
-                     (json_int_t)d->len, "sections", secs);
+    return j;
 }

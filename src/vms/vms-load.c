@@ -427,15 +427,7 @@ static bool vms_load_desc(VmsLoader *l, const VmsDesc *d, void *state,
 
 static int vms_ld_lookup(const VmsLoader *l)
 {
-    for (unsigned i = 0; i < l->reg->sections->len; i++) {
-        const VmsSection *s = vms_section_at(l->reg, i);
-        if (strcmp(s->idstr, l->idstr) == 0 &&
-            ((uint32_t)s->instance_id == l->instance ||
-             (s->alias_id >= 0 && (uint32_t)s->alias_id == l->instance))) {
-            return (int)i;
-        }
-    }
-    return -1;
+    return vms_registry_find(l->reg, l->idstr, l->instance);
 }
 
 static bool vms_ld_footer(VmsLoader *l, uint32_t sid, GError **errp)

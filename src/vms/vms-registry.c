@@ -99,6 +99,20 @@ int vms_registry_instance(const VmsRegistry *reg, unsigned i)
     return i < reg->sections->len ? vms_section_at(reg, i)->instance_id : -1;
 }
 
+int vms_registry_find(const VmsRegistry *reg, const char *idstr,
+                      uint32_t instance)
+{
+    for (unsigned i = 0; i < reg->sections->len; i++) {
+        const VmsSection *s = vms_section_at(reg, i);
+        if (strcmp(s->idstr, idstr) == 0 &&
+            ((uint32_t)s->instance_id == instance ||
+             (s->alias_id >= 0 && (uint32_t)s->alias_id == instance))) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
 size_t vms_wire_size(const VmsField *f)
 {
     switch (f->type) {

@@ -74,7 +74,10 @@
 #define VMS_MAX_SECTIONS    4096                 /* sections in one stream */
 #define VMS_MAX_NESTING     16                   /* struct/subsection depth */
 #define VMS_MAX_VMDESC_SIZE (64u * 1024 * 1024)  /* vmdesc JSON text */
-#define VMS_BULK_BUFFER_MIN (64u * 1024)         /* see "Bulk buffers" */
+/* Fields the generic decoder builds for one stream (a pc file has ~3000). */
+#define VMS_MAX_DECODE_NODES (1u << 16)
+#define VMS_MAX_SYMLINK_HOPS 40 /* links a save follows (Linux's limit) */
+#define VMS_BULK_BUFFER_MIN  (64u * 1024) /* see "Bulk buffers" */
 
 /*
  * Wire types. The vmdesc "type" string of each is QEMU's VMStateInfo name,
@@ -235,6 +238,10 @@ void vms_registry_skip_section_ids(VmsRegistry *reg, unsigned n);
 unsigned vms_registry_count(const VmsRegistry *reg);
 const char *vms_registry_idstr(const VmsRegistry *reg, unsigned i);
 int vms_registry_instance(const VmsRegistry *reg, unsigned i);
+/* The index of the section a load would give a stream's (idstr,
+   instance) to: the instance id or the alias matches. -1 when none. */
+int vms_registry_find(const VmsRegistry *reg, const char *idstr,
+                      uint32_t instance);
 
 /* ---- save ---- */
 
@@ -251,9 +258,19 @@ bool vms_save_all(VmsRegistry *reg, const VmsSaveOpts *opts, GByteArray *out,
                   GError **errp);
 
 /*
- * Writes `len` bytes to `path` without ever leaving a torn file: a
- * temporary file in the same directory, fsync'd when `do_fsync`, renamed
- * over the target. Open errors read "Unable to open PATH: REASON" as QEMU.
+ * Writes `len` bytes to `path`, keeping what the path means (as QEMU's
+ * open(O_CREAT | O_TRUNC) would) without leaving a torn regular file:
+ * - symbolic links are followed (at most VMS_MAX_SYMLINK_HOPS), and the
+ *   file they name (created if the link dangles) is the target;
+ * - a new file, or an existing regular file with one link, is replaced
+ *   atomically: a temporary file in the target's directory, fsync'd when
+ *   `do_fsync`, given the old file's mode and owner, renamed over it;
+ * - a regular file with several hard links, or whose owner this process
+ *   cannot give to a new file, is truncated and written in place;
+ * - a FIFO or a device is written in place without blocking: a FIFO with
+ *   no reader, or a reader that does not take the bytes, is an error;
+ * - a directory is an error.
+ * Errors read "Unable to open PATH: REASON" as QEMU's.
  */
 bool vms_write_file(const char *path, const void *buf, size_t len,
                     bool do_fsync, GError **errp);
@@ -266,7 +283,8 @@ bool vms_write_file(const char *path, const void *buf, size_t len,
  */
 bool vms_write_file_stale(const char *path, const void *buf, size_t len,
                           bool do_fsync, char **stale, GError **errp);
-/* Writes straight to an already open fd (e.g. /dev/fdset/N), all bytes. */
+/* Writes straight to an already open fd (e.g. /dev/fdset/N), all bytes; a
+   non-blocking fd that would block fails ("the reader is not taking it"). */
 bool vms_write_fd(int fd, const void *buf, size_t len, GError **errp);
 /* Reads a whole file or fd (up to VMS_MAX_STREAM_SIZE) into memory. */
 bool vms_read_file(const char *path, GByteArray **out, GError **errp);

@@ -4,6 +4,8 @@ committed QEMU 7.2 fixtures, qmp against a real lockstep-dm, the colo
 stub. Runs the real binaries; temp files only."""
 import json
 import os
+import resource
+import stat
 import subprocess
 import sys
 import tempfile
@@ -17,10 +19,36 @@ RAN = os.path.join(FIX, "pc-tcg-ran1s.devstate")
 SCHEMA = os.path.join(FIX, "vmdesc-pc.json")
 
 
-def run(*args):
+def run(*args, limit_as=None):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (limit_as, limit_as))
     p = subprocess.run([LOCKSTEP, *args], capture_output=True, text=True,
-                       timeout=60)
+                       timeout=60, preexec_fn=limit if limit_as else None)
     return p.returncode, p.stdout, p.stderr
+
+
+def test_hostile_vmdesc(tmp):
+    """Issue 7: 400 bytes of vmdesc (arrays of zero-byte elements nested
+    three deep) made check allocate 4 GB and die in g_malloc. Now: exit 2
+    and the reason. The address-space limit keeps a regression from
+    taking the machine's memory (not under ASan, which reserves terabytes
+    of address space up front)."""
+    leaf = {"name": "c", "array_len": 4000, "type": "uint8", "size": 0}
+    for name in ("b", "a"):
+        leaf = {"name": name, "array_len": 4000, "type": "struct",
+                "size": 0, "struct": {"vmsd_name": name, "version": 1,
+                                      "fields": [leaf]}}
+    schema = os.path.join(tmp, "hostile.json")
+    with open(schema, "w") as f:
+        json.dump({"devices": [{"name": "i8254", "instance_id": 0,
+                                "vmsd_name": "i8254", "version": 3,
+                                "fields": [leaf]}]}, f)
+    expect(os.path.getsize(schema) < 450, "hostile vmdesc is small")
+    limit = None if "ASAN_OPTIONS" in os.environ else 1 << 30
+    for cmd in ("check", "dump"):
+        rc, out, err = run(cmd, PRE, "--schema", schema, limit_as=limit)
+        expect(rc == 2 and "field 'c[0]': an array element of zero bytes"
+               in out + err, cmd + " --schema hostile vmdesc: exit 2, why")
 
 
 def expect(cond, what):
@@ -46,8 +74,12 @@ def main():
 
     rc, out, _ = run("check", PRE)
     expect(rc == 0 and "valid: 30 sections" in out, "check good file")
+    expect("checked: framing; no load check: sections lockstep-dm does not "
+           "have: 'cpu_common' 0, 'cpu' 0, 'kvm-tpr-opt' 0, 'apic' 0 and 15 "
+           "more" in out, "check says a QEMU file gets framing only, and why")
     rc, out, _ = run("check", RAN, "--schema", SCHEMA)
-    expect(rc == 0, "check good file with schema")
+    expect(rc == 0 and "checked: framing, vmdesc layout (29 of 30 sections)"
+           in out, "check good file with schema")
     with tempfile.TemporaryDirectory() as tmp:
         cut = os.path.join(tmp, "cut.devstate")
         with open(PRE, "rb") as f:
@@ -64,6 +96,7 @@ def main():
         expect(rc == 2 and "Not a migration stream" in err, "diff garbage")
         rc, _, err = run("check", os.path.join(tmp, "missing"))
         expect(rc == 2, "check missing file")
+        test_hostile_vmdesc(tmp)
 
     rc, out, _ = run("diff", PRE, PRE)
     expect(rc == 0 and out.strip() == "same", "diff same file")
@@ -87,6 +120,35 @@ def run_in(stdin, *args):
     return p.returncode, p.stdout, p.stderr
 
 
+def test_check_load(addr, dev, tmp):
+    """check runs the daemon's own load on lockstep's files: a PIT count
+    of 0 (framing intact) is refused with the daemon's very message."""
+    rc, out, _ = run("check", dev)
+    expect(rc == 0 and out.endswith(
+        ": checked: framing, full load into lockstep-dm's pc machine "
+        "(with four UARTs)\n"),
+        "check a lockstep-dm file: full load")
+    rc, out, _ = run("dump", dev, "--schema", SCHEMA, "--json")
+    pit = [x for x in json.loads(out)["sections"] if x["idstr"] == "i8254"][0]
+    count = pit["fields"][1]["fields"][0]["fields"][0]
+    expect(count["name"] == "count" and count["value"] == "65536",
+           "PIT channel 0 count located")
+    with open(dev, "rb") as f:
+        data = bytearray(f.read())
+    data[count["offset"]:count["offset"] + 4] = bytes(4)
+    bad = os.path.join(tmp, "count0.devstate")
+    with open(bad, "wb") as f:
+        f.write(data)
+    rc, _, err = run("qmp", addr, "xen-load-devices-state", "filename=" + bad)
+    expect(rc == 1 and err.startswith("GenericError: ") and
+           "field 'count': 0 out of range 1..65536" in err,
+           "the daemon refuses PIT count=0")
+    daemon_msg = err[len("GenericError: "):].rstrip("\n")
+    rc, out, _ = run("check", bad)
+    expect(rc == 2 and out == bad + ": invalid: " + daemon_msg + "\n",
+           "check refuses it with the daemon's message")
+
+
 def test_qmp():
     """lockstep qmp against a real lockstep-dm: one-shot and shell."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,6 +170,7 @@ def test_qmp():
                              "filename=" + dev, "live=false")
             expect(rc == 0 and out.strip() == "{}" and os.path.exists(dev),
                    "qmp key=value arguments (string, JSON boolean)")
+            test_check_load(addr, dev, tmp)
             rc, _, err = run("qmp", addr, "xen-load-devices-state",
                              "filename=" + os.path.join(tmp, "missing"))
             expect(rc == 1 and err.startswith("GenericError: Unable to open"),
@@ -122,6 +185,15 @@ def test_qmp():
                     "running": True} in lines and
                    "CommandNotFound: The command no-such has not been found"
                    in err, "qmp shell: requests, raw JSON, events, errors")
+            fifo = os.path.join(tmp, "fifo")
+            os.mkfifo(fifo)
+            rc, _, err = run("qmp", addr, "xen-save-devices-state",
+                             "filename=" + fifo)
+            expect(rc == 1 and "no process has it open for reading" in err
+                   and stat.S_ISFIFO(os.lstat(fifo).st_mode),
+                   "save to a FIFO with no reader: refused, FIFO kept")
+            rc, out, _ = run("qmp", addr, "query-status")
+            expect(rc == 0, "the daemon still answers after it")
             rc, _, err = run("qmp", "unix:" + os.path.join(tmp, "none"),
                              "query-status")
             expect(rc == 2, "qmp connection failure exits 2")

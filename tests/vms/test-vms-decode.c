@@ -256,6 +256,71 @@ static void test_decode_malformed(void)
     json_decref(vmdesc);
 }
 
+/* A vmdesc describing i8254 (108 payload bytes in the pc fixture) with
+   `field` as its only field. */
+static json_t *pit_vmdesc(json_t *field)
+{
+    return json_pack("{s:[{s:s, s:i, s:s, s:i, s:[o]}]}", "devices", "name",
+                     "i8254", "instance_id", 0, "vmsd_name", "i8254", "version",
+                     3, "fields", field);
+}
+
+static json_t *array_of(const char *name, int n, json_t *fields)
+{
+    return json_pack("{s:s, s:i, s:s, s:{s:s, s:i, s:o}, s:i}", "name", name,
+                     "array_len", n, "type", "struct", "struct", "vmsd_name",
+                     name, "version", 1, "fields", fields, "size", 0);
+}
+
+/* Issue 7: nested arrays of zero-byte elements multiplied nodes without
+   consuming the stream (400 bytes of vmdesc, 4 GB allocated). The
+   decode fails as a whole, naming the field; it is not a section problem
+   that check would let pass. */
+static void test_hostile_zero_size(void)
+{
+    g_autoptr(GByteArray) s = fixture("pc-tcg-prelaunch.devstate");
+    g_autoptr(GError) err = NULL;
+    json_t *leaf = json_pack("{s:s, s:i, s:s, s:i}", "name", "c", "array_len",
+                             100, "type", "uint8", "size", 0);
+    json_t *vmdesc = pit_vmdesc(
+        array_of("a", 100,
+                 json_pack("[o]", array_of("b", 100, json_pack("[o]", leaf)))));
+    g_autoptr(VmsDecoded) d = vms_decode(s->data, s->len, vmdesc, &err);
+
+    g_assert_null(d);
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "section 'i8254' instance 0: "));
+    g_assert_nonnull(
+        strstr(err->message, "field 'c[0]': an array element of zero bytes"));
+    json_decref(vmdesc);
+}
+
+/* Elements of one byte, each with many empty scalar fields: every
+   element consumes input, yet the node count passes the cap. */
+static void test_hostile_node_cap(void)
+{
+    g_autoptr(GByteArray) s = fixture("pc-tcg-prelaunch.devstate");
+    g_autoptr(GError) err = NULL;
+    json_t *fields = json_array();
+    const int per_elem = VMS_MAX_DECODE_NODES / 100 + 1;
+
+    json_array_append_new(fields, json_pack("{s:s, s:s, s:i}", "name", "x",
+                                            "type", "uint8", "size", 1));
+    for (int i = 0; i < per_elem; i++) {
+        json_array_append_new(fields, json_pack("{s:s, s:s, s:i}", "name", "e",
+                                                "type", "uint8", "size", 0));
+    }
+    json_t *vmdesc = pit_vmdesc(array_of("a", 100, fields));
+    g_autoptr(VmsDecoded) d = vms_decode(s->data, s->len, vmdesc, &err);
+    g_autofree char *want = g_strdup_printf(
+        "the vmdesc describes more than %u fields", VMS_MAX_DECODE_NODES);
+
+    g_assert_null(d);
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, want));
+    json_decref(vmdesc);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -265,5 +330,7 @@ int main(int argc, char **argv)
     g_test_add_func("/vms/decode/own-export", test_own_export);
     g_test_add_func("/vms/decode/vmdesc-shape", test_vmdesc_shape);
     g_test_add_func("/vms/decode/malformed", test_decode_malformed);
+    g_test_add_func("/vms/decode/hostile-zero-size", test_hostile_zero_size);
+    g_test_add_func("/vms/decode/hostile-node-cap", test_hostile_node_cap);
     return g_test_run();
 }
