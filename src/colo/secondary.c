@@ -248,7 +248,8 @@ static const ColoConnOps colo_sec_conn_ops = {
 
 /* ---- listening ---- */
 
-/* A primary while paired (or after failover): hello + error busy, close. */
+/* A primary while paired: hello + error busy, close. (After a failover
+   this side does not listen at all.) */
 static void colo_sec_refuse(int fd, const char *why)
 {
     GBytes *h = colo_proto_hello(COLO_ROLE_SECONDARY, 0);
@@ -292,8 +293,6 @@ static gboolean colo_sec_accept_cb(gint lfd, GIOCondition c, gpointer opaque)
     }
     if (s->conn) {
         colo_sec_refuse(fd, "paired with another primary");
-    } else if (s->st == COLO_SEC_ACTIVE) {
-        colo_sec_refuse(fd, "failed over: this side is the primary now");
     } else {
         colo_sec_new_session(s, fd);
     }

@@ -332,6 +332,13 @@ def test_reprotect():
         s.qtest().serial_write(line(2))
         R.wait_until(lambda: rig.read("com1-out.txt") == lines(1, 2),
                      "survivor's output")
+        # The survivor's side stopped listening: no primary can pair.
+        other = rig.dm("o")
+        refused = rig.primary(other, ["--interval", "0"], sink=False,
+                              wait_paired=False)
+        R.check(refused.wait() == 2 and
+                "Connection refused" in refused.output(),
+                "a primary after the failover: " + refused.output())
         # A fresh secondary; the survivor's side hands over to a primary.
         t = rig.dm("t")
         port2 = R.free_port(R.SECONDARY_ADDR)
