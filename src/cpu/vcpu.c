@@ -121,6 +121,11 @@ void vcpu_set_intr(Vcpu *v, bool level)
     }
 }
 
+bool vcpu_accepts_intr(Vcpu *v)
+{
+    return vcpu_if(v);
+}
+
 bool vcpu_runnable(Vcpu *v)
 {
     if (v->error) {

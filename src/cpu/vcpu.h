@@ -85,6 +85,9 @@ void vcpu_set_intr(Vcpu *v, bool level);
    asked for a reset); a no-op outside vcpu_run. */
 void vcpu_kick(Vcpu *v);
 
+/* IF: whether the vCPU would take an interrupt now. */
+bool vcpu_accepts_intr(Vcpu *v);
+
 /* Whether vcpu_run would execute anything: not stopped by an error, and
    not halted unless INTR is up with IF set. */
 bool vcpu_runnable(Vcpu *v);

@@ -196,7 +196,9 @@ bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp)
     d->clock_src = hw_clock_source_new(d->machine->clock);
     g_source_attach(d->clock_src, NULL);
     if (d->machine->vcpu) {
-        d->vcpu_src = vcpu_source_new(d->machine->vcpu, d->machine->clock);
+        d->vcpu_src =
+            vcpu_source_new(d->machine->vcpu, d->machine->clock,
+                            d->opts->icount ? d->opts->icount_shift : -1);
         g_source_attach(d->vcpu_src, NULL);
     }
     d->loop = g_main_loop_new(NULL, FALSE);

@@ -13,7 +13,7 @@
 static void dm_machine_opts(const DmOptions *opts, MachineOpts *mo)
 {
     mo->kind = opts->machine == DM_MACHINE_PC ? MACHINE_PC : MACHINE_NONE;
-    mo->stepped_clock = opts->accel_qtest;
+    mo->stepped_clock = opts->accel_qtest || opts->icount;
     mo->save.footers = opts->section_footers;
     mo->load.unknown = opts->unknown_sections;
     mo->rtc_base = opts->rtc_base;

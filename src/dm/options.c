@@ -151,6 +151,35 @@ static bool dm_opt_accel(DmParse *p, const char *opt, const char *arg,
     return dm_opt_accel_name(p, what, accel, errp);
 }
 
+/* -icount [shift=]N: QEMU's spelling; only a fixed shift (no "auto",
+   align, rr). sleep=on|off is accepted: an idle vCPU's clock jumps to
+   the next timer either way. */
+static bool dm_opt_icount(DmParse *p, const char *opt, const char *arg,
+                          GError **errp)
+{
+    static const char *const keys[] = {"shift", "sleep", NULL};
+    g_autoptr(GPtrArray) kv = ls_opts_split(arg, "shift");
+    g_autofree char *what = g_strdup_printf("-icount %s", arg);
+    const char *shift = ls_opts_get(kv, "shift");
+    const char *sleep = ls_opts_get(kv, "sleep");
+    bool dummy;
+    guint64 n;
+
+    if (!ls_opts_check_keys(kv, what, keys, errp) ||
+        (sleep && !ls_opts_parse_bool(what, "sleep", sleep, &dummy, errp))) {
+        return false;
+    }
+    if (!shift || !g_ascii_string_to_unsigned(shift, 10, 0, DM_ICOUNT_MAX_SHIFT,
+                                              &n, NULL)) {
+        ls_error_set(errp, "%s: icount: Invalid shift value (0..%d)", what,
+                     DM_ICOUNT_MAX_SHIFT);
+        return false;
+    }
+    p->opts->icount = true;
+    p->opts->icount_shift = (int)n;
+    return true;
+}
+
 static bool dm_opt_mem(DmParse *p, const char *opt, const char *arg,
                        GError **errp)
 {
@@ -431,6 +460,7 @@ static const DmOptDef dm_opt_defs[] = {
     {"M", true, dm_opt_machine},
     {"accel", true, dm_opt_accel},
     {"m", true, dm_opt_mem},
+    {"icount", true, dm_opt_icount},
     {"qmp", true, dm_opt_qmp},
     {"chardev", true, dm_opt_chardev},
     {"mon", true, dm_opt_mon},
@@ -569,6 +599,7 @@ const char *dm_options_usage(void)
            "-accel qtest            virtual clock moves only by qtest\n"
            "-accel tcg -bios FILE   a vCPU running FILE from the reset "
            "vector\n"
+           "-icount [shift=]N       virtual time: 2^N ns per instruction\n"
            "-m [size=]SIZE          guest RAM (suffix B/K/M/G/T, default MiB)\n"
            "-rtc base=utc|localtime|DATETIME[,clock=host|rt|vm]\n"
            "-boot [order=]DRIVES[,once=DRIVES]   -no-fd-bootchk\n"

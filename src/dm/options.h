@@ -11,7 +11,8 @@
 
 #include "vms/vms.h"
 
-#define DM_MAX_SERIAL 4
+#define DM_MAX_SERIAL       4
+#define DM_ICOUNT_MAX_SHIFT 10 /* QEMU's MAX_ICOUNT_SHIFT */
 
 typedef enum DmMachineKind {
     DM_MACHINE_PC,
@@ -51,6 +52,8 @@ typedef struct DmOptions {
     bool accel_qtest;    /* -accel qtest: stepped clock */
     bool accel_tcg;      /* -accel tcg: a vCPU when -bios is given */
     char *bios;          /* -bios FILE */
+    bool icount;         /* -icount shift=N: virtual time per instruction */
+    int icount_shift;    /* N, 0..DM_ICOUNT_MAX_SHIFT */
     uint64_t ram_size;   /* -m SIZE in bytes; 0: no -m */
     char *rtc_base;      /* -rtc base=utc|localtime|DATETIME */
     char *rtc_clock;     /* -rtc clock=host|rt|vm */

@@ -107,6 +107,45 @@ def test_stop_and_liveness():
         check(size(dm.com1) > before, "the vCPU did not resume")
 
 
+def count_run(*extra):
+    """bios-count to its end; COM1 text and the saved device state. The
+    RTC follows the virtual clock from a fixed date: the same inputs."""
+    with vcpu_dm("count", "-S", "-rtc", "base=2020-01-01T00:00:00,clock=vm",
+                 *extra) as dm:
+        q = dm.connect()
+        q.cmd_ok("cont")
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            with open(dm.com1, "rb") as f:
+                out = f.read()
+            if out.endswith(b"\n"):
+                break
+            time.sleep(0.01)
+        check(out.endswith(b"\n") and len(out) == 51, "COM1 got %r" % out)
+        q.cmd_ok("stop")
+        q.cmd_ok("xen-save-devices-state", {"filename": dm.path("state")})
+        with open(dm.path("state"), "rb") as f:
+            return out, f.read()
+
+
+def test_icount_deterministic():
+    """-icount shift=N: two runs give the same output and the same saved
+    state; another shift gives other counts."""
+    out1, st1 = count_run("-icount", "shift=3")
+    out2, st2 = count_run("-icount", "3")
+    check(out1 == out2, "outputs differ:\n%r\n%r" % (out1, out2))
+    check(st1 == st2, "saved states differ")
+    out3, _ = count_run("-icount", "shift=4")
+    check(out3 != out1, "shift changes nothing: %r" % out3)
+
+
+def test_icount_option():
+    """QEMU's spelling, and its bounds."""
+    for bad in ("shift=11", "auto", "shift=x", "shift=3,align=on"):
+        with Dm("-nodefaults", "-icount", bad, qmp=False) as d:
+            check(d.wait() == 1, "-icount %s accepted" % bad)
+
+
 def test_bad_bios():
     """A BIOS of a wrong size is refused at start, with the reason."""
     with Dm("-nodefaults", qmp=False, start=False) as d:
@@ -130,4 +169,5 @@ def test_bad_bios():
 
 if __name__ == "__main__":
     run_tests([test_hello, test_prelaunch_waits, test_timer_and_resets,
-               test_stop_and_liveness, test_bad_bios])
+               test_stop_and_liveness, test_icount_deterministic,
+               test_icount_option, test_bad_bios])
