@@ -29,6 +29,8 @@ typedef struct VcpuAccelOps {
        the STI interrupt shadow has it). */
     VcpuExit (*run)(void *accel, uint64_t budget, bool watch_if,
                     uint64_t *executed, GError **errp);
+    /* Reports guest stores to RAM through vcpu_note_write, or stops. */
+    void (*track_writes)(void *accel, bool on);
     /* Ends the current run after the current instruction. */
     void (*kick)(void *accel);
     void (*get_rm)(void *accel, VcpuRmRegs *r);
@@ -43,5 +45,7 @@ extern const VcpuAccelOps vcpu_tcg_ops;
    `vec` with the return address the registers hold now (`int n`). */
 const VcpuIo *vcpu_io(const Vcpu *v);
 bool vcpu_enter_rm(Vcpu *v, uint8_t vec);
+/* A write to guest-physical memory, for the dirty log. */
+void vcpu_note_write(Vcpu *v, uint64_t gpa, uint64_t len);
 
 #endif

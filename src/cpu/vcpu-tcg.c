@@ -26,7 +26,9 @@ typedef struct VcpuTcg {
     uc_engine *uc;
     Vcpu *v;
     uc_hook h_code, h_in, h_out, h_intr;
-    uint64_t count; /* instructions of this slice */
+    uc_hook h_write;  /* while tracking writes */
+    uint64_t ram_top; /* end of the highest RAM mapping */
+    uint64_t count;   /* instructions of this slice */
     uint64_t budget;
     bool kick;        /* stop at the next instruction */
     bool watch_if;    /* stop once IF has been set for an instruction */
@@ -100,6 +102,14 @@ static void vcpu_tcg_on_intr(uc_engine *uc, uint32_t intno, void *opaque)
     }
 }
 
+static void vcpu_tcg_on_write(uc_engine *uc, uc_mem_type type, uint64_t addr,
+                              int size, int64_t value, void *opaque)
+{
+    VcpuTcg *t = opaque;
+
+    vcpu_note_write(t->v, addr, (uint64_t)size);
+}
+
 static bool vcpu_tcg_check(uc_err err, const char *what, GError **errp)
 {
     if (err != UC_ERR_OK) {
@@ -159,8 +169,14 @@ static bool vcpu_tcg_map(void *accel, uint64_t gpa, uint8_t *host,
     g_autofree char *what = g_strdup_printf(
         "map 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER "x", gpa, size);
 
-    return vcpu_tcg_check(uc_mem_map_ptr(t->uc, gpa, size, prot, host), what,
-                          errp);
+    if (!vcpu_tcg_check(uc_mem_map_ptr(t->uc, gpa, size, prot, host), what,
+                        errp)) {
+        return false;
+    }
+    if (!rom) {
+        t->ram_top = MAX(t->ram_top, gpa + size);
+    }
+    return true;
 }
 
 static void vcpu_tcg_reset(void *accel)
@@ -216,6 +232,21 @@ static VcpuExit vcpu_tcg_run(void *accel, uint64_t budget, bool watch_if,
     return t->kick ? VCPU_EXIT_KICK : VCPU_EXIT_BUDGET;
 }
 
+/* A write hook over every RAM mapping (0 to the top of RAM; the ROM
+   below 1 MiB refuses writes before any hook sees them). */
+static void vcpu_tcg_track_writes(void *accel, bool on)
+{
+    VcpuTcg *t = accel;
+
+    if (on && !t->h_write) {
+        uc_hook_add(t->uc, &t->h_write, UC_HOOK_MEM_WRITE, vcpu_tcg_on_write, t,
+                    0, t->ram_top - 1);
+    } else if (!on && t->h_write) {
+        uc_hook_del(t->uc, t->h_write);
+        t->h_write = 0;
+    }
+}
+
 static void vcpu_tcg_kick(void *accel)
 {
     VcpuTcg *t = accel;
@@ -266,6 +297,7 @@ const VcpuAccelOps vcpu_tcg_ops = {
     .map = vcpu_tcg_map,
     .reset = vcpu_tcg_reset,
     .run = vcpu_tcg_run,
+    .track_writes = vcpu_tcg_track_writes,
     .kick = vcpu_tcg_kick,
     .get_rm = vcpu_tcg_get_rm,
     .set_rm = vcpu_tcg_set_rm,

@@ -22,6 +22,7 @@ struct Vcpu {
     bool intr;
     bool halted;
     bool in_run;
+    bool tracking; /* vcpu_track_writes */
     uint64_t insns;
     GError *error; /* set: stopped until reset */
 };
@@ -91,6 +92,21 @@ bool vcpu_load_bios(Vcpu *v, const uint8_t *img, size_t len, GError **errp)
                        isa_len, true, errp);
 }
 
+void vcpu_track_writes(Vcpu *v, bool on)
+{
+    if (on != v->tracking) {
+        v->tracking = on;
+        v->ops->track_writes(v->accel, on);
+    }
+}
+
+void vcpu_note_write(Vcpu *v, uint64_t gpa, uint64_t len)
+{
+    if (v->tracking && v->io.ram_written) {
+        v->io.ram_written(v->io.opaque, gpa, len);
+    }
+}
+
 void vcpu_reset(Vcpu *v)
 {
     v->ops->reset(v->accel);
@@ -137,9 +153,15 @@ bool vcpu_runnable(Vcpu *v)
 static bool vcpu_push16(Vcpu *v, VcpuRmRegs *r, uint16_t val)
 {
     uint8_t b[2] = {val & 0xff, val >> 8};
+    uint64_t gpa;
 
     r->sp -= 2;
-    return v->ops->mem_write(v->accel, ((uint64_t)r->ss << 4) + r->sp, b, 2);
+    gpa = ((uint64_t)r->ss << 4) + r->sp;
+    if (!v->ops->mem_write(v->accel, gpa, b, 2)) {
+        return false;
+    }
+    vcpu_note_write(v, gpa, 2);
+    return true;
 }
 
 /* Real-mode interrupt entry (Intel SDM vol. 3, 20.1.4): push FLAGS, CS,

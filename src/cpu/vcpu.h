@@ -47,6 +47,9 @@ typedef struct VcpuIo {
     void (*pio_out)(void *opaque, uint16_t port, uint32_t val, unsigned size);
     /* INTA cycle: the vector of the interrupt being acknowledged. */
     int (*intr_ack)(void *opaque);
+    /* While write tracking is on: the vCPU wrote [gpa, gpa + len) of
+       RAM (guest stores and interrupt-entry pushes). May be NULL. */
+    void (*ram_written)(void *opaque, uint64_t gpa, uint64_t len);
     void *opaque;
 } VcpuIo;
 
@@ -72,6 +75,12 @@ bool vcpu_map_ram(Vcpu *v, uint64_t gpa, uint8_t *host, uint64_t size,
    Fails (mapping nothing) unless its size is a non-zero multiple of
    VCPU_BIOS_ALIGN, at most VCPU_BIOS_MAX. Once per vCPU. */
 bool vcpu_load_bios(Vcpu *v, const uint8_t *img, size_t len, GError **errp);
+
+/* Write tracking of guest RAM for the dirty log: on, every write the
+   vCPU makes to RAM mapped with vcpu_map_ram is reported through
+   io->ram_written. It costs the guest speed (bench/README.md, "vcpu"),
+   so it is on only while someone needs it. */
+void vcpu_track_writes(Vcpu *v, bool on);
 
 /* Power-on state (CS:IP F000:FFF0, real mode, IF clear, not halted),
    clears a stopping error. Memory is left as it is. */

@@ -27,6 +27,21 @@ static int machine_cpu_intr_ack(void *opaque)
     return machine_pc_read_irq(opaque);
 }
 
+static void machine_cpu_ram_written(void *opaque, uint64_t gpa, uint64_t len)
+{
+    Machine *m = opaque;
+
+    ram_dirty_mark(m->ram, gpa, len);
+}
+
+/* The dirty log's switch turns the vCPU's write tracking on and off. */
+static void machine_cpu_dirty_log(void *opaque, bool on)
+{
+    Machine *m = opaque;
+
+    vcpu_track_writes(m->vcpu, on);
+}
+
 static void machine_cpu_intr(void *opaque, int n, int level)
 {
     Machine *m = opaque;
@@ -57,7 +72,7 @@ static bool machine_cpu_map_ram(Machine *m, GError **errp)
 bool machine_cpu_init(Machine *m, const MachineOpts *opts, GError **errp)
 {
     const VcpuIo io = {machine_cpu_pio_in, machine_cpu_pio_out,
-                       machine_cpu_intr_ack, m};
+                       machine_cpu_intr_ack, machine_cpu_ram_written, m};
 
     hw_irq_init(&m->cpu_intr, machine_cpu_intr, m, 0);
     if (!opts->bios) {
@@ -69,5 +84,13 @@ bool machine_cpu_init(Machine *m, const MachineOpts *opts, GError **errp)
         g_prefix_error(errp, "could not load PC BIOS: ");
         return false;
     }
-    return !m->ram || machine_cpu_map_ram(m, errp);
+    if (!m->ram) {
+        return true;
+    }
+    if (!machine_cpu_map_ram(m, errp)) {
+        return false;
+    }
+    ram_dirty_log_set_notify(m->ram, machine_cpu_dirty_log, m);
+    vcpu_track_writes(m->vcpu, ram_dirty_log_enabled(m->ram));
+    return true;
 }

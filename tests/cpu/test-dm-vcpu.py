@@ -146,6 +146,22 @@ def test_icount_option():
             check(d.wait() == 1, "-icount %s accepted" % bad)
 
 
+def test_dirty_log():
+    """xen-set-global-dirty-log sees exactly the pages the guest wrote
+    (bios-dirty: 6 pages), and a dirty RAM save carries them."""
+    with vcpu_dm("dirty", "-S") as dm:
+        q = dm.connect()
+        q.cmd_ok("xen-set-global-dirty-log", {"enable": True})
+        q.cmd_ok("cont")
+        check(wait_file(dm.com1, b"D") == b"D", "the guest did not finish")
+        ram = q.cmd_ok("x-lockstep-query-ram")
+        check(ram["dirty-log"] and ram["dirty-pages"] == 6,
+              "dirty log %r" % ram)
+        saved = q.cmd_ok("x-lockstep-save-ram",
+                         {"filename": dm.path("ram"), "dirty": True})
+        check(saved["pages"] == 6, "dirty save %r" % saved)
+
+
 def test_bad_bios():
     """A BIOS of a wrong size is refused at start, with the reason."""
     with Dm("-nodefaults", qmp=False, start=False) as d:
@@ -170,4 +186,4 @@ def test_bad_bios():
 if __name__ == "__main__":
     run_tests([test_hello, test_prelaunch_waits, test_timer_and_resets,
                test_stop_and_liveness, test_icount_deterministic,
-               test_icount_option, test_bad_bios])
+               test_icount_option, test_dirty_log, test_bad_bios])

@@ -71,7 +71,8 @@ static GBytes *t_bios(const char *name)
 
 static Vcpu *t_vcpu(TMachine *m, const char *bios)
 {
-    const VcpuIo io = {t_in, t_out, t_ack, m};
+    const VcpuIo io = {
+        .pio_in = t_in, .pio_out = t_out, .intr_ack = t_ack, .opaque = m};
     g_autoptr(GBytes) img = t_bios(bios);
     g_autoptr(GError) err = NULL;
     Vcpu *v = vcpu_new(VCPU_ACCEL_TCG, &io, &err);
@@ -169,7 +170,7 @@ static void test_bios_size(void)
 {
     static const size_t bad[] = {0, 4096, VCPU_BIOS_ALIGN + 4096,
                                  VCPU_BIOS_MAX + VCPU_BIOS_ALIGN};
-    const VcpuIo io = {t_in, t_out, t_ack, NULL};
+    const VcpuIo io = {.pio_in = t_in, .pio_out = t_out, .intr_ack = t_ack};
     g_autofree uint8_t *img = g_malloc0(VCPU_BIOS_MAX + VCPU_BIOS_ALIGN);
 
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
