@@ -86,6 +86,7 @@
         .set APIC_SVR_INIT, 0x1FF     # APIC enabled, spurious vector 0xFF
         .set APIC_LINT0_EXTINT, 0x8700    # ExtINT, level: the i8259's INTR
         .set APIC_LINT1_NMI, 0x8400   # NMI, level
+        .set CPUID_1_EDX_APIC, 0x200  # CPUID leaf 1: on-chip local APIC
         .set CR0_PE,     0x01
         .set GDT_FLAT_DATA, 0x08      # selector of gdt's flat data entry
 
@@ -236,7 +237,15 @@ vars_init:
 # registers are MMIO at 0xFEE00000, beyond real mode's 1 MiB, so FS gets a
 # 4 GiB limit first ("unreal mode": the limit loaded in protected mode
 # stays in FS's descriptor cache after the return to real mode).
+# A CPU whose CPUID reports no local APIC (leaf 1, EDX bit 9) has INTR
+# wired straight to the core: nothing to do there.
 apic_ext_int:
+        movl    $1, %eax
+        cpuid
+        testl   $CPUID_1_EDX_APIC, %edx
+        jnz     1f
+        ret
+1:
         lgdtw   %cs:gdt_desc
         movl    %cr0, %eax
         orb     $CR0_PE, %al
