@@ -25,6 +25,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "qmp/fds.h"
 
 #define DM_QUIT_FLUSH_MS 1000
 #define DM_PIDFILE_TRIES 8 /* attempts to lock a pid file being replaced */
@@ -149,11 +150,20 @@ static void dm_pidfile_release(DmDaemon *d)
     d->pid_owned = false;
 }
 
+/* QEMU closes fd set fds only while the VM runs (qmp/fds.h). */
+static bool dm_daemon_vm_running(void *opaque)
+{
+    DmDaemon *d = opaque;
+
+    return dm_runstate_is_running(&d->rs);
+}
+
 static bool dm_daemon_open_qmp(DmDaemon *d, GError **errp)
 {
     d->cmds = qmp_commands_new();
     dm_qmp_cmds_register(d);
     d->srv = qmp_server_new(d->cmds, NULL, NULL);
+    qmp_fds_set_vm_running_fn(d->srv, dm_daemon_vm_running, d);
     for (guint i = 0; i < d->opts->qmp_specs->len; i++) {
         if (!qmp_server_add(d->srv, g_ptr_array_index(d->opts->qmp_specs, i),
                             errp)) {

@@ -161,7 +161,7 @@ static bool dm_save_to(DmDaemon *d, const char *path, GByteArray *buf,
         return false;
     }
     ok = dm_state_write_fd(fd, path, buf->data, buf->len, errp);
-    close(fd);
+    qmp_fdset_close(d->srv, fd);
     return ok;
 }
 
@@ -201,7 +201,7 @@ static bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
         return false;
     }
     ok = dm_state_read_fd(fd, path, buf, errp);
-    close(fd);
+    qmp_fdset_close(d->srv, fd);
     return ok;
 }
 
