@@ -51,5 +51,12 @@ void dm_daemon_request_quit(DmDaemon *d);
 
 /* qmp-cmds.c: registers every command of the daemon on d->cmds. */
 void dm_qmp_cmds_register(DmDaemon *d);
+/* hmp.c: human-monitor-command. */
+void dm_hmp_register(DmDaemon *d);
+/* qom.c: qom-list, qom-get, qom-set, qom-list-types. */
+void dm_qom_register(DmDaemon *d);
+/* preconfig.c: x-exit-preconfig, query-cpus-fast, and the preconfig
+   state; after every other registration. */
+void dm_preconfig_register(DmDaemon *d);
 
 #endif

@@ -195,7 +195,8 @@ bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp)
     }
     d->machine->reset_request = dm_daemon_reset_request;
     d->machine->reset_opaque = d;
-    dm_runstate_init(&d->rs, d->machine, opts->start_paused, dm_daemon_emit, d);
+    dm_runstate_init(&d->rs, d->machine, opts->start_paused || opts->preconfig,
+                     dm_daemon_emit, d);
     d->clock_src = hw_clock_source_new(d->machine->clock);
     g_source_attach(d->clock_src, NULL);
     d->loop = g_main_loop_new(NULL, FALSE);

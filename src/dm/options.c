@@ -67,6 +67,8 @@ static bool dm_opt_flag(DmParse *p, const char *opt, const char *arg,
         o->show_version = true;
     } else if (!strcmp(opt, "help") || !strcmp(opt, "h")) {
         o->show_help = true;
+    } else if (!strcmp(opt, "preconfig")) {
+        o->preconfig = true;
     }
     return true; /* -nographic: nothing to do without a display */
 }
@@ -86,7 +88,8 @@ static bool dm_opt_str(DmParse *p, const char *opt, const char *arg,
     return true;
 }
 
-/* -display none / -audio none: the only values that make sense here. */
+/* -display none / -audio none / -vga none: the only values that make
+   sense without a display (QEMUMachine passes -vga none). */
 static bool dm_opt_none_only(DmParse *p, const char *opt, const char *arg,
                              GError **errp)
 {
@@ -408,6 +411,7 @@ static const DmOptDef dm_opt_defs[] = {
     {"help", false, dm_opt_flag},
     {"h", false, dm_opt_flag},
     {"nographic", false, dm_opt_flag},
+    {"preconfig", false, dm_opt_flag},
     {"name", true, dm_opt_name},
     {"machine", true, dm_opt_machine},
     {"M", true, dm_opt_machine},
@@ -423,6 +427,7 @@ static const DmOptDef dm_opt_defs[] = {
     {"boot", true, dm_opt_boot},
     {"display", true, dm_opt_none_only},
     {"audio", true, dm_opt_none_only},
+    {"vga", true, dm_opt_none_only},
 };
 
 static const DmOptDef *dm_opt_find(const char *name)
@@ -550,7 +555,10 @@ const char *dm_options_usage(void)
            "-rtc base=utc|localtime|DATETIME[,clock=host|rt|vm]\n"
            "-boot [order=]DRIVES[,once=DRIVES]   -no-fd-bootchk\n"
            "-pidfile PATH  -daemonize  -version  -help\n"
-           "-nographic  -display none  -audio none   (accepted, no effect)\n";
+           "-nographic  -display none  -audio none  -vga none   (accepted, no "
+           "effect)\n"
+           "--preconfig             wait for x-exit-preconfig before starting "
+           "(QEMU's run states)\n";
 }
 
 static void dm_options_defaults(DmOptions *opts)

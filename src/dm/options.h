@@ -60,6 +60,7 @@ typedef struct DmOptions {
                             qmp_specs */
     bool show_version;   /* -version */
     bool show_help;      /* -help, -h */
+    bool preconfig;      /* --preconfig: QMP waits for x-exit-preconfig */
 } DmOptions;
 
 /* Parses argv (QEMU spelling, option keys in any order). On error returns
