@@ -11,8 +11,10 @@
  * `info qtree` prints the devices this machine has, each in QEMU's words
  * (properties, ports, IRQs), on two buses: the system bus (the PS/2
  * devices) and isa.0 (QEMU nests isa.0 under its PCI bridges, which this
- * machine does not have). `cpu-index` is refused as QEMU refuses a CPU
- * that does not exist: there is no vCPU.
+ * machine does not have). `cpu-index` picks QEMU's default CPU for
+ * commands that use one, and none here does: 0 is accepted on pc (QEMU's
+ * pc has CPU 0; qmp-shell -H always sends it), anything else is refused
+ * as QEMU refuses a CPU that does not exist.
  */
 #include "dm/daemon.h"
 
@@ -342,8 +344,9 @@ static json_t *qmp_cmd_human_monitor_command(json_t *args, QmpSession *s,
     g_autoptr(GString) out = g_string_new(NULL);
     g_autofree char *crlf = NULL;
     g_auto(GStrv) lines = NULL;
+    json_t *cpu = json_object_get(args, "cpu-index");
 
-    if (json_object_get(args, "cpu-index")) {
+    if (cpu && (!d->machine->pc || json_integer_value(cpu) != 0)) {
         ls_error_set(errp, "Parameter 'cpu-index' expects a CPU number");
         return NULL;
     }
