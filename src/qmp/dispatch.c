@@ -103,6 +103,17 @@ void qmp_commands_allow_preconfig(QmpCommands *cmds, const char *name)
     }
 }
 
+void qmp_commands_foreach(const QmpCommands *cmds,
+                          void (*fn)(const char *name, const QmpArg *args,
+                                     void *opaque),
+                          void *opaque)
+{
+    for (guint i = 0; i < cmds->list->len; i++) {
+        const QmpCommand *c = g_ptr_array_index(cmds->list, i);
+        fn(c->name, c->args, opaque);
+    }
+}
+
 void qmp_commands_set_preconfig(QmpCommands *cmds, bool preconfig)
 {
     cmds->preconfig = preconfig;

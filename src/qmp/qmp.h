@@ -94,6 +94,17 @@ bool qmp_commands_has(const QmpCommands *cmds, const char *name);
    and query-commands have it from the start). */
 void qmp_commands_allow_preconfig(QmpCommands *cmds, const char *name);
 
+/* Calls fn(name, args, opaque) for every command, in registration order
+   (args: the schema table, NULL for none). */
+void qmp_commands_foreach(const QmpCommands *cmds,
+                          void (*fn)(const char *name, const QmpArg *args,
+                                     void *opaque),
+                          void *opaque);
+
+/* schema.c: registers query-qmp-schema (QEMU's introspection shape) for
+   the commands of `cmds`, including those registered later. */
+void qmp_schema_register(QmpCommands *cmds);
+
 /* In preconfig state (QEMU's --preconfig until x-exit-preconfig) a command
    without QMP_CMD_ALLOW_PRECONFIG is refused with QEMU's GenericError
    "The command 'NAME' is permitted only after machine initialization has
