@@ -543,7 +543,7 @@ const char *dm_options_usage(void)
            "-name NAME              guest name (query-name)\n"
            "-machine pc[,section-footers=on|off][,unknown-sections=reject|skip]"
            "\n"
-           "-machine none           no devices (QMP only)\n"
+           "-machine none           no devices (QMP only); -M is -machine\n"
            "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,"
            "wait=off\n"
            "-chardev socket,id=ID,path=PATH|fd=N[,server=on,wait=off]\n"
@@ -554,11 +554,16 @@ const char *dm_options_usage(void)
            "-accel qtest            virtual clock moves only by qtest\n"
            "-rtc base=utc|localtime|DATETIME[,clock=host|rt|vm]\n"
            "-boot [order=]DRIVES[,once=DRIVES]   -no-fd-bootchk\n"
-           "-pidfile PATH  -daemonize  -version  -help\n"
+           "-pidfile PATH  -daemonize  -version  -help (or -h)\n"
            "-nographic  -display none  -audio none  -vga none   (accepted, no "
            "effect)\n"
            "--preconfig             wait for x-exit-preconfig before starting "
            "(QEMU's run states)\n";
+}
+
+const char *dm_options_name(size_t i)
+{
+    return i < G_N_ELEMENTS(dm_opt_defs) ? dm_opt_defs[i].name : NULL;
 }
 
 static void dm_options_defaults(DmOptions *opts)

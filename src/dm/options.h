@@ -78,5 +78,8 @@ void dm_sock_spec_free(DmSockSpec *s);
 char *dm_sock_spec_str(const DmSockSpec *s);
 /* The usage text printed by -help. */
 const char *dm_options_usage(void);
+/* The name of the i-th option taken (without its dash), NULL past the
+   last: every one appears in the usage text. */
+const char *dm_options_name(size_t i);
 
 #endif
