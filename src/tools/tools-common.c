@@ -1,10 +1,20 @@
 /*
- * The setup dump, diff and check share: options, schema, files, decode.
+ * The setup dump, diff and check share: options, schema, files ("-":
+ * stdin), decode. Without --schema, dump and diff decode with lockstep's
+ * own descriptions, so lockstep's sections (and QEMU's of the same
+ * devices) show by field name; sections of devices lockstep lacks stay
+ * hex.
  */
 #include "tools.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "machine/machine.h"
 
 static bool tools_parse(ToolsSetup *s, int *argc, char ***argv,
                         const char *params, GError **errp)
@@ -33,9 +43,45 @@ static bool tools_parse(ToolsSetup *s, int *argc, char ***argv,
     return true;
 }
 
+/* The whole input; errors do not name it (the caller does, once). */
+static bool tools_read_input(const char *path, GByteArray **buf, GError **errp)
+{
+    bool is_stdin = !strcmp(path, "-");
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    bool ok;
+
+    if (fd < 0) {
+        ls_error_set(errp, "cannot open: %s", g_strerror(errno));
+        return false;
+    }
+    ok = vms_read_fd(fd, buf, errp);
+    if (!is_stdin) {
+        close(fd);
+    }
+    return ok;
+}
+
+json_t *tools_own_vmdesc(GError **errp)
+{
+    MachineOpts mo = {
+        .kind = MACHINE_PC,
+        .load.unknown = VMS_UNKNOWN_REJECT,
+        .nserial = MACHINE_MAX_SERIAL,
+    };
+    Machine *m = machine_new(&mo, errp);
+    g_autofree char *text = m ? vms_vmdesc_export(m->reg, errp) : NULL;
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+
+    machine_free(m);
+    if (text && !v) {
+        ls_error_set(errp, "lockstep's own vmdesc does not parse");
+    }
+    return v;
+}
+
 static bool tools_decode_input(ToolsSetup *s, ToolsInput *in, GError **errp)
 {
-    if (!vms_read_file(in->path, &in->buf, errp)) {
+    if (!tools_read_input(in->path, &in->buf, errp)) {
         return false;
     }
     in->dec = vms_decode(in->buf->data, in->buf->len, s->vmdesc, errp);
@@ -53,8 +99,9 @@ bool tools_setup(ToolsSetup *s, int argc, char **argv, const char *params,
         s->in[i].path = g_strdup(argv[i + 1]);
     }
     s->failed = TOOLS_FAILED_SCHEMA;
-    if (s->schema) {
-        s->vmdesc = vms_vmdesc_read(s->schema, errp);
+    if (s->schema || s->own_schema) {
+        s->vmdesc = s->schema ? vms_vmdesc_read(s->schema, errp)
+                              : tools_own_vmdesc(errp);
         if (!s->vmdesc) {
             return false;
         }
