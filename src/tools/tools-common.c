@@ -79,6 +79,36 @@ json_t *tools_own_vmdesc(GError **errp)
     return v;
 }
 
+/* --schema FILE, or "-": the vmdesc from stdin (same cap and check as
+   vms_vmdesc_read). */
+static json_t *tools_read_schema(const char *path, GError **errp)
+{
+    g_autoptr(GByteArray) a = NULL;
+    json_error_t jerr;
+    json_t *j;
+
+    if (strcmp(path, "-")) {
+        return vms_vmdesc_read(path, errp);
+    }
+    if (!tools_read_input(path, &a, errp)) {
+        g_prefix_error(errp, "-: ");
+        return NULL;
+    }
+    if (a->len > VMS_MAX_VMDESC_SIZE) {
+        ls_error_set(errp, "-: vmdesc larger than the %u byte cap",
+                     VMS_MAX_VMDESC_SIZE);
+        return NULL;
+    }
+    j = json_loadb((const char *)a->data, a->len, 0, &jerr);
+    if (!j || !json_is_array(json_object_get(j, "devices"))) {
+        ls_error_set(errp, "-: not a vmdesc JSON (line %d: %s)", jerr.line,
+                     j ? "no \"devices\" array" : jerr.text);
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
 static bool tools_decode_input(ToolsSetup *s, ToolsInput *in, GError **errp)
 {
     if (!tools_read_input(in->path, &in->buf, errp)) {
@@ -100,7 +130,7 @@ bool tools_setup(ToolsSetup *s, int argc, char **argv, const char *params,
     }
     s->failed = TOOLS_FAILED_SCHEMA;
     if (s->schema || s->own_schema) {
-        s->vmdesc = s->schema ? vms_vmdesc_read(s->schema, errp)
+        s->vmdesc = s->schema ? tools_read_schema(s->schema, errp)
                               : tools_own_vmdesc(errp);
         if (!s->vmdesc) {
             return false;

@@ -141,6 +141,14 @@ def test_own_schema_stdin_errors():
            "check - reads stdin")
     rc, out, _ = run_bytes(data, "diff", "-", PRE)
     expect(rc == 0 and out.strip() == "same", "diff - reads stdin")
+    with open(SCHEMA, "rb") as f:
+        schema = f.read()
+    rc, out, _ = run_bytes(schema, "dump", PRE, "--schema", "-", "--json")
+    pit = [x for x in json.loads(out)["sections"] if x["idstr"] == "i8254"]
+    expect(rc == 0 and pit[0]["decoded"], "--schema - reads stdin")
+    rc, _, err = run_bytes(b"[]", "dump", PRE, "--schema", "-")
+    expect(rc == 2 and err.startswith("lockstep dump: -: not a vmdesc JSON"),
+           "a bad schema on stdin: %r" % err)
     with tempfile.TemporaryDirectory() as tmp:
         missing = os.path.join(tmp, "missing")
         rc, out, err = run("check", missing)
