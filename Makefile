@@ -59,6 +59,12 @@ asan: build-asan/build.ninja
 	ninja -C build-asan
 	$(SAN_ENV) meson test -C build-asan --print-errorlogs --num-processes 2
 
+# QEMU 7.2's qmp-test, rtc-test, boot-order-test, QEMUMachine and qmp-shell
+# against lockstep-dm, from Debian's QEMU source (minutes; not in check).
+peer-tests: all
+	@scripts/install-deps --peer
+	@scripts/peer-tests
+
 fixtures:
 	@scripts/install-deps --qemu
 	@scripts/make-fixtures

@@ -65,5 +65,12 @@ bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
                   GError **errp);
 /* Makes an error message valid UTF-8 for a QMP reply (\xNN escapes). */
 void dm_error_make_printable(GError *err);
+/* hmp.c: human-monitor-command. */
+void dm_hmp_register(DmDaemon *d);
+/* qom.c: qom-list, qom-get, qom-set, qom-list-types. */
+void dm_qom_register(DmDaemon *d);
+/* preconfig.c: x-exit-preconfig, query-cpus-fast, and the preconfig
+   state; after every other registration. */
+void dm_preconfig_register(DmDaemon *d);
 
 #endif

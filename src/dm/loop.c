@@ -26,6 +26,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "cpu/vcpu-loop.h"
+#include "qmp/fds.h"
 
 #define DM_QUIT_FLUSH_MS 1000
 #define DM_PIDFILE_TRIES 8 /* attempts to lock a pid file being replaced */
@@ -155,12 +156,21 @@ static void dm_pidfile_release(DmDaemon *d)
     d->pid_owned = false;
 }
 
+/* QEMU closes fd set fds only while the VM runs (qmp/fds.h). */
+static bool dm_daemon_vm_running(void *opaque)
+{
+    DmDaemon *d = opaque;
+
+    return dm_runstate_is_running(&d->rs);
+}
+
 static bool dm_daemon_open_qmp(DmDaemon *d, GError **errp)
 {
     d->cmds = qmp_commands_new();
     dm_qmp_cmds_register(d);
     dm_qmp_ram_register(d);
     d->srv = qmp_server_new(d->cmds, NULL, NULL);
+    qmp_fds_set_vm_running_fn(d->srv, dm_daemon_vm_running, d);
     for (guint i = 0; i < d->opts->qmp_specs->len; i++) {
         if (!qmp_server_add(d->srv, g_ptr_array_index(d->opts->qmp_specs, i),
                             errp)) {
@@ -192,7 +202,8 @@ bool dm_daemon_init(DmDaemon *d, DmOptions *opts, GError **errp)
     }
     d->machine->reset_request = dm_daemon_reset_request;
     d->machine->reset_opaque = d;
-    dm_runstate_init(&d->rs, d->machine, opts->start_paused, dm_daemon_emit, d);
+    dm_runstate_init(&d->rs, d->machine, opts->start_paused || opts->preconfig,
+                     dm_daemon_emit, d);
     d->clock_src = hw_clock_source_new(d->machine->clock);
     g_source_attach(d->clock_src, NULL);
     if (d->machine->vcpu) {

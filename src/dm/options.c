@@ -68,6 +68,8 @@ static bool dm_opt_flag(DmParse *p, const char *opt, const char *arg,
         o->show_version = true;
     } else if (!strcmp(opt, "help") || !strcmp(opt, "h")) {
         o->show_help = true;
+    } else if (!strcmp(opt, "preconfig")) {
+        o->preconfig = true;
     }
     return true; /* -nographic: nothing to do without a display */
 }
@@ -89,7 +91,8 @@ static bool dm_opt_str(DmParse *p, const char *opt, const char *arg,
     return true;
 }
 
-/* -display none / -audio none: the only values that make sense here. */
+/* -display none / -audio none / -vga none: the only values that make
+   sense without a display (QEMUMachine passes -vga none). */
 static bool dm_opt_none_only(DmParse *p, const char *opt, const char *arg,
                              GError **errp)
 {
@@ -455,6 +458,7 @@ static const DmOptDef dm_opt_defs[] = {
     {"help", false, dm_opt_flag},
     {"h", false, dm_opt_flag},
     {"nographic", false, dm_opt_flag},
+    {"preconfig", false, dm_opt_flag},
     {"name", true, dm_opt_name},
     {"machine", true, dm_opt_machine},
     {"M", true, dm_opt_machine},
@@ -473,6 +477,7 @@ static const DmOptDef dm_opt_defs[] = {
     {"boot", true, dm_opt_boot},
     {"display", true, dm_opt_none_only},
     {"audio", true, dm_opt_none_only},
+    {"vga", true, dm_opt_none_only},
 };
 
 static const DmOptDef *dm_opt_find(const char *name)
@@ -588,7 +593,7 @@ const char *dm_options_usage(void)
            "-name NAME              guest name (query-name)\n"
            "-machine pc[,section-footers=on|off][,unknown-sections=reject|skip]"
            "\n"
-           "-machine none           no devices (QMP only)\n"
+           "-machine none           no devices (QMP only); -M is -machine\n"
            "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,"
            "wait=off\n"
            "-chardev socket,id=ID,path=PATH|fd=N[,server=on,wait=off]\n"
@@ -603,8 +608,16 @@ const char *dm_options_usage(void)
            "-m [size=]SIZE          guest RAM (suffix B/K/M/G/T, default MiB)\n"
            "-rtc base=utc|localtime|DATETIME[,clock=host|rt|vm]\n"
            "-boot [order=]DRIVES[,once=DRIVES]   -no-fd-bootchk\n"
-           "-pidfile PATH  -daemonize  -version  -help\n"
-           "-nographic  -display none  -audio none   (accepted, no effect)\n";
+           "-pidfile PATH  -daemonize  -version  -help (or -h)\n"
+           "-nographic  -display none  -audio none  -vga none   (accepted, no "
+           "effect)\n"
+           "--preconfig             wait for x-exit-preconfig before starting "
+           "(QEMU's run states)\n";
+}
+
+const char *dm_options_name(size_t i)
+{
+    return i < G_N_ELEMENTS(dm_opt_defs) ? dm_opt_defs[i].name : NULL;
 }
 
 static void dm_options_defaults(DmOptions *opts)

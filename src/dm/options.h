@@ -66,6 +66,7 @@ typedef struct DmOptions {
                             qmp_specs */
     bool show_version;   /* -version */
     bool show_help;      /* -help, -h */
+    bool preconfig;      /* --preconfig: QMP waits for x-exit-preconfig */
 } DmOptions;
 
 /* Parses argv (QEMU spelling, option keys in any order). On error returns
@@ -83,5 +84,8 @@ void dm_sock_spec_free(DmSockSpec *s);
 char *dm_sock_spec_str(const DmSockSpec *s);
 /* The usage text printed by -help. */
 const char *dm_options_usage(void);
+/* The name of the i-th option taken (without its dash), NULL past the
+   last: every one appears in the usage text. */
+const char *dm_options_name(size_t i);
 
 #endif

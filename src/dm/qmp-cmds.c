@@ -163,7 +163,7 @@ bool dm_save_to(DmDaemon *d, const char *path, GByteArray *buf, GError **errp)
         return false;
     }
     ok = dm_state_write_fd(fd, path, buf->data, buf->len, errp);
-    close(fd);
+    qmp_fdset_close(d->srv, fd);
     return ok;
 }
 
@@ -203,7 +203,7 @@ bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
         return false;
     }
     ok = dm_state_read_fd(fd, path, buf, errp);
-    close(fd);
+    qmp_fdset_close(d->srv, fd);
     return ok;
 }
 
@@ -269,4 +269,8 @@ void dm_qmp_cmds_register(DmDaemon *d)
     for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
         qmp_commands_add(d->cmds, cmds[i].name, cmds[i].fn, cmds[i].args, 0, d);
     }
+    qmp_schema_register(d->cmds);
+    dm_hmp_register(d);
+    dm_qom_register(d);
+    dm_preconfig_register(d);
 }

@@ -268,6 +268,12 @@ void rtc_update_time(RtcDevice *d)
     }
 }
 
+void rtc_get_date(RtcDevice *d, struct tm *tm)
+{
+    rtc_update_time(d);
+    rtc_get_tm(&d->s, tm);
+}
+
 /* ---- alarm and update-ended timer ---- */
 
 static int rtc_convert_hour(const RtcState *s, int hour)

@@ -44,6 +44,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "hw/bus.h"
 #include "hw/clock.h"
@@ -132,6 +133,10 @@ void rtc_reset(RtcDevice *d);
 void rtc_free(RtcDevice *d);
 
 RtcState *rtc_state(RtcDevice *d);
+/* QEMU's `date` property (rtc_get_date): the time registers brought up
+   to date (unless SET), then read back as a struct tm (tm_year from 1900,
+   tm_mon from 0; tm_wday from the register). */
+void rtc_get_date(RtcDevice *d, struct tm *tm);
 /* Current level of the IRQ output. */
 int rtc_irq_level(RtcDevice *d);
 /* Direct CMOS access for machine code (QEMU mc146818rtc_set_cmos_data). */

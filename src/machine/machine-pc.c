@@ -261,3 +261,12 @@ const MachineSerialSink *machine_pc_serial_sink(Machine *m, int i)
 
     return i >= 0 && i < pc->nserial ? &pc->serial_sink[i] : NULL;
 }
+
+bool machine_rtc_date(Machine *m, struct tm *tm)
+{
+    if (!m->pc) {
+        return false;
+    }
+    rtc_get_date(m->pc->rtc, tm);
+    return true;
+}

@@ -16,6 +16,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "cpu/ram.h"
 #include "hw/bus.h"
@@ -124,5 +125,8 @@ bool machine_load_checkpoint(Machine *m, const uint8_t *dev, size_t dev_len,
 SerialDevice *machine_serial(Machine *m, int i);
 /* The sink the i-th UART was given, or NULL when there is no such UART. */
 const MachineSerialSink *machine_serial_sink(Machine *m, int i);
+/* The RTC's date as QEMU's `rtc-time` property (see rtc_get_date); false
+   for MACHINE_NONE. */
+bool machine_rtc_date(Machine *m, struct tm *tm);
 
 #endif

@@ -173,6 +173,11 @@ bool qmp_client_usable(const QmpClient *c)
     return !c->broken;
 }
 
+int qmp_client_fd(const QmpClient *c)
+{
+    return c->fd;
+}
+
 json_t *qmp_client_recv_reply(QmpClient *c, GError **errp)
 {
     GError *err = NULL;

@@ -52,6 +52,9 @@ json_t *qmp_client_execute(QmpClient *c, const char *cmd, json_t *args, int fd,
 /* False once a timeout or an I/O failure made the client unusable (as
    opposed to a QMP error reply, after which it carries on). */
 bool qmp_client_usable(const QmpClient *c);
+/* The connection's socket, to poll for events (read it only through the
+   client). */
+int qmp_client_fd(const QmpClient *c);
 /* Sends raw bytes (tests: malformed input). */
 bool qmp_client_send_raw(QmpClient *c, const void *buf, size_t len,
                          GError **errp);

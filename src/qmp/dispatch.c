@@ -28,6 +28,7 @@ typedef struct QmpCommand {
 struct QmpCommands {
     GPtrArray *list;   /* QmpCommand *, registration order */
     GHashTable *index; /* name -> QmpCommand * */
+    bool preconfig;    /* only QMP_CMD_ALLOW_PRECONFIG commands run */
 };
 
 static void qmp_command_free(gpointer p)
@@ -55,9 +56,9 @@ QmpCommands *qmp_commands_new(void)
     cmds->list = g_ptr_array_new_with_free_func(qmp_command_free);
     cmds->index = g_hash_table_new(g_str_hash, g_str_equal);
     qmp_commands_add(cmds, "qmp_capabilities", qmp_cmd_qmp_capabilities,
-                     qmp_args_capabilities, 0, NULL);
-    qmp_commands_add(cmds, "query-commands", qmp_cmd_query_commands, NULL, 0,
-                     cmds);
+                     qmp_args_capabilities, QMP_CMD_ALLOW_PRECONFIG, NULL);
+    qmp_commands_add(cmds, "query-commands", qmp_cmd_query_commands, NULL,
+                     QMP_CMD_ALLOW_PRECONFIG, cmds);
     return cmds;
 }
 
@@ -91,6 +92,36 @@ void qmp_commands_add(QmpCommands *cmds, const char *name, QmpCommandFn fn,
 bool qmp_commands_has(const QmpCommands *cmds, const char *name)
 {
     return g_hash_table_contains(cmds->index, name);
+}
+
+void qmp_commands_allow_preconfig(QmpCommands *cmds, const char *name)
+{
+    QmpCommand *c = g_hash_table_lookup(cmds->index, name);
+
+    if (c) {
+        c->flags |= QMP_CMD_ALLOW_PRECONFIG;
+    }
+}
+
+void qmp_commands_foreach(const QmpCommands *cmds,
+                          void (*fn)(const char *name, const QmpArg *args,
+                                     void *opaque),
+                          void *opaque)
+{
+    for (guint i = 0; i < cmds->list->len; i++) {
+        const QmpCommand *c = g_ptr_array_index(cmds->list, i);
+        fn(c->name, c->args, opaque);
+    }
+}
+
+void qmp_commands_set_preconfig(QmpCommands *cmds, bool preconfig)
+{
+    cmds->preconfig = preconfig;
+}
+
+bool qmp_commands_in_preconfig(const QmpCommands *cmds)
+{
+    return cmds->preconfig;
 }
 
 /* ---- Built-in commands -------------------------------------------------- */
@@ -307,6 +338,13 @@ static json_t *qmp_run(QmpCommands *cmds, QmpSession *s, json_t *req,
     if (!c) {
         g_set_error(errp, LS_ERROR, LS_ERROR_COMMAND_NOT_FOUND,
                     "The command %s has not been found", name);
+        return NULL;
+    }
+    if (cmds->preconfig && !(c->flags & QMP_CMD_ALLOW_PRECONFIG)) {
+        ls_error_set(errp,
+                     "The command '%s' is permitted only after machine "
+                     "initialization has completed",
+                     name);
         return NULL;
     }
     args = json_object_get(req, "arguments");

@@ -9,8 +9,14 @@
  * with a digit". query-fdsets lists sets in descending id order, fds in
  * the order added (as QEMU's list building does).
  *
- * Leaves out: QEMU's tracking of dup'ed fds (a dup handed out by
- * qmp_fdset_open belongs to the caller and is never closed here).
+ * When an fd set's fds are closed is QEMU 7.2's rule (monitor/misc.c,
+ * monitor_fdset_cleanup), run whenever a session closes, after remove-fd,
+ * and when the last dup of a set handed out by qmp_fdset_open is given
+ * back with qmp_fdset_close: only while the VM is running, an fd is
+ * closed if it was removed with remove-fd, or if no session is left and
+ * no dup of its set is in use. A set with no fds and no dups in use is
+ * freed. So a paused VM keeps an fd added on a connection that has since
+ * closed (libxl adds on one connection and loads on the next).
  */
 #include "qmp/fds.h"
 
@@ -34,7 +40,8 @@ typedef struct QmpFdSetFd {
 
 struct QmpFdSet {
     int64_t id;
-    GPtrArray *fds; /* QmpFdSetFd * */
+    GPtrArray *fds; /* QmpFdSetFd *, in the order added */
+    GArray *dups;   /* int: fds from qmp_fdset_open not yet given back */
 };
 
 static const char qmp_no_fd_msg[] =
@@ -52,6 +59,7 @@ static void qmp_fdset_fd_free(gpointer p)
 static void qmp_fdset_free(QmpFdSet *set)
 {
     g_ptr_array_free(set->fds, TRUE);
+    g_array_free(set->dups, TRUE);
     g_free(set);
 }
 
@@ -89,32 +97,54 @@ static int64_t qmp_fdset_free_id(QmpServer *srv)
     return id;
 }
 
-void qmp_fdsets_cleanup(QmpServer *srv, bool all)
+void qmp_fds_set_vm_running_fn(QmpServer *srv, QmpVmRunningFn fn, void *opaque)
+{
+    srv->vm_running = fn;
+    srv->vm_running_opaque = opaque;
+}
+
+static bool qmp_fds_vm_running(QmpServer *srv)
+{
+    return !srv->vm_running || srv->vm_running(srv->vm_running_opaque);
+}
+
+/* QEMU's monitor_fdset_cleanup for one set; `l` is its link in
+   srv->fdsets, deleted if the set is freed. */
+static void qmp_fdset_cleanup(QmpServer *srv, GList *l)
+{
+    QmpFdSet *set = l->data;
+    bool unheld = set->dups->len == 0 && qmp_server_session_count(srv) == 0;
+    bool running = qmp_fds_vm_running(srv);
+
+    for (guint i = 0; i < set->fds->len;) {
+        QmpFdSetFd *f = g_ptr_array_index(set->fds, i);
+        if ((f->removed || unheld) && running) {
+            g_ptr_array_remove_index(set->fds, i);
+        } else {
+            i++;
+        }
+    }
+    if (set->fds->len == 0 && set->dups->len == 0) {
+        qmp_fdset_free(set);
+        srv->fdsets = g_list_delete_link(srv->fdsets, l);
+    }
+}
+
+void qmp_fdsets_cleanup(QmpServer *srv)
 {
     GList *l = srv->fdsets;
 
     while (l) {
         GList *next = l->next;
-        QmpFdSet *set = l->data;
-        for (guint i = 0; i < set->fds->len;) {
-            QmpFdSetFd *f = g_ptr_array_index(set->fds, i);
-            if (f->removed || all) {
-                g_ptr_array_remove_index(set->fds, i);
-            } else {
-                i++;
-            }
-        }
-        if (set->fds->len == 0) {
-            qmp_fdset_free(set);
-            srv->fdsets = g_list_delete_link(srv->fdsets, l);
-        }
+        qmp_fdset_cleanup(srv, l);
         l = next;
     }
 }
 
 void qmp_fdsets_free(QmpServer *srv)
 {
-    qmp_fdsets_cleanup(srv, true);
+    g_list_free_full(srv->fdsets, (GDestroyNotify)qmp_fdset_free);
+    srv->fdsets = NULL;
 }
 
 /* ---- getfd / closefd ---------------------------------------------------- */
@@ -196,6 +226,7 @@ static json_t *qmp_cmd_add_fd(json_t *args, QmpSession *s, void *opaque,
         set = g_new0(QmpFdSet, 1);
         set->id = id;
         set->fds = g_ptr_array_new_with_free_func(qmp_fdset_fd_free);
+        set->dups = g_array_new(FALSE, FALSE, sizeof(int));
         s->srv->fdsets =
             g_list_insert_sorted(s->srv->fdsets, set, qmp_fdset_cmp);
     }
@@ -206,14 +237,21 @@ static json_t *qmp_cmd_add_fd(json_t *args, QmpSession *s, void *opaque,
     return json_pack("{sisI}", "fd", fd, "fdset-id", (json_int_t)id);
 }
 
+/* QEMU: an existing set without `fd` always succeeds (every fd marked);
+   with `fd`, that fd must be in the set. Then the set's cleanup runs. */
 static json_t *qmp_cmd_remove_fd(json_t *args, QmpSession *s, void *opaque,
                                  GError **errp)
 {
     int64_t id = json_integer_value(json_object_get(args, "fdset-id"));
     json_t *jfd = json_object_get(args, "fd");
-    QmpFdSet *set = s ? qmp_fdset_find(s->srv, id) : NULL;
-    bool hit = false;
+    GList *l = s ? s->srv->fdsets : NULL;
+    QmpFdSet *set;
+    bool hit = !jfd;
 
+    while (l && ((QmpFdSet *)l->data)->id != id) {
+        l = l->next;
+    }
+    set = l ? l->data : NULL;
     for (guint i = 0; set && i < set->fds->len; i++) {
         QmpFdSetFd *f = g_ptr_array_index(set->fds, i);
         if (!jfd || f->fd == json_integer_value(jfd)) {
@@ -221,21 +259,20 @@ static json_t *qmp_cmd_remove_fd(json_t *args, QmpSession *s, void *opaque,
             hit = true;
         }
     }
-    if (!hit) {
-        if (jfd) {
-            ls_error_set(errp,
-                         "File descriptor named 'fdset-id:%" PRId64
-                         ", fd:%" JSON_INTEGER_FORMAT "' not found",
-                         id, json_integer_value(jfd));
-        } else {
-            ls_error_set(
-                errp, "File descriptor named 'fdset-id:%" PRId64 "' not found",
-                id);
-        }
-        return NULL;
+    if (set && hit) {
+        qmp_fdset_cleanup(s->srv, l);
+        return json_object();
     }
-    qmp_fdsets_cleanup(s->srv, false);
-    return json_object();
+    if (jfd) {
+        ls_error_set(errp,
+                     "File descriptor named 'fdset-id:%" PRId64
+                     ", fd:%" JSON_INTEGER_FORMAT "' not found",
+                     id, json_integer_value(jfd));
+    } else {
+        ls_error_set(
+            errp, "File descriptor named 'fdset-id:%" PRId64 "' not found", id);
+    }
+    return NULL;
 }
 
 static json_t *qmp_fdset_info(const QmpFdSet *set)
@@ -299,24 +336,40 @@ bool qmp_fdset_is_path(const char *path)
     return path && g_str_has_prefix(path, QMP_FDSET_PREFIX);
 }
 
-/* The fd of set `id` whose access mode is `mode`; -1 + errno if none. */
-static int qmp_fdset_pick(QmpServer *srv, int64_t id, int mode)
+/* QEMU's monitor_fdset_dup_fd_add: the newest fd of set `id` whose access
+   mode is `mode` (removed or not: QEMU does not skip removed fds still
+   held), dup'ed and recorded as in use; -1 + errno if none. */
+static int qmp_fdset_dup(QmpServer *srv, int64_t id, int flags)
 {
     QmpFdSet *set = qmp_fdset_find(srv, id);
+    int fd = -1;
 
     if (!set) {
         errno = ENOENT;
         return -1;
     }
-    for (guint i = 0; i < set->fds->len; i++) {
+    for (guint i = set->fds->len; i-- > 0 && fd < 0;) {
         QmpFdSetFd *f = g_ptr_array_index(set->fds, i);
         int fl = fcntl(f->fd, F_GETFL);
-        if (!f->removed && fl >= 0 && (fl & O_ACCMODE) == mode) {
-            return f->fd;
+        if (fl < 0) {
+            return -1;
         }
+        fd = (fl & O_ACCMODE) == (flags & O_ACCMODE) ? f->fd : -1;
     }
-    errno = EACCES;
-    return -1;
+    if (fd < 0) {
+        errno = EACCES;
+        return -1;
+    }
+    fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    if (flags & (O_APPEND | O_NONBLOCK)) {
+        fcntl(fd, F_SETFL,
+              fcntl(fd, F_GETFL) | (flags & (O_APPEND | O_NONBLOCK)));
+    }
+    g_array_append_val(set->dups, fd);
+    return fd;
 }
 
 int qmp_fdset_open(QmpServer *srv, const char *path, int flags, GError **errp)
@@ -335,12 +388,8 @@ int qmp_fdset_open(QmpServer *srv, const char *path, int flags, GError **errp)
     id = strtoll(num, &end, 10);
     if (!*num || *end || errno || id < 0) {
         errno = ENOENT;
-    } else if ((fd = qmp_fdset_pick(srv, id, flags & O_ACCMODE)) >= 0) {
-        fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-        if (fd >= 0 && (flags & (O_APPEND | O_NONBLOCK))) {
-            fcntl(fd, F_SETFL,
-                  fcntl(fd, F_GETFL) | (flags & (O_APPEND | O_NONBLOCK)));
-        }
+    } else {
+        fd = qmp_fdset_dup(srv, id, flags);
     }
     if (fd >= 0) {
         return fd;
@@ -349,4 +398,23 @@ int qmp_fdset_open(QmpServer *srv, const char *path, int flags, GError **errp)
     ls_error_set(errp, "Could not open '%s': %s", path, g_strerror(saved));
     errno = saved;
     return -1;
+}
+
+void qmp_fdset_close(QmpServer *srv, int fd)
+{
+    for (GList *l = srv->fdsets; l; l = l->next) {
+        QmpFdSet *set = l->data;
+        for (guint i = 0; i < set->dups->len; i++) {
+            if (g_array_index(set->dups, int, i) != fd) {
+                continue;
+            }
+            g_array_remove_index(set->dups, i);
+            if (set->dups->len == 0) {
+                qmp_fdset_cleanup(srv, l);
+            }
+            close(fd);
+            return;
+        }
+    }
+    close(fd);
 }

@@ -53,6 +53,8 @@ struct QmpServer {
     GSource *reaper;
     QmpSessionClosedFn closed_cb;
     void *closed_opaque;
+    bool (*vm_running)(void *opaque); /* fds.c: QEMU's runstate_is_running */
+    void *vm_running_opaque;
 };
 
 /* A GSource watching one fd whose callback is a QmpFdFunc. */
@@ -74,7 +76,8 @@ void qmp_session_kill(QmpSession *s);
 void qmp_server_schedule_reap(QmpServer *srv);
 
 /* fds.c */
-void qmp_fdsets_cleanup(QmpServer *srv, bool all);
+/* QEMU's monitor_fdsets_cleanup: run after a session closes. */
+void qmp_fdsets_cleanup(QmpServer *srv);
 void qmp_fdsets_free(QmpServer *srv);
 
 #endif

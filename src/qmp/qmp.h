@@ -71,6 +71,8 @@ typedef json_t *(*QmpCommandFn)(json_t *args, QmpSession *session, void *opaque,
 enum {
     /* Skip schema checking: the handler validates `args` itself. */
     QMP_CMD_NO_ARG_CHECK = 1 << 0,
+    /* Allowed in preconfig state (QEMU's 'allow-preconfig'). */
+    QMP_CMD_ALLOW_PRECONFIG = 1 << 1,
 };
 
 QmpCommands *qmp_commands_new(void);
@@ -87,6 +89,28 @@ void qmp_commands_add(QmpCommands *cmds, const char *name, QmpCommandFn fn,
 
 /* True if `name` is registered. */
 bool qmp_commands_has(const QmpCommands *cmds, const char *name);
+
+/* Adds QMP_CMD_ALLOW_PRECONFIG to `name` if registered (qmp_capabilities
+   and query-commands have it from the start). */
+void qmp_commands_allow_preconfig(QmpCommands *cmds, const char *name);
+
+/* Calls fn(name, args, opaque) for every command, in registration order
+   (args: the schema table, NULL for none). */
+void qmp_commands_foreach(const QmpCommands *cmds,
+                          void (*fn)(const char *name, const QmpArg *args,
+                                     void *opaque),
+                          void *opaque);
+
+/* schema.c: registers query-qmp-schema (QEMU's introspection shape) for
+   the commands of `cmds`, including those registered later. */
+void qmp_schema_register(QmpCommands *cmds);
+
+/* In preconfig state (QEMU's --preconfig until x-exit-preconfig) a command
+   without QMP_CMD_ALLOW_PRECONFIG is refused with QEMU's GenericError
+   "The command 'NAME' is permitted only after machine initialization has
+   completed", before its arguments are checked. */
+void qmp_commands_set_preconfig(QmpCommands *cmds, bool preconfig);
+bool qmp_commands_in_preconfig(const QmpCommands *cmds);
 
 /*
  * Runs one parsed request (any JSON value) for `session` (may be NULL for

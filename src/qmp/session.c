@@ -52,10 +52,8 @@ void qmp_session_kill(QmpSession *s)
     s->dead = true;
     qmp_session_watch(s);
     qmp_server_schedule_reap(s->srv);
-    /* QEMU: when no monitor is left, fd sets lose the fds nobody holds. */
-    if (qmp_server_session_count(s->srv) == 0) {
-        qmp_fdsets_cleanup(s->srv, true);
-    }
+    /* QEMU runs its fd set cleanup on every monitor's close (fds.c). */
+    qmp_fdsets_cleanup(s->srv);
 }
 
 void qmp_session_send(QmpSession *s, const json_t *msg)

@@ -148,7 +148,7 @@ static void diff_all(DiffOut *o, const VmsDecoded *a, const GByteArray *ba,
 
 int tools_cmd_diff(int argc, char **argv)
 {
-    ToolsSetup s = {.nfiles = 2, .json_option = true};
+    ToolsSetup s = {.nfiles = 2, .json_option = true, .own_schema = true};
     g_autoptr(GError) err = NULL;
 
     if (!tools_setup(&s, argc, argv, "A B - compare two device-state files",

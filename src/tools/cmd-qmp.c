@@ -1,16 +1,17 @@
 /*
- * lockstep qmp ADDR [COMMAND [key=value ...]]
+ * lockstep qmp [--pretty] ADDR [COMMAND [key=value ...]]
  *
  * A QMP client for people and scripts, for lockstep-dm or QEMU alike.
  * With a COMMAND: connect, negotiate, run it, print the return value as
  * JSON and exit 0; a QMP error prints "Class: desc" on stderr and exits 1;
- * a connection failure exits 2. Without: an interactive shell reading
- * commands from stdin, one per line, in the same `COMMAND key=value`
- * form or as a raw JSON request; events that arrive are printed as they
- * are seen. Each value is JSON when it parses as JSON (5, true, {"a": 1},
- * "quoted"), else a string (filename=/tmp/x).
+ * a connection failure exits 2. Without: a shell reading commands, one
+ * per line, in the same `COMMAND key=value` form or as a raw JSON
+ * request: on a terminal the readline shell of qmp-shell.c; otherwise
+ * lines from stdin, with the events received printed before each line's
+ * result. Each value is JSON when it parses as JSON (5, true, {"a": 1},
+ * "quoted"), else a string (filename=/tmp/x). --pretty indents output.
  */
-#include "tools.h"
+#include "tools-qmp.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,9 +24,12 @@
 #define TOOLS_QMP_EXIT_QMP_ERROR 1
 #define TOOLS_QMP_MAX_LINE       (1024 * 1024)
 
-static void tools_qmp_print(FILE *out, const json_t *v)
+void tools_qmp_print(FILE *out, const json_t *v, bool pretty)
 {
-    g_autofree char *text = qmp_json_dumps(v);
+    g_autofree char *text =
+        pretty ? json_dumps(v, JSON_INDENT(4) | JSON_PRESERVE_ORDER |
+                                   JSON_ENCODE_ANY)
+               : qmp_json_dumps(v);
 
     fprintf(out, "%s\n", text);
     fflush(out);
@@ -60,7 +64,7 @@ static json_t *tools_qmp_args(int argc, char **argv, GError **errp)
 /* Runs one command; prints the result or the error. Returns the exit
    status; *dead is set when the connection is gone. */
 static int tools_qmp_run(QmpClient *c, const char *cmd, json_t *args,
-                         bool *dead)
+                         bool pretty, bool *dead)
 {
     g_autoptr(GError) err = NULL;
     json_t *ret = qmp_client_execute(c, cmd, args, -1, &err);
@@ -70,23 +74,22 @@ static int tools_qmp_run(QmpClient *c, const char *cmd, json_t *args,
         *dead = !qmp_client_usable(c);
         return *dead ? TOOLS_EXIT_ERROR : TOOLS_QMP_EXIT_QMP_ERROR;
     }
-    tools_qmp_print(stdout, ret);
+    tools_qmp_print(stdout, ret, pretty);
     json_decref(ret);
     return TOOLS_EXIT_OK;
 }
 
-static void tools_qmp_drain_events(QmpClient *c)
+static void tools_qmp_drain_events(QmpClient *c, bool pretty)
 {
     json_t *ev;
 
     while ((ev = qmp_client_next_event(c, 0, NULL))) {
-        tools_qmp_print(stdout, ev);
+        tools_qmp_print(stdout, ev, pretty);
         json_decref(ev);
     }
 }
 
-/* One shell line: a raw JSON request, or COMMAND key=value ... */
-static int tools_qmp_line(QmpClient *c, const char *line, bool *dead)
+int tools_qmp_line(QmpClient *c, const char *line, bool pretty, bool *dead)
 {
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) words = NULL;
@@ -101,7 +104,7 @@ static int tools_qmp_line(QmpClient *c, const char *line, bool *dead)
             return TOOLS_EXIT_ERROR;
         }
         args = json_incref(json_object_get(req, "arguments"));
-        int rc = tools_qmp_run(c, cmd, args, dead);
+        int rc = tools_qmp_run(c, cmd, args, pretty, dead);
         json_decref(req);
         return rc;
     }
@@ -114,23 +117,19 @@ static int tools_qmp_line(QmpClient *c, const char *line, bool *dead)
         fprintf(stderr, "lockstep: %s\n", err->message);
         return TOOLS_EXIT_ERROR;
     }
-    return tools_qmp_run(c, words[0], args, dead);
+    return tools_qmp_run(c, words[0], args, pretty, dead);
 }
 
-static int tools_qmp_shell(QmpClient *c)
+/* Lines from a pipe or file (scripts). */
+static int tools_qmp_lines(QmpClient *c, bool pretty)
 {
     g_autofree char *line = g_malloc(TOOLS_QMP_MAX_LINE);
-    bool tty = isatty(STDIN_FILENO);
     bool dead = false;
     int rc = TOOLS_EXIT_OK;
 
-    tools_qmp_print(stdout, qmp_client_greeting(c));
+    tools_qmp_print(stdout, qmp_client_greeting(c), pretty);
     for (;;) {
-        tools_qmp_drain_events(c);
-        if (tty) {
-            fputs("(QMP) ", stdout);
-            fflush(stdout);
-        }
+        tools_qmp_drain_events(c, pretty);
         if (!fgets(line, TOOLS_QMP_MAX_LINE, stdin)) {
             break;
         }
@@ -138,25 +137,34 @@ static int tools_qmp_shell(QmpClient *c)
         if (line[0] == '\0' || line[0] == '#') {
             continue;
         }
-        rc = tools_qmp_line(c, line, &dead);
+        rc = tools_qmp_line(c, line, pretty, &dead);
         if (dead) {
             break;
         }
     }
-    tools_qmp_drain_events(c);
+    tools_qmp_drain_events(c, pretty);
     return dead ? TOOLS_EXIT_ERROR : rc;
+}
+
+static int tools_qmp_usage(void)
+{
+    fprintf(stderr,
+            "usage: lockstep qmp [--pretty] ADDR [COMMAND [key=value ...]]\n"
+            "  ADDR: unix:PATH or tcp:HOST:PORT\n");
+    return TOOLS_EXIT_ERROR;
 }
 
 int tools_cmd_qmp(int argc, char **argv)
 {
     g_autoptr(GError) err = NULL;
+    bool pretty = argc > 1 && !strcmp(argv[1], "--pretty");
     QmpClient *c;
     int rc;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: lockstep qmp ADDR [COMMAND [key=value ...]]\n"
-                        "  ADDR: unix:PATH or tcp:HOST:PORT\n");
-        return TOOLS_EXIT_ERROR;
+    argc -= pretty;
+    argv += pretty;
+    if (argc < 2 || argv[1][0] == '-') {
+        return tools_qmp_usage();
     }
     c = qmp_client_connect(argv[1], 0, 0, &err);
     if (!c) {
@@ -164,7 +172,8 @@ int tools_cmd_qmp(int argc, char **argv)
         return TOOLS_EXIT_ERROR;
     }
     if (argc == 2) {
-        rc = tools_qmp_shell(c);
+        rc = isatty(STDIN_FILENO) ? tools_qmp_shell_tty(c, pretty)
+                                  : tools_qmp_lines(c, pretty);
     } else {
         json_t *args = tools_qmp_args(argc - 3, argv + 3, &err);
         bool dead = false;
@@ -172,7 +181,7 @@ int tools_cmd_qmp(int argc, char **argv)
             fprintf(stderr, "lockstep: %s\n", err->message);
             rc = TOOLS_EXIT_ERROR;
         } else {
-            rc = tools_qmp_run(c, argv[2], args, &dead);
+            rc = tools_qmp_run(c, argv[2], args, pretty, &dead);
         }
     }
     qmp_client_free(c);

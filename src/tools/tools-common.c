@@ -1,10 +1,20 @@
 /*
- * The setup dump, diff and check share: options, schema, files, decode.
+ * The setup dump, diff and check share: options, schema, files ("-":
+ * stdin), decode. Without --schema, dump and diff decode with lockstep's
+ * own descriptions, so lockstep's sections (and QEMU's of the same
+ * devices) show by field name; sections of devices lockstep lacks stay
+ * hex.
  */
 #include "tools.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "machine/machine.h"
 
 static bool tools_parse(ToolsSetup *s, int *argc, char ***argv,
                         const char *params, GError **errp)
@@ -33,9 +43,75 @@ static bool tools_parse(ToolsSetup *s, int *argc, char ***argv,
     return true;
 }
 
+/* The whole input; errors do not name it (the caller does, once). */
+static bool tools_read_input(const char *path, GByteArray **buf, GError **errp)
+{
+    bool is_stdin = !strcmp(path, "-");
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    bool ok;
+
+    if (fd < 0) {
+        ls_error_set(errp, "cannot open: %s", g_strerror(errno));
+        return false;
+    }
+    ok = vms_read_fd(fd, buf, errp);
+    if (!is_stdin) {
+        close(fd);
+    }
+    return ok;
+}
+
+json_t *tools_own_vmdesc(GError **errp)
+{
+    MachineOpts mo = {
+        .kind = MACHINE_PC,
+        .load.unknown = VMS_UNKNOWN_REJECT,
+        .nserial = MACHINE_MAX_SERIAL,
+    };
+    Machine *m = machine_new(&mo, errp);
+    g_autofree char *text = m ? vms_vmdesc_export(m->reg, errp) : NULL;
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+
+    machine_free(m);
+    if (text && !v) {
+        ls_error_set(errp, "lockstep's own vmdesc does not parse");
+    }
+    return v;
+}
+
+/* --schema FILE, or "-": the vmdesc from stdin (same cap and check as
+   vms_vmdesc_read). */
+static json_t *tools_read_schema(const char *path, GError **errp)
+{
+    g_autoptr(GByteArray) a = NULL;
+    json_error_t jerr;
+    json_t *j;
+
+    if (strcmp(path, "-")) {
+        return vms_vmdesc_read(path, errp);
+    }
+    if (!tools_read_input(path, &a, errp)) {
+        g_prefix_error(errp, "-: ");
+        return NULL;
+    }
+    if (a->len > VMS_MAX_VMDESC_SIZE) {
+        ls_error_set(errp, "-: vmdesc larger than the %u byte cap",
+                     VMS_MAX_VMDESC_SIZE);
+        return NULL;
+    }
+    j = json_loadb((const char *)a->data, a->len, 0, &jerr);
+    if (!j || !json_is_array(json_object_get(j, "devices"))) {
+        ls_error_set(errp, "-: not a vmdesc JSON (line %d: %s)", jerr.line,
+                     j ? "no \"devices\" array" : jerr.text);
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
 static bool tools_decode_input(ToolsSetup *s, ToolsInput *in, GError **errp)
 {
-    if (!vms_read_file(in->path, &in->buf, errp)) {
+    if (!tools_read_input(in->path, &in->buf, errp)) {
         return false;
     }
     in->dec = vms_decode(in->buf->data, in->buf->len, s->vmdesc, errp);
@@ -53,8 +129,9 @@ bool tools_setup(ToolsSetup *s, int argc, char **argv, const char *params,
         s->in[i].path = g_strdup(argv[i + 1]);
     }
     s->failed = TOOLS_FAILED_SCHEMA;
-    if (s->schema) {
-        s->vmdesc = vms_vmdesc_read(s->schema, errp);
+    if (s->schema || s->own_schema) {
+        s->vmdesc = s->schema ? tools_read_schema(s->schema, errp)
+                              : tools_own_vmdesc(errp);
         if (!s->vmdesc) {
             return false;
         }

@@ -35,6 +35,7 @@ typedef struct ToolsInput {
 typedef struct ToolsSetup {
     int nfiles;       /* in: 1 or 2 FILE arguments */
     bool json_option; /* in: the command takes --json */
+    bool own_schema;  /* in: without --schema, lockstep's descriptions */
     char *schema;     /* out: --schema path, or NULL */
     gboolean as_json; /* out: --json */
     json_t *vmdesc;   /* out: the schema, or NULL */
@@ -45,9 +46,11 @@ typedef struct ToolsSetup {
 /*
  * The setup of dump, diff and check: parses argv (argv[0] is the
  * subcommand; `params` is GOption's summary line) for --schema, --json
- * when json_option, and nfiles files; reads the schema; reads and decodes
- * each file. False with *errp and s->failed saying where (an input's
- * errors do not repeat its path). tools_setup_clear frees all.
+ * when json_option, and nfiles files; reads the schema (without
+ * --schema, lockstep's own when own_schema: tools_own_vmdesc); reads
+ * ("-": stdin) and decodes each file. False with *errp and s->failed saying
+ * where (an input's errors do not repeat its path). tools_setup_clear frees
+ * all.
  */
 bool tools_setup(ToolsSetup *s, int argc, char **argv, const char *params,
                  GError **errp);
@@ -55,5 +58,9 @@ void tools_setup_clear(ToolsSetup *s);
 /* "lockstep CMD: [PATH: ]MESSAGE" on stderr for a failed tools_setup. */
 void tools_setup_print_error(const ToolsSetup *s, const char *cmd,
                              const GError *err);
+
+/* lockstep's own device descriptions as a vmdesc JSON (lockstep-dm's pc
+   machine with four UARTs), or NULL with *errp. */
+json_t *tools_own_vmdesc(GError **errp);
 
 #endif

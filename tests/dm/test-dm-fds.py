@@ -2,9 +2,12 @@
 """lockstep-dm as its real clients drive it: fd passing (add-fd +
 /dev/fdset/N) for save and load, libxl's one-connection-per-command
 pattern, several monitors at once (-qmp twice, -chardev + -mon), an
-inherited listening fd (libxl), connecting out (libqtest), tcp."""
+inherited listening fd (libxl), connecting out (libqtest), tcp; and
+QEMU 7.2's rule for when fd set fds are closed (monitor_fdset_cleanup)."""
 import os
+import select
 import socket
+import time
 
 from dmlib import Dm, Qmp, check, run_tests, wait_for_path
 
@@ -147,8 +150,118 @@ def test_tcp():
         check(q.status() == "prelaunch", "tcp monitor")
 
 
+# ---- QEMU 7.2's fd set cleanup rule --------------------------------------
+# An fd set fd is closed only while the VM is running, and then only if it
+# was removed with remove-fd, or no monitor is left (and no dup of its set
+# is in use). The fd passed is a pipe's write end: once the daemon closes
+# its copy, our read end sees EOF.
+
+def dm_fd_count(dm):
+    return len(os.listdir("/proc/%d/fd" % dm.proc.pid))
+
+
+def close_and_sync(dm, q):
+    """Closes monitor `q` and waits until the daemon has dropped it (its
+    socket fd is closed after the session's cleanup ran)."""
+    n = dm_fd_count(dm)
+    q.close()
+    end = time.monotonic() + 10
+    while dm_fd_count(dm) >= n:
+        check(time.monotonic() < end, "daemon never dropped the monitor")
+        time.sleep(0.005)
+
+
+def add_pipe(q):
+    """add-fd of a pipe's write end; returns (read end, fd set id)."""
+    r, w = os.pipe()
+    info = q.cmd_ok("add-fd", fds=[w])
+    os.close(w)
+    return r, info["fdset-id"]
+
+
+def closed_by_dm(r, timeout=0.0):
+    return bool(select.select([r], [], [], timeout)[0])
+
+
+def test_fdset_paused_kept_after_last_monitor():
+    """libxl: add-fd on one connection, load on the next, VM paused."""
+    with Dm(*DET) as dm:
+        q = dm.connect()
+        ref = dm.path("ref.devstate")
+        q.cmd_ok("xen-save-devices-state", {"filename": ref})
+        fd = os.open(ref, os.O_RDONLY)
+        r, pid = add_pipe(q)
+        info = q.cmd_ok("add-fd", fds=[fd])
+        os.close(fd)
+        close_and_sync(dm, q)
+        check(not closed_by_dm(r), "paused: fd kept with no monitor left")
+        q = dm.connect()
+        q.cmd_ok("xen-load-devices-state",
+                 {"filename": "/dev/fdset/%d" % info["fdset-id"]})
+        sets = q.cmd_ok("query-fdsets")
+        check([s["fdset-id"] for s in sets] == [info["fdset-id"], pid],
+              "both sets kept after the load: %r" % sets)
+        q.cmd_ok("stop")
+        close_and_sync(dm, q)
+        check(not closed_by_dm(r), "paused (stop): fd kept")
+
+
+def test_fdset_running_closed_with_last_monitor():
+    with Dm("-machine", "none") as dm:
+        q = dm.connect()
+        r, _ = add_pipe(q)
+        close_and_sync(dm, q)
+        check(closed_by_dm(r, 5), "running: fd closed with the last monitor")
+        q = dm.connect()
+        check(q.cmd_ok("query-fdsets") == [], "set freed")
+
+
+def test_fdset_running_two_monitors():
+    with Dm("-machine", "none") as dm:
+        q1, q2 = dm.connect(), dm.connect()
+        r, pid = add_pipe(q1)
+        close_and_sync(dm, q1)
+        check(not closed_by_dm(r), "running, a monitor left: fd kept")
+        sets = q2.cmd_ok("query-fdsets")
+        check(len(sets) == 1 and sets[0]["fdset-id"] == pid, "%r" % sets)
+        close_and_sync(dm, q2)
+        check(closed_by_dm(r, 5), "running: closed with the last monitor")
+
+
+def test_fdset_removed_running():
+    with Dm("-machine", "none") as dm:
+        q, q2 = dm.connect(), dm.connect()
+        r, pid = add_pipe(q)
+        q.cmd_ok("remove-fd", {"fdset-id": pid})
+        check(closed_by_dm(r), "running: remove-fd closes at once")
+        check(q2.cmd_ok("query-fdsets") == [], "set freed")
+
+
+def test_fdset_removed_paused():
+    with Dm("-machine", "none", "-S") as dm:
+        q, q2 = dm.connect(), dm.connect()
+        r, pid = add_pipe(q)
+        r2, pid2 = add_pipe(q)
+        q.cmd_ok("remove-fd", {"fdset-id": pid})
+        check(not closed_by_dm(r), "paused: remove-fd keeps the fd")
+        sets = q.cmd_ok("query-fdsets")
+        check([s["fdset-id"] for s in sets] == [pid2, pid],
+              "a removed fd is still listed while held: %r" % sets)
+        q.cmd_ok("cont")
+        check(not closed_by_dm(r), "cont alone closes nothing")
+        close_and_sync(dm, q)
+        check(closed_by_dm(r, 5), "running: a removed fd goes at a close")
+        check(not closed_by_dm(r2), "one not removed stays (monitor left)")
+        check([s["fdset-id"] for s in q2.cmd_ok("query-fdsets")] == [pid2],
+              "only the removed set is freed")
+
+
 if __name__ == "__main__":
     run_tests([test_fdset_round_trip, test_memfd_fdset,
                test_libxl_one_connection_per_command,
                test_two_qmp_monitors_and_chardev, test_inherited_listening_fd,
-               test_connect_out_like_libqtest, test_tcp])
+               test_connect_out_like_libqtest, test_tcp,
+               test_fdset_paused_kept_after_last_monitor,
+               test_fdset_running_closed_with_last_monitor,
+               test_fdset_running_two_monitors, test_fdset_removed_running,
+               test_fdset_removed_paused])

@@ -164,6 +164,30 @@ static void test_too_many_serial(void)
     dm_options_clear(&o);
 }
 
+/* -help lists every option the parser takes, as "-NAME" followed by a
+   space, '[', '|', ')' or the end of a line. */
+static void test_help_lists_every_option(void)
+{
+    const char *usage = dm_options_usage();
+    const char *name;
+
+    for (size_t i = 0; (name = dm_options_name(i)); i++) {
+        g_autofree char *dash = g_strdup_printf("-%s", name);
+        bool found = false;
+        for (const char *p = strstr(usage, dash); p && !found;
+             p = strstr(p + 1, dash)) {
+            char next = p[strlen(dash)];
+            found =
+                (p == usage || p[-1] == '\n' || p[-1] == ' ' || p[-1] == '-') &&
+                strchr(" [|)\n", next) != NULL;
+        }
+        if (!found) {
+            g_test_message("-help does not list -%s", name);
+            g_test_fail();
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -174,5 +198,7 @@ int main(int argc, char **argv)
     g_test_add_func("/dm/options/serial-rtc-boot", test_serial_rtc_boot);
     g_test_add_func("/dm/options/errors", test_errors);
     g_test_add_func("/dm/options/too-many-serial", test_too_many_serial);
+    g_test_add_func("/dm/options/help-lists-every-option",
+                    test_help_lists_every_option);
     return g_test_run();
 }

@@ -6,12 +6,15 @@
  * several sessions at once, a client that leaves mid-message, a client
  * that never reads while events pile up (dropped; others keep going), and
  * fd passing (getfd/closefd, add-fd/query-fdsets/remove-fd, /dev/fdset
- * open by access mode).
+ * open by access mode, QEMU's rule for closing fd set fds while a dup of
+ * the set is in use).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -97,8 +100,33 @@ static json_t *cmd_fdset_check(json_t *args, QmpSession *s, void *opaque,
         return NULL;
     }
     fl = fcntl(fd, F_GETFL);
-    close(fd);
+    qmp_fdset_close(qmp_session_server(s), fd);
     return json_pack("{si}", "accmode", fl & O_ACCMODE);
+}
+
+/* A dup of an fd set held across commands (fdset-hold / fdset-release),
+   as a device model holds one while it uses the file. */
+static int held_dup = -1;
+
+static json_t *cmd_fdset_hold(json_t *args, QmpSession *s, void *opaque,
+                              GError **errp)
+{
+    const char *path = json_string_value(json_object_get(args, "path"));
+    struct stat st;
+
+    held_dup = qmp_fdset_open(qmp_session_server(s), path, O_RDONLY, errp);
+    if (held_dup < 0 || fstat(held_dup, &st) < 0) {
+        return NULL;
+    }
+    return json_pack("{sI}", "ino", (json_int_t)st.st_ino);
+}
+
+static json_t *cmd_fdset_release(json_t *args, QmpSession *s, void *opaque,
+                                 GError **errp)
+{
+    qmp_fdset_close(qmp_session_server(s), held_dup);
+    held_dup = -1;
+    return json_object();
 }
 
 static json_t *cmd_named_fd(json_t *args, QmpSession *s, void *opaque,
@@ -121,6 +149,7 @@ static const QmpArg flood_args[] = {
 static const QmpArg check_args[] = {
     {"path", QMP_ARG_STR, false}, {"mode", QMP_ARG_INT, false}, {NULL}};
 static const QmpArg name_args[] = {{"name", QMP_ARG_STR, false}, {NULL}};
+static const QmpArg path_args[] = {{"path", QMP_ARG_STR, false}, {NULL}};
 
 static gpointer server_thread(gpointer opaque)
 {
@@ -153,6 +182,10 @@ static void fx_setup(Fx *fx, gconstpointer data)
     qmp_commands_add(fx->cmds, "fdset-check", cmd_fdset_check, check_args, 0,
                      NULL);
     qmp_commands_add(fx->cmds, "named-fd", cmd_named_fd, name_args, 0, NULL);
+    qmp_commands_add(fx->cmds, "fdset-hold", cmd_fdset_hold, path_args, 0,
+                     NULL);
+    qmp_commands_add(fx->cmds, "fdset-release", cmd_fdset_release, NULL, 0,
+                     NULL);
     fx->srv = qmp_server_new(fx->cmds, fx->ctx, NULL);
     g_assert_true(qmp_server_add(fx->srv, spec, &err));
     g_assert_no_error(err);
@@ -558,6 +591,79 @@ static void test_queued_fds_closed(Fx *fx, gconstpointer data)
     qmp_client_free(c);
 }
 
+static int open_fd_count(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    g_assert_nonnull(d);
+    while (readdir(d)) {
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Closes `c` and waits (bounded by attempts) until the server has closed
+   its side too: the session's cleanup has run by then. */
+static void close_and_sync(QmpClient *c)
+{
+    int n = open_fd_count();
+
+    qmp_client_free(c);
+    for (int i = 0; i < 500 && open_fd_count() > n - 2; i++) {
+        g_usleep(10000);
+    }
+    g_assert_cmpint(open_fd_count(), <=, n - 2);
+}
+
+/*
+ * No vm-running callback: the VM counts as running. A set whose dup is in
+ * use keeps its fds when the last session closes; once the dup comes back
+ * they stay while a session is connected, and go with the last one. The
+ * dup is of the newest fd of the right mode (QEMU's list order).
+ */
+static void test_fdset_in_use(Fx *fx, gconstpointer data)
+{
+    QmpClient *c = connect_ok(fx, 0);
+    int older = open_tmp(fx, O_RDONLY);
+    int newer = open_tmp(fx, O_RDONLY);
+    json_t *set0 = json_pack("{si}", "fdset-id", 0);
+    g_autofree char *r1 = exec_ok(c, "add-fd", json_incref(set0), older);
+    g_autofree char *r2 = exec_ok(c, "add-fd", set0, newer);
+    g_autofree char *want = g_strdup_printf(
+        "[{\"fds\": [{\"fd\": %d}, {\"fd\": %d}], \"fdset-id\": 0}]", fd_of(r1),
+        fd_of(r2));
+    g_autofree char *ino = NULL;
+    g_autofree char *q = NULL;
+    json_t *held;
+    struct stat st;
+
+    g_assert_cmpint(fstat(newer, &st), ==, 0);
+    close(older);
+    close(newer);
+    ino =
+        exec_ok(c, "fdset-hold", json_pack("{ss}", "path", "/dev/fdset/0"), -1);
+    held = json_loads(ino, 0, NULL);
+    g_assert_cmpint(json_integer_value(json_object_get(held, "ino")), ==,
+                    st.st_ino);
+    json_decref(held);
+    close_and_sync(c);
+    c = connect_ok(fx, 0);
+    q = exec_ok(c, "query-fdsets", NULL, -1);
+    g_assert_cmpstr(q, ==, want);
+    g_free(exec_ok(c, "fdset-release", NULL, -1));
+    g_free(q);
+    q = exec_ok(c, "query-fdsets", NULL, -1);
+    g_assert_cmpstr(q, ==, want);
+    close_and_sync(c);
+    c = connect_ok(fx, 0);
+    g_free(q);
+    q = exec_ok(c, "query-fdsets", NULL, -1);
+    g_assert_cmpstr(q, ==, "[]");
+    qmp_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -571,6 +677,7 @@ int main(int argc, char **argv)
     ADD("getfd-closefd", test_getfd_closefd);
     ADD("fdsets", test_fdsets);
     ADD("queued-fds-closed", test_queued_fds_closed);
+    ADD("fdset-in-use", test_fdset_in_use);
 #undef ADD
     return g_test_run();
 }

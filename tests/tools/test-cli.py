@@ -111,7 +111,55 @@ def main():
            "colo without a side")
     rc, _, _ = run("bogus")
     expect(rc == 2, "unknown subcommand")
+    test_own_schema_stdin_errors()
     test_qmp()
+
+
+def run_bytes(stdin, *args):
+    p = subprocess.run([LOCKSTEP, *args], capture_output=True, input=stdin,
+                       timeout=60)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def test_own_schema_stdin_errors():
+    """Without --schema, lockstep's own descriptions decode by field name
+    (integers in decimal and hex, buffers as hex with ASCII); '-' is
+    stdin; an error line names its file once."""
+    rc, out, _ = run("dump", PRE)
+    expect(rc == 0 and "        count (int32) @0x" in out and
+           "imr (uint8) @0x" in out, "dump decodes by field name, no schema")
+    expect(" = 65536 (0x00010000)" in out, "integers in decimal and hex")
+    expect("cmos_data (buffer) @0x" in out and "  |..." in out,
+           "buffers as hex with ASCII")
+    with open(PRE, "rb") as f:
+        data = f.read()
+    rc, out2, _ = run_bytes(data, "dump", "-")
+    expect(rc == 0 and out2.split("\n", 1)[1] == out.split("\n", 1)[1] and
+           out2.startswith("-: 30 sections"), "dump - reads stdin")
+    rc, out, _ = run_bytes(data, "check", "-")
+    expect(rc == 0 and out.startswith("-: valid: 30 sections"),
+           "check - reads stdin")
+    rc, out, _ = run_bytes(data, "diff", "-", PRE)
+    expect(rc == 0 and out.strip() == "same", "diff - reads stdin")
+    with open(SCHEMA, "rb") as f:
+        schema = f.read()
+    rc, out, _ = run_bytes(schema, "dump", PRE, "--schema", "-", "--json")
+    pit = [x for x in json.loads(out)["sections"] if x["idstr"] == "i8254"]
+    expect(rc == 0 and pit[0]["decoded"], "--schema - reads stdin")
+    rc, _, err = run_bytes(b"[]", "dump", PRE, "--schema", "-")
+    expect(rc == 2 and err.startswith("lockstep dump: -: not a vmdesc JSON"),
+           "a bad schema on stdin: %r" % err)
+    with tempfile.TemporaryDirectory() as tmp:
+        missing = os.path.join(tmp, "missing")
+        rc, out, err = run("check", missing)
+        expect(rc == 2 and (out + err).count(missing) == 1,
+               "check names a missing file once: %r" % (out + err))
+        rc, out, err = run("dump", missing)
+        expect(rc == 2 and (out + err).count(missing) == 1,
+               "dump names a missing file once: %r" % (out + err))
+        rc, out, err = run("diff", PRE, missing)
+        expect(rc == 2 and (out + err).count(missing) == 1 and
+               PRE not in err, "diff names the missing file once")
 
 
 def run_in(stdin, *args):
