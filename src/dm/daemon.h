@@ -65,6 +65,8 @@ bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
                   GError **errp);
 /* Makes an error message valid UTF-8 for a QMP reply (\xNN escapes). */
 void dm_error_make_printable(GError *err);
+/* qmp-cpu.c: query-cpus-fast's answer (a new list). */
+json_t *dm_qmp_cpus_fast(DmDaemon *d);
 /* hmp.c: human-monitor-command. */
 void dm_hmp_register(DmDaemon *d);
 /* qom.c: qom-list, qom-get, qom-set, qom-list-types. */

@@ -4,8 +4,8 @@
  * (the others get QEMU's "permitted only after machine initialization"
  * error, from the dispatcher); x-exit-preconfig then starts the VM
  * (RESUME) unless -S was given, and fails once preconfig is over. Also
- * query-cpus-fast, which QEMU refuses in preconfig: an empty list, as
- * this machine has no vCPU.
+ * query-cpus-fast, which QEMU refuses in preconfig (qmp-cpu.c answers:
+ * an empty list when there is no vCPU).
  */
 #include "dm/daemon.h"
 
@@ -31,7 +31,7 @@ static json_t *qmp_cmd_x_exit_preconfig(json_t *args, QmpSession *s,
 static json_t *qmp_cmd_query_cpus_fast(json_t *args, QmpSession *s,
                                        void *opaque, GError **errp)
 {
-    return json_array();
+    return dm_qmp_cpus_fast(opaque);
 }
 
 /* QEMU 7.2's 'allow-preconfig' commands among ours (its qapi/ schema), besides

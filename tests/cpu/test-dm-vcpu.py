@@ -162,6 +162,27 @@ def test_dirty_log():
         check(saved["pages"] == 6, "dirty save %r" % saved)
 
 
+# Debian's QEMU 7.2, `qemu-system-x86_64 -machine pc -accel tcg -nodefaults
+# -display none -S`, thread-id aside (a host thread id).
+QEMU_CPUS_FAST = ('{"return": [{"thread-id": %d, "props": {"core-id": 0, '
+                  '"thread-id": 0, "socket-id": 0}, "qom-path": '
+                  '"/machine/unattached/device[0]", "cpu-index": 0, '
+                  '"target": "x86_64"}]}')
+
+
+def test_query_cpus_fast():
+    """QEMU 7.2's answer, byte for byte; none without a vCPU."""
+    with vcpu_dm("hello", "-S") as dm:
+        q = dm.connect()
+        q.send({"execute": "query-cpus-fast"})
+        line = q.recv_line()
+        check(line == (QEMU_CPUS_FAST % dm.proc.pid).encode(),
+              "query-cpus-fast: %r" % line)
+    with Dm("-S", "-nodefaults") as dm:
+        q = dm.connect()
+        check(q.cmd_ok("query-cpus-fast") == [], "cpus without a vCPU")
+
+
 def test_bad_bios():
     """A BIOS of a wrong size is refused at start, with the reason."""
     with Dm("-nodefaults", qmp=False, start=False) as d:
@@ -186,4 +207,5 @@ def test_bad_bios():
 if __name__ == "__main__":
     run_tests([test_hello, test_prelaunch_waits, test_timer_and_resets,
                test_stop_and_liveness, test_icount_deterministic,
-               test_icount_option, test_dirty_log, test_bad_bios])
+               test_icount_option, test_dirty_log, test_query_cpus_fast,
+               test_bad_bios])
