@@ -21,11 +21,11 @@ json_t *dm_qmp_cpus_fast(DmDaemon *d)
 
     if (d->machine && d->machine->vcpu) {
         json_array_append_new(
-            list, json_pack("{s:I, s:{s:i, s:i, s:i}, s:s, s:i, s:s}",
-                            "thread-id", (json_int_t)getpid(), "props",
-                            "core-id", 0, "thread-id", 0, "socket-id", 0,
-                            "qom-path", DM_CPU_QOM_PATH, "cpu-index", 0,
-                            "target", DM_CPU_TARGET));
+            list,
+            json_pack("{s:I, s:{s:i, s:i, s:i}, s:s, s:i, s:s}", "thread-id",
+                      (json_int_t)getpid(), "props", "core-id", 0, "thread-id",
+                      0, "socket-id", 0, "qom-path", DM_CPU_QOM_PATH,
+                      "cpu-index", 0, "target", DM_CPU_TARGET));
     }
     return list;
 }
