@@ -183,6 +183,40 @@ def test_query_cpus_fast():
         check(q.cmd_ok("query-cpus-fast") == [], "cpus without a vCPU")
 
 
+GUEST = os.path.join(os.environ.get("LOCKSTEP_BUILD", ""), "guest",
+                     "guest.bin")
+
+
+def guest_lines(n):
+    """The tree's guest program (guest/) under -icount: its first n
+    tick lines."""
+    d = Dm(start=False)
+    with d:
+        com1 = d.path("com1")
+        d.args = ["-nodefaults", "-accel", "tcg", "-bios", GUEST,
+                  "-icount", "shift=5", "-rtc",
+                  "base=2020-01-01T00:00:00,clock=vm",
+                  "-serial", "file:" + com1] + d.args
+        d.start()
+        end = time.monotonic() + 20
+        lines = []
+        while time.monotonic() < end and len(lines) < n + 1:
+            time.sleep(0.05)
+            with open(com1, "rb") as f:
+                lines = f.read().split(b"\r\n")[:-1]
+        return lines[:n + 1]
+
+
+def test_guest_program():
+    """guest/guest.bin runs: an rtc line, then tick lines numbered 1, 2,
+    ... in order; and under -icount two runs print the same bytes."""
+    a = guest_lines(20)
+    check(len(a) == 21 and a[0] == b"rtc 00:00:00", "guest printed %r" % a)
+    for i, line in enumerate(a[1:], 1):
+        check(line.startswith(b"tick %d sum " % i), "line %d: %r" % (i, line))
+    check(guest_lines(20) == a, "two -icount runs differ")
+
+
 def test_bad_bios():
     """A BIOS of a wrong size is refused at start, with the reason."""
     with Dm("-nodefaults", qmp=False, start=False) as d:
@@ -208,4 +242,4 @@ if __name__ == "__main__":
     run_tests([test_hello, test_prelaunch_waits, test_timer_and_resets,
                test_stop_and_liveness, test_icount_deterministic,
                test_icount_option, test_dirty_log, test_query_cpus_fast,
-               test_bad_bios])
+               test_guest_program, test_bad_bios])
