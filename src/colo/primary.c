@@ -247,8 +247,9 @@ static bool colo_pri_save_send(ColoPrimary *p, GError **errp)
     return true;
 }
 
-/* Starts checkpoint epoch+1; the ack finishes it. */
-static bool colo_pri_checkpoint(ColoPrimary *p, GError **errp)
+/* Starts checkpoint epoch+1 for `why`; the ack finishes it. Every
+   trigger comes through here. */
+static bool colo_pri_checkpoint(ColoPrimary *p, ColoTrigger why, GError **errp)
 {
     g_autoptr(GError) err = NULL;
 
@@ -259,6 +260,7 @@ static bool colo_pri_checkpoint(ColoPrimary *p, GError **errp)
         return false;
     }
     p->st = COLO_PRI_BUSY;
+    p->side.triggered[why]++;
     p->epoch++;
     memset(&p->rec, 0, sizeof(p->rec));
     p->rec.epoch = p->epoch;
@@ -346,7 +348,7 @@ static gboolean colo_pri_tick_cb(gpointer opaque)
     ColoPrimary *p = opaque;
 
     if (p->st == COLO_PRI_IDLE) {
-        colo_pri_checkpoint(p, NULL);
+        colo_pri_checkpoint(p, COLO_TRIGGER_PERIODIC, NULL);
     }
     return G_SOURCE_CONTINUE;
 }
@@ -411,7 +413,7 @@ static gboolean colo_pri_pressure_idle(gpointer opaque)
 
     p->pressure_idle = 0;
     if (p->st == COLO_PRI_IDLE) {
-        colo_pri_checkpoint(p, NULL);
+        colo_pri_checkpoint(p, COLO_TRIGGER_OUTPUT, NULL);
     }
     return G_SOURCE_REMOVE;
 }
@@ -435,7 +437,7 @@ static json_t *colo_pri_cmd_checkpoint(json_t *args, QmpSession *ss,
 {
     ColoPrimary *p = opaque;
 
-    if (!colo_pri_checkpoint(p, errp)) {
+    if (!colo_pri_checkpoint(p, COLO_TRIGGER_REQUEST, errp)) {
         return NULL;
     }
     return json_pack("{sI}", "epoch", (json_int_t)p->epoch);

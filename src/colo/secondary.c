@@ -248,7 +248,8 @@ static const ColoConnOps colo_sec_conn_ops = {
 
 /* ---- listening ---- */
 
-/* A primary while paired (or after failover): hello + error busy, close. */
+/* A primary while paired: hello + error busy, close. (After a failover
+   this side does not listen at all.) */
 static void colo_sec_refuse(int fd, const char *why)
 {
     GBytes *h = colo_proto_hello(COLO_ROLE_SECONDARY, 0);
@@ -274,7 +275,8 @@ static void colo_sec_new_session(ColoSecondary *s, int fd)
     s->side.last_epoch = 0;
     s->epoch = 0;
     colo_outbuf_free(s->side.ob);
-    s->side.ob = colo_outbuf_new(NULL, NULL);
+    s->side.ob = colo_side_outbuf_new(&s->side, NULL);
+    colo_side_watch_serial(&s->side, true); /* had it filled up */
     s->conn =
         colo_conn_new(fd, COLO_ROLE_SECONDARY, COLO_ROLE_PRIMARY,
                       o->heartbeat_ms, o->hb_timeout_ms, &colo_sec_conn_ops, s);
@@ -291,8 +293,6 @@ static gboolean colo_sec_accept_cb(gint lfd, GIOCondition c, gpointer opaque)
     }
     if (s->conn) {
         colo_sec_refuse(fd, "paired with another primary");
-    } else if (s->st == COLO_SEC_ACTIVE) {
-        colo_sec_refuse(fd, "failed over: this side is the primary now");
     } else {
         colo_sec_new_session(s, fd);
     }
@@ -388,7 +388,7 @@ static bool colo_sec_start(ColoSecondary *s, const ColoOptions *o,
     }
     qmp_commands_add(s->side.cmds, "x-colo-checkpoint-save",
                      colo_sec_cmd_ckpt_save, colo_sec_ckpt_save_args, 0, s);
-    s->side.ob = colo_outbuf_new(NULL, NULL);
+    s->side.ob = colo_side_outbuf_new(&s->side, NULL);
     s->side.on_serial = colo_sec_on_serial;
     s->side.on_signal = colo_sec_on_signal;
     colo_side_watch_serial(&s->side, true);

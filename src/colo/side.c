@@ -207,6 +207,23 @@ void colo_side_watch_serial(ColoSide *s, bool on)
     }
 }
 
+static void colo_side_pressure(ColoOutbuf *ob, ColoOutbufPressure pr,
+                               void *opaque)
+{
+    if (pr == COLO_OUTBUF_FULL) {
+        colo_side_watch_serial(opaque, false);
+    } else if (pr == COLO_OUTBUF_ROOM) {
+        colo_side_watch_serial(opaque, true);
+    }
+}
+
+ColoOutbuf *colo_side_outbuf_new(ColoSide *s, ColoSink *sink)
+{
+    ColoOutbufConfig cfg = {.pressure = colo_side_pressure, .opaque = s};
+
+    return colo_outbuf_new(sink, &cfg);
+}
+
 bool colo_side_drain_serial(ColoSide *s, bool *eof, GError **errp)
 {
     ColoDrainResult r;
@@ -244,6 +261,14 @@ static json_t *colo_cmd_query_status(json_t *args, QmpSession *ss, void *opaque,
 
     json_object_set_new(r, "last-complete-epoch",
                         json_integer((json_int_t)s->last_epoch));
+    if (!strcmp(s->role, "primary")) {
+        json_object_set_new(
+            r, "triggers",
+            json_pack("{sI, sI, sI}", "periodic",
+                      (json_int_t)s->triggered[COLO_TRIGGER_PERIODIC],
+                      "request", (json_int_t)s->triggered[COLO_TRIGGER_REQUEST],
+                      "output", (json_int_t)s->triggered[COLO_TRIGGER_OUTPUT]));
+    }
     return r;
 }
 

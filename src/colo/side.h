@@ -19,6 +19,15 @@
 
 typedef struct ColoSide ColoSide;
 
+/* What asked for a checkpoint (primary). A later trigger (output
+   comparison) adds itself here and calls the same entry point. */
+typedef enum ColoTrigger {
+    COLO_TRIGGER_PERIODIC, /* --interval */
+    COLO_TRIGGER_REQUEST,  /* the control socket's `checkpoint` */
+    COLO_TRIGGER_OUTPUT,   /* held output crossed its high-water mark */
+    COLO_TRIGGER_COUNT,
+} ColoTrigger;
+
 struct ColoSide {
     const ColoOptions *opts;
     const char *role;  /* "primary" | "secondary" */
@@ -37,6 +46,7 @@ struct ColoSide {
     guint sig_ids[2];
     int exit_status;
     uint64_t last_epoch; /* last complete checkpoint, 0: none */
+    uint64_t triggered[COLO_TRIGGER_COUNT]; /* checkpoints started, by cause */
 };
 
 /* Connects the dm (QMP and COM1), opens stats, control and metrics.
@@ -52,6 +62,10 @@ void colo_side_quit(ColoSide *s, int status);
 /* Emits `name` (data stolen, may be NULL) on the control socket and logs
    it as one line on stderr. */
 void colo_side_event(ColoSide *s, const char *name, json_t *data);
+
+/* An output buffer for this side whose FULL/ROOM pressure stops and
+   restarts watching COM1; `sink` is taken (NULL: nothing released). */
+ColoOutbuf *colo_side_outbuf_new(ColoSide *s, ColoSink *sink);
 
 /* Starts or stops watching COM1 (stop: the output buffer is full). */
 void colo_side_watch_serial(ColoSide *s, bool on);

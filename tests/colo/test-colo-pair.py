@@ -78,8 +78,10 @@ def test_equal_under_workload():
             R.check(got == lines(1, n), "sink after burst %d: %d bytes, "
                     "want %d; ends %r" % (burst, len(got), len(lines(1, n)),
                                           got[-60:]))
-        R.check(pri.status()["last-complete-epoch"] >= 10,
-                "checkpoints ran: %r" % pri.status())
+        st = pri.status()
+        R.check(st["last-complete-epoch"] >= 10 and
+                st["triggers"]["periodic"] >= 10 and
+                st["triggers"]["request"] == 0, "checkpoints ran: %r" % st)
 
 
 def test_output_held_until_confirmed():
@@ -142,6 +144,82 @@ def test_secondary_dm_killed():
                      "held output released")
         R.check(pri.status()["state"] == "alone" and
                 p.status() == "running", "primary alone, dm running")
+
+
+def test_exit_on_failover():
+    """--exit-on-failover: the side fails over, then exits 0, leaving its
+    dm running at the checkpoint."""
+    with R.Rig() as rig:
+        p, s = rig.dm("p"), rig.dm("s")
+        sec = rig.secondary(s, ["--exit-on-failover"])
+        pri = rig.primary(p, ["--interval", "0"])
+        p.qtest().play(R.DRIVER)
+        R.checkpoint(pri)
+        want = p.save(rig.path("p1.devstate"))
+        p.kill()
+        R.check(sec.wait() == 0, "exit status: " + sec.output())
+        R.check("COLO_FAILOVER" in sec.output(), "failover logged")
+        R.check(s.status() == "running", "dm left running")
+        rc, out = rig.diff(want, s.save(rig.path("s1.devstate")))
+        R.check(rc == 0, "secondary not at the checkpoint: " + out)
+
+
+class UnixSinkServer:
+    """A unix-socket sink: accepts any number of connections (the primary
+    side's, then after a failover the secondary's) and keeps what each
+    sent."""
+
+    def __init__(self, path):
+        self.lsock = socket.socket(socket.AF_UNIX)
+        self.lsock.bind(path)
+        self.lsock.listen(4)
+        self.conns = []
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            got = bytearray()
+            self.conns.append(got)
+            threading.Thread(target=self.read, args=(c, got),
+                             daemon=True).start()
+
+    @staticmethod
+    def read(c, got):
+        while True:
+            data = c.recv(65536)
+            if not data:
+                return
+            got.extend(data)
+
+    def data(self):
+        return [bytes(g) for g in self.conns]
+
+
+def test_unix_sink_failover():
+    """--serial-out unix:PATH: released output reaches the socket; after a
+    failover the secondary connects anew and the stream goes on from the
+    end of the last checkpoint's epoch."""
+    with R.Rig() as rig:
+        srv = UnixSinkServer(rig.path("sink.sock"))
+        sink = "unix:" + rig.path("sink.sock")
+        p, s = rig.dm("p"), rig.dm("s")
+        sec = rig.secondary(s, sink=sink)
+        pri = rig.primary(p, ["--interval", "0"], sink=sink)
+        qt = p.qtest()
+        qt.play(R.DRIVER)
+        qt.serial_write(line(1))
+        R.checkpoint(pri)
+        R.wait_until(lambda: srv.data() == [lines(1, 1)], "line 1 sent")
+        qt.serial_write(line(2))
+        p.kill()
+        sec.event("COLO_FAILOVER")
+        s.qtest().serial_write(line(2) + line(3))
+        R.wait_until(lambda: srv.data() == [lines(1, 1), lines(2, 3)],
+                     "the secondary's stream (got %r)" % srv.data())
 
 
 class Proxy:
@@ -254,6 +332,13 @@ def test_reprotect():
         s.qtest().serial_write(line(2))
         R.wait_until(lambda: rig.read("com1-out.txt") == lines(1, 2),
                      "survivor's output")
+        # The survivor's side stopped listening: no primary can pair.
+        other = rig.dm("o")
+        refused = rig.primary(other, ["--interval", "0"], sink=False,
+                              wait_paired=False)
+        R.check(refused.wait() == 2 and
+                "Connection refused" in refused.output(),
+                "a primary after the failover: " + refused.output())
         # A fresh secondary; the survivor's side hands over to a primary.
         t = rig.dm("t")
         port2 = R.free_port(R.SECONDARY_ADDR)
@@ -289,7 +374,9 @@ def test_figures():
         R.checkpoint(pri)
         st = pri.status()
         R.check(st["role"] == "primary" and st["checkpoints"] == 1 and
-                st["output-released-bytes"] == len(line(1)), "status %r" % st)
+                st["output-released-bytes"] == len(line(1)) and
+                st["triggers"] == {"periodic": 0, "request": 1,
+                                   "output": 0}, "status %r" % st)
         body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport,
                                       timeout=R.TIMEOUT).read().decode()
         R.check("lockstep_colo_checkpoints_total 1" in body, body[:400])
@@ -352,7 +439,8 @@ if __name__ == "__main__":
         test_cli_errors,
         test_figures,
         test_equal_under_workload, test_output_held_until_confirmed,
-        test_secondary_killed, test_secondary_dm_killed, test_link_cut,
+        test_secondary_killed, test_secondary_dm_killed,
+        test_exit_on_failover, test_unix_sink_failover, test_link_cut,
         test_link_silent,
         test_second_primary, test_reprotect,
     ])
