@@ -93,7 +93,8 @@ static void bench_mark(Ram *ram)
         }
         t[r] = (bench_now_ns() - t0) / n;
     }
-    printf("ram_dirty_mark (4-byte write): %.1f ns per call\n", bench_median(t));
+    printf("ram_dirty_mark (4-byte write): %.1f ns per call\n",
+           bench_median(t));
 }
 
 int main(void)
