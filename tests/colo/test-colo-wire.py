@@ -47,7 +47,9 @@ def setup(rig):
     p, s = rig.dm("p"), rig.dm("s")
     s.qmp.cmd_ok("cont")   # out of -S: a checkpoint's stop must show
     p.qmp.cmd_ok("cont")   # both save "running" in their globalstate
-    sec = rig.secondary(s)
+    # The raw primary of these tests sends no heartbeats: a long timeout
+    # keeps a slow (ASan, loaded) run from failing over in mid-test.
+    sec = rig.secondary(s, ["--heartbeat-timeout", "60000"])
     p.qtest().play(R.DRIVER)
     p.qtest().cmd("clock_step 2000000")
     with open(p.save(rig.path("p.devstate")), "rb") as f:
