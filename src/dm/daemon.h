@@ -27,7 +27,7 @@ typedef struct DmDaemon {
     GSource *clock_src;
     guint signal_ids[3];
     guint reset_idle; /* pending guest reset request */
-    bool dirty_log;   /* xen-set-global-dirty-log: stored, never read */
+    bool dirty_log;   /* xen-set-global-dirty-log: the RAM's dirty log */
     bool quit;        /* the loop ends after this dispatch */
     int ready_fd;     /* -daemonize: pipe to the waiting parent, or -1 */
     int pid_fd;       /* the locked pid file, if pid_owned */
@@ -58,5 +58,18 @@ void dm_qom_register(DmDaemon *d);
 /* preconfig.c: x-exit-preconfig, query-cpus-fast, and the preconfig
    state; after every other registration. */
 void dm_preconfig_register(DmDaemon *d);
+/* qmp-ram.c: registers the x-lockstep- RAM commands on d->cmds. */
+void dm_qmp_ram_register(DmDaemon *d);
+
+/* qmp-cmds.c, shared with qmp-ram.c: a state file or /dev/fdset/N. */
+/* Opens /dev/fdset/N ("Unable to open PATH: REASON"). */
+int dm_open_fdset(DmDaemon *d, const char *path, int mode, GError **errp);
+/* Writes `buf` to a file (beside it and renamed) or an fd set. */
+bool dm_save_to(DmDaemon *d, const char *path, GByteArray *buf, GError **errp);
+/* Reads a whole file or fd set without blocking (dm/state-io.h). */
+bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
+                  GError **errp);
+/* Makes an error message valid UTF-8 for a QMP reply (\xNN escapes). */
+void dm_error_make_printable(GError *err);
 
 #endif

@@ -18,6 +18,7 @@ static void dm_machine_opts(const DmOptions *opts, MachineOpts *mo)
     mo->boot_order = opts->boot_order;
     mo->boot_once = opts->boot_once;
     mo->no_fd_bootchk = opts->no_fd_bootchk;
+    mo->ram_size = opts->ram_size;
 }
 
 static void dm_machine_free_backends(MachineOpts *mo)

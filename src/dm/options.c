@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "cpu/ram.h"
 #include "dm/options-kv.h"
 
 typedef struct DmChardev {
@@ -148,6 +149,20 @@ static bool dm_opt_accel(DmParse *p, const char *opt, const char *arg,
         return false;
     }
     return dm_opt_accel_name(p, what, accel, errp);
+}
+
+static bool dm_opt_mem(DmParse *p, const char *opt, const char *arg,
+                       GError **errp)
+{
+    static const char *const keys[] = {"size", NULL};
+    g_autoptr(GPtrArray) kv = ls_opts_split(arg, "size");
+    g_autofree char *what = g_strdup_printf("-m %s", arg);
+    const char *size = ls_opts_get(kv, "size");
+
+    if (!ls_opts_check_keys(kv, what, keys, errp)) {
+        return false;
+    }
+    return ram_size_parse(what, size ? size : "", &p->opts->ram_size, errp);
 }
 
 static bool dm_machine_type(DmParse *p, const char *what, const char *type,
@@ -416,6 +431,7 @@ static const DmOptDef dm_opt_defs[] = {
     {"machine", true, dm_opt_machine},
     {"M", true, dm_opt_machine},
     {"accel", true, dm_opt_accel},
+    {"m", true, dm_opt_mem},
     {"qmp", true, dm_opt_qmp},
     {"chardev", true, dm_opt_chardev},
     {"mon", true, dm_opt_mon},
@@ -552,6 +568,7 @@ const char *dm_options_usage(void)
            "-nodefaults             no default COM1\n"
            "-qtest unix:PATH[,server=on,wait=off]   -qtest-log PATH\n"
            "-accel qtest            virtual clock moves only by qtest\n"
+           "-m [size=]SIZE          guest RAM (suffix B/K/M/G/T, default MiB)\n"
            "-rtc base=utc|localtime|DATETIME[,clock=host|rt|vm]\n"
            "-boot [order=]DRIVES[,once=DRIVES]   -no-fd-bootchk\n"
            "-pidfile PATH  -daemonize  -version  -help (or -h)\n"

@@ -49,6 +49,7 @@ typedef struct DmOptions {
     char *qtest_spec;    /* -qtest SPEC, or NULL */
     char *qtest_log;     /* -qtest-log PATH */
     bool accel_qtest;    /* -accel qtest: stepped clock */
+    uint64_t ram_size;   /* -m SIZE in bytes; 0: no -m */
     char *rtc_base;      /* -rtc base=utc|localtime|DATETIME */
     char *rtc_clock;     /* -rtc clock=host|rt|vm */
     char *boot_order;    /* -boot order=... ("cad" by default) */

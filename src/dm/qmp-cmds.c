@@ -92,6 +92,9 @@ static json_t *qmp_cmd_xen_set_global_dirty_log(json_t *args, QmpSession *s,
     DmDaemon *d = opaque;
 
     d->dirty_log = json_is_true(json_object_get(args, "enable"));
+    if (d->machine->ram) {
+        ram_dirty_log_enable(d->machine->ram, d->dirty_log);
+    }
     return json_object();
 }
 
@@ -100,7 +103,7 @@ static json_t *qmp_cmd_xen_set_global_dirty_log(json_t *args, QmpSession *s,
  * only an O_RDWR fd (a memfd, as the COLO coordinator passes) is accepted
  * too. Errors read "Unable to open PATH: REASON", as QEMU's.
  */
-static int dm_open_fdset(DmDaemon *d, const char *path, int mode, GError **errp)
+int dm_open_fdset(DmDaemon *d, const char *path, int mode, GError **errp)
 {
     int fd = qmp_fdset_open(d->srv, path, mode, NULL);
     int saved = errno;
@@ -119,7 +122,7 @@ static int dm_open_fdset(DmDaemon *d, const char *path, int mode, GError **errp)
  * strings must be UTF-8, so bytes outside printable ASCII are shown as
  * \xNN rather than making the reply unencodable.
  */
-static void dm_error_make_printable(GError *err)
+void dm_error_make_printable(GError *err)
 {
     GString *out;
 
@@ -139,8 +142,7 @@ static void dm_error_make_printable(GError *err)
     err->message = g_string_free(out, FALSE);
 }
 
-static bool dm_save_to(DmDaemon *d, const char *path, GByteArray *buf,
-                       GError **errp)
+bool dm_save_to(DmDaemon *d, const char *path, GByteArray *buf, GError **errp)
 {
     int fd;
     bool ok;
@@ -190,8 +192,8 @@ static json_t *qmp_cmd_xen_save_devices_state(json_t *args, QmpSession *s,
 }
 
 /* Never blocks: see dm/state-io.h. */
-static bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
-                         GError **errp)
+bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
+                  GError **errp)
 {
     int fd = qmp_fdset_is_path(path) ? dm_open_fdset(d, path, O_RDONLY, errp)
                                      : dm_state_open(path, errp);
@@ -267,6 +269,7 @@ void dm_qmp_cmds_register(DmDaemon *d)
     for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
         qmp_commands_add(d->cmds, cmds[i].name, cmds[i].fn, cmds[i].args, 0, d);
     }
+    dm_qmp_ram_register(d);
     qmp_schema_register(d->cmds);
     dm_hmp_register(d);
     dm_qom_register(d);

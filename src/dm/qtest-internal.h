@@ -43,6 +43,13 @@ struct DmQtest {
     bool discarding; /* over-long line: drop up to '\n' */
 };
 
+/* qtest.c: a reply line for the client (and the log). */
+void dm_qtest_emit(DmQtest *q, const char *line);
+void dm_qtest_emitf(DmQtest *q, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* qtest-mem.c: a guest-memory command (readb..b64write), words in `w`. */
+void dm_qtest_cmd_mem(DmQtest *q, char **w);
+
 /* qtest.c: one line of the -qtest-log ('R'eceived, 'S'ent, 'I'nfo). */
 void dm_qtest_log(DmQtest *q, char dir, const char *text);
 

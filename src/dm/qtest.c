@@ -10,10 +10,11 @@
  * ISA line, as QEMU reports it from the IOAPIC's inputs), the -qtest-log
  * file. The socket layer is qtest-sock.c.
  *
- * Leaves out: guest memory (there is no RAM: readb/writeb/read/write/
- * memset/b64read/b64write answer FAIL with the reason), set_irq_in and
- * module_load (FAIL). Where QEMU asserts on malformed input (missing or
- * bad numbers, port > 0xffff) we answer "FAIL <reason>" and carry on.
+ * Guest memory commands (readb..b64write) are in qtest-mem.c.
+ *
+ * Leaves out: set_irq_in and module_load (FAIL). Where QEMU asserts on
+ * malformed input (missing or bad numbers, port > 0xffff) we answer "FAIL
+ * <reason>" and carry on.
  */
 #include <errno.h>
 #include <string.h>
@@ -36,7 +37,7 @@ void dm_qtest_log(DmQtest *q, char dir, const char *text)
 }
 
 /* A line for the client: into the reply being built, else straight out. */
-static void dm_qtest_emit(DmQtest *q, const char *line)
+void dm_qtest_emit(DmQtest *q, const char *line)
 {
     dm_qtest_log(q, 'S', line);
     if (q->collect) {
@@ -46,7 +47,7 @@ static void dm_qtest_emit(DmQtest *q, const char *line)
     }
 }
 
-static void G_GNUC_PRINTF(2, 3) dm_qtest_emitf(DmQtest *q, const char *fmt, ...)
+void dm_qtest_emitf(DmQtest *q, const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *s = NULL;
@@ -271,10 +272,7 @@ static void dm_qtest_dispatch(DmQtest *q, char **w)
     } else if (!strcmp(c, "endianness")) {
         dm_qtest_emit(q, "OK little\n");
     } else if (dm_qtest_is_memory_cmd(c)) {
-        dm_qtest_emitf(q,
-                       "FAIL '%s': this machine has no guest memory "
-                       "(device model only)\n",
-                       c);
+        dm_qtest_cmd_mem(q, w);
     } else if (!strcmp(c, "set_irq_in")) {
         dm_qtest_emit(q, "FAIL set_irq_in: no IOAPIC model here\n");
     } else if (!strcmp(c, "module_load")) {

@@ -18,6 +18,9 @@
 
 /* Longest accepted command line; longer ones get "FAIL" and are dropped. */
 #define DM_QTEST_MAX_LINE 4096
+/* Largest read/b64read, so one reply stays well under
+   DM_QTEST_MAX_OUTPUT (QEMU has no cap). */
+#define DM_QTEST_MAX_READ (256 * 1024)
 /* Replies a client may leave unread before it is dropped. */
 #define DM_QTEST_MAX_OUTPUT (1024 * 1024)
 

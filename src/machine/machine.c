@@ -116,7 +116,8 @@ Machine *machine_new(const MachineOpts *opts, GError **errp)
     for (int n = 0; n < MACHINE_ISA_IRQS; n++) {
         hw_irq_init(&m->isa_irq[n], machine_isa_irq, m, n);
     }
-    if (!machine_register(m, opts, errp)) {
+    if ((opts->ram_size && !(m->ram = ram_new(opts->ram_size, errp))) ||
+        !machine_register(m, opts, errp)) {
         g_prefix_error(errp, "machine: ");
         machine_free(m);
         return NULL;
@@ -134,6 +135,7 @@ void machine_free(Machine *m)
     }
     vms_registry_free(m->reg);
     hw_clock_free(m->clock);
+    ram_free(m->ram);
     g_free(m);
 }
 
@@ -163,6 +165,27 @@ bool machine_save(Machine *m, const char *runstate, GByteArray *out,
 bool machine_load(Machine *m, const uint8_t *buf, size_t len, GError **errp)
 {
     return vms_load_all(m->reg, buf, len, &m->load_opts, errp);
+}
+
+bool machine_load_checkpoint(Machine *m, const uint8_t *dev, size_t dev_len,
+                             const uint8_t *ram, size_t ram_len, GError **errp)
+{
+    RamStaging *st;
+
+    if (!m->ram) {
+        ls_error_set(errp, "this machine has no RAM (-m)");
+        return false;
+    }
+    st = ram_decode(m->ram, ram, ram_len, errp);
+    if (!st) {
+        return false;
+    }
+    if (!vms_load_all(m->reg, dev, dev_len, &m->load_opts, errp)) {
+        ram_staging_free(st);
+        return false;
+    }
+    ram_commit(m->ram, st);
+    return true;
 }
 
 SerialDevice *machine_serial(Machine *m, int i)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "cpu/ram.h"
 #include "hw/bus.h"
 #include "hw/clock.h"
 #include "hw/irq.h"
@@ -52,6 +53,7 @@ typedef struct MachineOpts {
     bool no_fd_bootchk;
     int nserial; /* UARTs (COM1.., pc only), one per sink */
     MachineSerialSink serial[MACHINE_MAX_SERIAL];
+    uint64_t ram_size; /* guest RAM bytes (see ram_new); 0: no RAM */
 } MachineOpts;
 
 /* The `globalstate` section (QEMU migration/global_state.c layout). */
@@ -85,6 +87,7 @@ typedef struct Machine {
     void *reset_opaque;
 
     MachinePc *pc; /* NULL for MACHINE_NONE */
+    Ram *ram;      /* guest RAM, NULL when MachineOpts.ram_size was 0 */
 } Machine;
 
 /* Builds the machine; NULL with *errp (prefixed "machine: ") on a bad
@@ -101,6 +104,13 @@ bool machine_save(Machine *m, const char *runstate, GByteArray *out,
                   GError **errp);
 /* All-or-nothing load of a whole stream held in memory. */
 bool machine_load(Machine *m, const uint8_t *buf, size_t len, GError **errp);
+/* A checkpoint: device state and RAM (a RAM stream, see cpu/ram.h)
+   applied together or not at all. The RAM stream is checked whole into
+   staging first, then the devices load all or nothing, and only if they
+   did is the staged RAM committed (which cannot fail). Without RAM in the
+   machine, a RAM stream is an error. */
+bool machine_load_checkpoint(Machine *m, const uint8_t *dev, size_t dev_len,
+                             const uint8_t *ram, size_t ram_len, GError **errp);
 /* The i-th UART (0 = COM1), or NULL when there is none. */
 SerialDevice *machine_serial(Machine *m, int i);
 /* The sink the i-th UART was given, or NULL when there is no such UART. */
