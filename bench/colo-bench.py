@@ -108,12 +108,19 @@ class Procs:
         self.stop(list(reversed(self.all)))
 
 
+USED_PORTS = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port not in use now, and not handed out before here."""
+    while True:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in USED_PORTS:
+            USED_PORTS.add(port)
+            return port
 
 
 class Qmp:
@@ -446,8 +453,11 @@ def start_pairs(procs, n):
         p.start_secondary()
     for p in pairs:
         p.wait_secondary()
+    # independent pairs tick at independent times: spread the primaries'
+    # starts (so their first ticks) evenly over one interval
     for p in pairs:
         p.start_primary(SCALE_INTERVAL_MS)
+        time.sleep(SCALE_INTERVAL_MS / 1000.0 / n)
     end = time.monotonic() + TIMEOUT
     while min(len(p.records()) for p in pairs) < 3:
         if time.monotonic() > end:
@@ -518,7 +528,8 @@ def scale_table(rows):
     lines.append("")
     lines.append(
         "Each row: N pairs (2N lockstep-dm, N primary and N secondary "
-        "sides) at --interval %d, measured over a %.0f s window after "
+        "sides) at --interval %d, the primaries started evenly spread over "
+        "one interval, measured over a %.0f s window after "
         "every pair made 3 checkpoints and 1 s more. RSS and PSS summed "
         "over all 4N processes at the window's end (RSS counts shared "
         "pages once per process). CPU from /proc/PID/task/*/schedstat over "
