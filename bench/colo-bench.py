@@ -605,8 +605,13 @@ def write_readme(text):
     path = os.path.join(HERE, "README.md")
     old = open(path).read()
     block = BEGIN + "\n" + text + "\n" + END
+    sec = re.search(r"^## colo\n.*?(?=^## |\Z)", old, flags=re.S | re.M)
     if BEGIN in old and END in old:
         new = old[:old.index(BEGIN)] + block + old[old.index(END) + len(END):]
+    elif sec:
+        body = old[sec.start():sec.end()].rstrip("\n")
+        new = old[:sec.start()] + body + "\n\n" + block + "\n" + \
+            ("\n" if sec.end() < len(old) else "") + old[sec.end():]
     else:
         new = old.rstrip("\n") + "\n\n## colo\n\n" + block + "\n"
     with open(path, "w") as f:
