@@ -470,9 +470,10 @@ def start_pairs(procs, n):
 
 
 def sample(pairs):
+    """(time, the --stats records complete now, CPU ns per pid)."""
     pids = [pid for p in pairs for pid in p.pids()]
     cpu = {pid: proc_cpu_ns(pid) for pid in pids}
-    return time.time(), sum(len(p.records()) for p in pairs), cpu
+    return time.time(), [r for p in pairs for r in p.records()], cpu
 
 
 def scale_one(procs, n):
@@ -485,8 +486,8 @@ def scale_one(procs, n):
         mem = [proc_mem_kib(pid) for p in pairs for pid in p.pids()]
         sides = {p.pid for q in pairs for p in q.sides}
         unprotected = sum(1 for p in pairs if p.state() != "protected")
-        recs = [r for p in pairs for r in p.records()
-                if t0 * 1e6 <= r["time_us"] < t1 * 1e6]
+        # the checkpoints started in the window and complete at its end
+        recs = [r for r in c1 if r["time_us"] >= t0 * 1e6]
     finally:
         for p in pairs:
             procs.stop([p.pri])
@@ -497,9 +498,12 @@ def scale_one(procs, n):
         raise Fail("%d pairs: %d processes exited during the window" % (
             n, len(gone)))
     dcpu = {pid: cpu1[pid] - cpu0[pid] for pid in cpu1}
-    done = c1 - c0
+    done = len(c1) - len(c0)
     ok = [r["pause_us"] for r in recs if r.get("ok")]
+    p99 = {k: pct([r["phases_us"][k] for r in recs if r.get("ok")], 99)
+           for k in PHASES}
     return {
+        "phase_p99": p99,
         "pairs": n, "rate": done / (t1 - t0), "checkpoints": done,
         "p50": pct(ok, 50), "p99": pct(ok, 99), "max": max(ok) if ok else 0,
         "failed": len(recs) - len(ok), "unprotected": unprotected,
@@ -525,6 +529,11 @@ def scale_table(rows):
                 r["unprotected"], r["rss"] / 1024.0,
                 r["rss"] / 1024.0 / r["pairs"], r["pss"] / 1024.0,
                 r["cpu_ckpt"], r["cpu_sides"], r["cpu_busy"]))
+    lines.append("")
+    lines.append("Pause p99 by phase (us): " + "; ".join(
+        "%d pairs: %s" % (r["pairs"], ", ".join(
+            "%s %s" % (k, us(r["phase_p99"][k])) for k in PHASES))
+        for r in rows) + ".")
     lines.append("")
     lines.append(
         "Each row: N pairs (2N lockstep-dm, N primary and N secondary "
