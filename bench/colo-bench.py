@@ -45,6 +45,13 @@ DM = os.path.join(BUILD, "lockstep-dm")
 LOCKSTEP = os.path.join(BUILD, "lockstep")
 FLOOR = os.path.join(BUILD, "bench", "colo-floor")
 QEMU = shutil.which("qemu-system-x86_64")
+# Debian's QEMU 7.2 ships no qtest accelerator; the shared tools have it
+# (../shared/tools/qemu-qtest-accel/README.md). With it QEMU runs without
+# a vCPU, as lockstep-dm does here; without it, tcg (its vCPU runs SeaBIOS).
+QEMU_QTEST_DIR = os.environ.get("COLO_BENCH_QEMU_QTEST") or os.path.join(
+    HERE, "..", "..", "shared", "tools", "qemu-qtest-accel")
+QEMU_ACCEL = "qtest" if os.path.exists(
+    os.path.join(QEMU_QTEST_DIR, "accel-qtest-x86_64.so")) else "tcg"
 ARGS = sys.argv[1:]
 QUICK = "--quick" in ARGS
 ROUNDS = 1 if QUICK else 2
@@ -78,10 +85,10 @@ class Procs:
         self.tmp = tmp
         self.all = []
 
-    def start(self, argv, name):
+    def start(self, argv, name, env=None):
         log = open(os.path.join(self.tmp, name + ".log"), "wb")
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                             stderr=subprocess.STDOUT)
+                             stderr=subprocess.STDOUT, env=env)
         p.name, p.logpath = name, log.name
         log.close()
         self.all.append(p)
@@ -171,8 +178,10 @@ class Qmp:
 class Pair:
     """Two dms, and later the two coordinator sides."""
 
-    def __init__(self, procs, tag, qemu_primary=False):
+    def __init__(self, procs, tag, qemu_primary=False, com1=False):
         self.procs, self.tag, self.t = procs, tag, procs.tmp
+        self.com1 = com1
+        self.out = os.path.join(self.t, tag + "-com1-out.txt")
         self.pq = os.path.join(self.t, tag + "-p.qmp")
         self.sq = os.path.join(self.t, tag + "-s.qmp")
         self.stats = os.path.join(self.t, tag + "-stats.jsonl")
@@ -181,9 +190,11 @@ class Pair:
         self.port = free_port()
         if qemu_primary:
             self.pdm = procs.start(
-                [QEMU, "-machine", "pc", "-accel", "tcg", "-nodefaults",
+                [QEMU, "-machine", "pc", "-accel", QEMU_ACCEL, "-nodefaults",
                  "-display", "none", "-S", "-qmp",
-                 "unix:%s,server=on,wait=off" % self.pq], tag + "-pdm")
+                 "unix:%s,server=on,wait=off" % self.pq], tag + "-pdm",
+                dict(os.environ, QEMU_MODULE_DIR=QEMU_QTEST_DIR)
+                if QEMU_ACCEL == "qtest" else None)
         else:
             self.pdm = self.dm(self.pq, "pc", tag + "-pdm")
         self.sdm = self.dm(self.sq, "pc,unknown-sections=skip"
@@ -191,9 +202,18 @@ class Pair:
         self.sides = []
 
     def dm(self, sock, machine, name):
-        return self.procs.start(
-            [DM, "-S", "-machine", machine, "-nodefaults", "-qmp",
-             "unix:%s,server=on,wait=off" % sock], name)
+        argv = [DM, "-S", "-machine", machine, "-nodefaults", "-qmp",
+                "unix:%s,server=on,wait=off" % sock]
+        if self.com1:
+            argv += ["-serial", "unix:%s.com1,server=on,wait=off" % sock]
+        return self.procs.start(argv, name)
+
+    def com1_args(self, qmp_sock):
+        """Output commit of COM1 into one sink file, as docs/colo.md."""
+        if not self.com1:
+            return []
+        return ["--dm-serial", "unix:%s.com1" % qmp_sock,
+                "--serial-out", self.out]
 
     def wait_dms(self):
         for sock, p in ((self.pq, self.pdm), (self.sq, self.sdm)):
@@ -203,7 +223,8 @@ class Pair:
         self.sec = self.procs.start(
             [LOCKSTEP, "colo", "secondary", "--qmp", "unix:" + self.sq,
              "--listen", "127.0.0.1:%d" % self.port,
-             "--control", "unix:" + self.sctl], self.tag + "-sec")
+             "--control", "unix:" + self.sctl] + self.com1_args(self.sq),
+            self.tag + "-sec")
         self.sides.append(self.sec)
 
     def wait_secondary(self):
@@ -219,7 +240,7 @@ class Pair:
         argv = [LOCKSTEP, "colo", "primary", "--qmp", "unix:" + self.pq,
                 "--peer", "127.0.0.1:%d" % self.port,
                 "--interval", str(interval_ms), "--stats", self.stats,
-                "--control", "unix:" + self.pctl]
+                "--control", "unix:" + self.pctl] + self.com1_args(self.pq)
         if checkpoints:
             argv += ["--checkpoints", str(checkpoints)]
         self.pri = self.procs.start(argv, self.tag + "-pri")
@@ -326,8 +347,8 @@ def run_floor(procs, tag):
     return recs[WARM:], cpu
 
 
-def run_coordinator(procs, tag, qemu_primary=False):
-    pair = Pair(procs, tag, qemu_primary)
+def run_coordinator(procs, tag, qemu_primary=False, com1=False):
+    pair = Pair(procs, tag, qemu_primary, com1)
     n = N_PAUSE + WARM
     try:
         pair.wait_dms()
@@ -373,11 +394,11 @@ def bench_pause(procs):
            "rates": rates, "per_round": per_round, "qemu": None}
     res["floor"]["cpu"] = sum(fcpu) / len(fcpu)
     res["colo"]["cpu"] = sum(ccpu) / len(ccpu)
+    c, cpu, rate = run_coordinator(procs, "com1", com1=True)
+    res["com1"] = dict(summarize(c), cpu=cpu)
     if QEMU:
         q, cpu, qrate = run_coordinator(procs, "qemu", qemu_primary=True)
-        res["qemu"] = summarize(q)
-        res["qemu"]["cpu"] = cpu
-        res["qemu_rate"] = qrate
+        res["qemu"] = dict(summarize(q), cpu=cpu)
     return res
 
 
@@ -385,51 +406,56 @@ def us(v):
     return "-" if v is None else "%d" % v
 
 
+def cell(fig, k):
+    return "%s / %s" % (us(fig[k][0]), us(fig[k][1])) if fig else "-"
+
+
 def pause_table(r):
-    q = r["qemu"]
-    lines = ["| us | floor p50 | floor p99 | coordinator p50 | coordinator "
-             "p99 | coord / floor p50 | QEMU 7.2 primary p50 | p99 |",
-             "|---|---|---|---|---|---|---|---|"]
+    q, f, c, o = r["qemu"], r["floor"], r["colo"], r["com1"]
+    lines = ["| us, p50 / p99 | floor | coordinator | coordinator / floor "
+             "(p50) | coordinator, COM1 output commit | QEMU 7.2 primary |",
+             "|---|---|---|---|---|---|"]
     for k in PHASES + ["pause"]:
-        f, c = r["floor"][k], r["colo"][k]
-        ratio = "%.2fx" % (c[0] / f[0]) if f[0] else "-"
-        qq = q[k] if q else (None, None)
+        ratio = "%.2fx" % (c[k][0] / f[k][0]) if f[k][0] else "-"
         label = "**total pause**" if k == "pause" else k
-        if k == "load" and q:
-            label = "load (QEMU column: lockstep-dm, see below)"
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            label, us(f[0]), us(f[1]), us(c[0]), us(c[1]), ratio,
-            us(qq[0]), us(qq[1])))
-    lines.append("| CPU per checkpoint, all processes | %.0f | | %.0f | | "
-                 "%.2fx | %s | |" % (
-                     r["floor"]["cpu"], r["colo"]["cpu"],
-                     r["colo"]["cpu"] / r["floor"]["cpu"],
-                     "%.0f" % q["cpu"] if q else "-"))
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            label, cell(f, k), cell(c, k), ratio, cell(o, k),
+            cell(q, k) + (" (*)" if q and k in ("load", "pause") else "")))
+    lines.append("| CPU per checkpoint, all processes | %.0f | %.0f | %.2fx "
+                 "| %.0f | %s |" % (f["cpu"], c["cpu"], c["cpu"] / f["cpu"],
+                                    o["cpu"], "%.0f" % q["cpu"] if q else "-"))
     lines.append("")
     lines.append(
-        "N: %d rounds x %d checkpoints per set-up (after %d not counted), "
-        "floor and coordinator alternating; QEMU one run of %d. Device "
-        "state %d B (lockstep-dm), %s B (QEMU). Coordinator rate achieved: "
-        "%s checkpoints/s. CPU per checkpoint: every process of the set-up "
-        "(dms, floor driver or both sides) from schedstat and getrusage, "
-        "start-up included, divided by all its checkpoints. "
-        "Pause p50 per round, floor / coordinator: %s." % (
-            ROUNDS, N_PAUSE, WARM, N_PAUSE, r["colo"]["bytes"],
+        "N: floor and coordinator in %d alternating rounds of %d counted "
+        "checkpoints each (the first %d of every run not counted); COM1 "
+        "and QEMU one run of %d each. Device state %d B (lockstep-dm), "
+        "%s B (QEMU). Coordinator rate achieved: %s checkpoints/s "
+        "(asked: %d). Pause p50 per round, floor / coordinator: %s. CPU "
+        "per checkpoint: every process of the set-up (dms, floor driver or "
+        "both sides; schedstat and getrusage), start-up included, divided "
+        "by all its checkpoints. COM1 output commit: each dm serves COM1 on "
+        "a unix socket, each side has --dm-serial and --serial-out (one "
+        "file); the guest writes nothing." % (
+            ROUNDS, N_PAUSE, WARM, N_PAUSE, c["bytes"],
             q["bytes"] if q else "-",
             ", ".join("%.1f" % x for x in r["rates"]),
+            1000 // PAUSE_INTERVAL_MS,
             ", ".join("%s / %s" % (us(a), us(b)) for a, b in r["per_round"])))
     if q:
+        lines.append("")
         lines.append(
-            "QEMU column: a qemu-system-x86_64 7.2 primary (pc, tcg, -S), "
-            "its checkpoints loaded by a lockstep-dm secondary "
-            "(`-machine pc,unknown-sections=skip`): stop, save and resume "
-            "are QEMU's, transfer the coordinator's, load is lockstep-dm "
-            "loading QEMU's %d-byte stream. Not measured: QEMU's own load "
-            "and resume as a secondary (QEMU 7.2 aborts on every "
-            "xen-load-devices-state on a non-Xen machine, "
-            "reference/qemu-7.2-measured.md); the total pause therefore "
-            "holds a lockstep-dm load, not a QEMU one. %d failed." % (
-                q["bytes"], q["failed"]))
+            "QEMU 7.2 primary: qemu-system-x86_64 (`-machine pc -accel %s "
+            "-nodefaults -S`%s) as the primary's dm, its checkpoints "
+            "loaded by a lockstep-dm secondary (`-machine "
+            "pc,unknown-sections=skip`). Stop, save and resume are QEMU's; "
+            "transfer is the coordinator's. (*) Load is lockstep-dm loading "
+            "QEMU's %d-byte stream, so the total pause holds a lockstep-dm "
+            "load. Not measured: QEMU's own load and resume as a secondary, "
+            "since QEMU 7.2 aborts (SIGABRT) on every xen-load-devices-state "
+            "on a non-Xen machine (reference/qemu-7.2-measured.md). %d "
+            "failed." % (QEMU_ACCEL, ", no vCPU" if QEMU_ACCEL == "qtest"
+                         else "; its vCPU runs SeaBIOS", q["bytes"],
+                         q["failed"]))
     else:
         lines.append("QEMU column: qemu-system-x86_64 not found "
                      "(scripts/install-deps --qemu).")
