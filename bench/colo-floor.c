@@ -392,5 +392,16 @@ int main(int argc, char **argv)
     floor_setup_fdset(&s, line);
     floor_link(r.link);
     floor_run(&r, n, interval);
+    for (int i = 0; i < 2; i++) {
+        FloorDm *dm = i ? &s : &p;
+        close(dm->fd);
+        close(dm->memfd);
+        close(dm->wr_fd);
+        close(dm->rd_fd);
+        close(r.link[i]);
+    }
+    free(r.state);
+    free(r.rx);
+    free(line);
     return 0;
 }
