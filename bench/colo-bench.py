@@ -432,8 +432,9 @@ def pause_table(r):
         "%s B (QEMU). Coordinator rate achieved: %s checkpoints/s "
         "(asked: %d). Pause p50 per round, floor / coordinator: %s. CPU "
         "per checkpoint: every process of the set-up (dms, floor driver or "
-        "both sides; schedstat and getrusage), start-up included, divided "
-        "by all its checkpoints. COM1 output commit: each dm serves COM1 on "
+        "both sides; schedstat and getrusage) from the dms' start-up on, "
+        "the driver's or sides' start-up included, divided by all its "
+        "checkpoints. COM1 output commit: each dm serves COM1 on "
         "a unix socket, each side has --dm-serial and --serial-out (one "
         "file); the guest writes nothing." % (
             ROUNDS, N_PAUSE, WARM, N_PAUSE, c["bytes"],
