@@ -328,14 +328,14 @@ def proc_mem_kib(pid):
 
 # ---- pause at 100 checkpoints/s ----
 
-def run_floor(procs, tag):
+def run_floor(procs, tag, interval_us=PAUSE_INTERVAL_MS * 1000):
     pair = Pair(procs, tag)
     try:
         pair.wait_dms()
         n = N_PAUSE + WARM
         dms, kids = cpu_us(pair.pids()), children_cpu_us()
         r = subprocess.run(
-            [FLOOR, pair.pq, pair.sq, str(n), str(PAUSE_INTERVAL_MS * 1000)],
+            [FLOOR, pair.pq, pair.sq, str(n), str(interval_us)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             timeout=TIMEOUT + n * PAUSE_INTERVAL_MS / 100.0)
         if r.returncode:
@@ -347,7 +347,8 @@ def run_floor(procs, tag):
     return recs[WARM:], cpu
 
 
-def run_coordinator(procs, tag, qemu_primary=False, com1=False):
+def run_coordinator(procs, tag, qemu_primary=False, com1=False,
+                    interval_ms=PAUSE_INTERVAL_MS):
     pair = Pair(procs, tag, qemu_primary, com1)
     n = N_PAUSE + WARM
     try:
@@ -356,7 +357,7 @@ def run_coordinator(procs, tag, qemu_primary=False, com1=False):
         pair.start_secondary()
         pair.wait_secondary()
         kids = children_cpu_us()
-        pair.start_primary(PAUSE_INTERVAL_MS, n)
+        pair.start_primary(interval_ms, n)
         try:
             rc = pair.pri.wait(TIMEOUT + n * PAUSE_INTERVAL_MS / 100.0)
         except subprocess.TimeoutExpired:
@@ -380,9 +381,17 @@ def run_coordinator(procs, tag, qemu_primary=False, com1=False):
 
 def bench_pause(procs):
     floor, coord, rates, per_round, fcpu, ccpu = [], [], [], [], [], []
+    b2b, bcpu, hot, hcpu, hrates = [], [], [], [], []
     for i in range(ROUNDS):
         f, cpu = run_floor(procs, "floor%d" % i)
         fcpu.append(cpu)
+        b, cpu = run_floor(procs, "b2b%d" % i, 0)
+        b2b += b
+        bcpu.append(cpu)
+        h, cpu, rate = run_coordinator(procs, "hot%d" % i, interval_ms=1)
+        hot += h
+        hcpu.append(cpu)
+        hrates.append(rate)
         c, cpu, rate = run_coordinator(procs, "colo%d" % i)
         ccpu.append(cpu)
         floor += f
@@ -394,6 +403,9 @@ def bench_pause(procs):
            "rates": rates, "per_round": per_round, "qemu": None}
     res["floor"]["cpu"] = sum(fcpu) / len(fcpu)
     res["colo"]["cpu"] = sum(ccpu) / len(ccpu)
+    res["b2b"] = dict(summarize(b2b), cpu=sum(bcpu) / len(bcpu))
+    res["hot"] = dict(summarize(hot), cpu=sum(hcpu) / len(hcpu),
+                      rates=hrates)
     c, cpu, rate = run_coordinator(procs, "com1", com1=True)
     res["com1"] = dict(summarize(c), cpu=cpu)
     if QEMU:
@@ -412,18 +424,22 @@ def cell(fig, k):
 
 def pause_table(r):
     q, f, c, o = r["qemu"], r["floor"], r["colo"], r["com1"]
+    b, h = r["b2b"], r["hot"]
     lines = ["| us, p50 / p99 | floor | coordinator | coordinator / floor "
-             "(p50) | coordinator, COM1 output commit | QEMU 7.2 primary |",
-             "|---|---|---|---|---|---|"]
+             "(p50) | coordinator, COM1 output commit | QEMU 7.2 primary | "
+             "floor, back to back | coordinator, --interval 1 |",
+             "|---|---|---|---|---|---|---|---|"]
     for k in PHASES + ["pause"]:
         ratio = "%.2fx" % (c[k][0] / f[k][0]) if f[k][0] else "-"
         label = "**total pause**" if k == "pause" else k
-        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             label, cell(f, k), cell(c, k), ratio, cell(o, k),
-            cell(q, k) + (" (*)" if q and k in ("load", "pause") else "")))
+            cell(q, k) + (" (*)" if q and k in ("load", "pause") else ""),
+            cell(b, k), cell(h, k)))
     lines.append("| CPU per checkpoint, all processes | %.0f | %.0f | %.2fx "
-                 "| %.0f | %s |" % (f["cpu"], c["cpu"], c["cpu"] / f["cpu"],
-                                    o["cpu"], "%.0f" % q["cpu"] if q else "-"))
+                 "| %.0f | %s | %.0f | %.0f |" % (
+                     f["cpu"], c["cpu"], c["cpu"] / f["cpu"], o["cpu"],
+                     "%.0f" % q["cpu"] if q else "-", b["cpu"], h["cpu"]))
     lines.append("")
     lines.append(
         "N: floor and coordinator in %d alternating rounds of %d counted "
@@ -436,12 +452,16 @@ def pause_table(r):
         "the driver's or sides' start-up included, divided by all its "
         "checkpoints. COM1 output commit: each dm serves COM1 on "
         "a unix socket, each side has --dm-serial and --serial-out (one "
-        "file); the guest writes nothing." % (
+        "file); the guest writes nothing. Floor, back to back: the same "
+        "floor with no wait between cycles, and the coordinator with "
+        "--interval 1 (%s checkpoints/s), one run of %d each per round; "
+        "the other columns are at 100/s, sleeping in between." % (
             ROUNDS, N_PAUSE, WARM, N_PAUSE, c["bytes"],
             q["bytes"] if q else "-",
             ", ".join("%.1f" % x for x in r["rates"]),
             1000 // PAUSE_INTERVAL_MS,
-            ", ".join("%s / %s" % (us(a), us(b)) for a, b in r["per_round"])))
+            ", ".join("%s / %s" % (us(a), us(b)) for a, b in r["per_round"]),
+            ", ".join("%.0f" % x for x in h["rates"]), N_PAUSE))
     if q:
         lines.append("")
         lines.append(
@@ -611,35 +631,51 @@ def load():
     return "%.1f" % os.getloadavg()[0]
 
 
-def report(pause, rows, info):
-    out = ["Measured %s on %s; load average %s at the start, %s at the end "
-           "(the machine was shared with other engineers' builds and tests "
-           "while measured)." % info, ""]
-    targets = []
-    if pause:
-        out += ["### Pause at 100 checkpoints/s (loopback, one pair)", "",
-                pause_table(pause), ""]
-        targets += pause_targets(pause)
-    if rows:
-        out += ["### Scale at 10 checkpoints/s per pair", "",
-                scale_table(rows), ""]
-        targets += scale_targets(rows)
-    out += ["### Targets (this run)", "", "| target | measured | met? |",
-            "|---|---|---|"]
+PAUSE_H = "### Pause at 100 checkpoints/s (loopback, one pair)"
+SCALE_H = "### Scale at 10 checkpoints/s per pair"
+
+
+def section(head, info, table, targets):
+    """One self-contained part of the report: its own date, load and
+    targets, so that --only reruns one part and leaves the other."""
+    out = [head, "", "Measured %s on %s; load average %s at the start, %s "
+           "at the end (the machine was shared with other engineers' builds "
+           "and tests while measured)." % info, "", table, "",
+           "| target | measured | met? |", "|---|---|---|"]
     out += ["| %s | %s | %s |" % (t, m, "yes" if ok else "**no**")
             for t, m, ok in targets]
     return "\n".join(out)
+
+
+def report(pause, rows, info):
+    """{heading: text} of the parts measured."""
+    parts = {}
+    if pause:
+        parts[PAUSE_H] = section(PAUSE_H, info, pause_table(pause),
+                                 pause_targets(pause))
+    if rows:
+        parts[SCALE_H] = section(SCALE_H, info, scale_table(rows),
+                                 scale_targets(rows))
+    return parts
 
 
 BEGIN = "<!-- colo-bench.py --readme writes from here -->"
 END = "<!-- colo-bench.py --readme writes up to here -->"
 
 
-def write_readme(text):
-    """Replaces the generated block inside "## colo" (the section is made
-    if missing); what is outside the block is left as it is."""
+def write_readme(parts):
+    """Replaces, inside the generated block of "## colo" (made if
+    missing), the parts measured now, and keeps the others; what is
+    outside the block is left as it is."""
     path = os.path.join(HERE, "README.md")
     old = open(path).read()
+    if BEGIN in old and END in old:
+        inside = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
+        for chunk in re.split(r"\n(?=### )", inside.strip("\n")):
+            head = chunk.split("\n", 1)[0]
+            if head in (PAUSE_H, SCALE_H) and head not in parts:
+                parts[head] = chunk.rstrip("\n")
+    text = "\n\n".join(parts[h] for h in (PAUSE_H, SCALE_H) if h in parts)
     block = BEGIN + "\n" + text + "\n" + END
     sec = re.search(r"^## colo\n.*?(?=^## |\Z)", old, flags=re.S | re.M)
     if BEGIN in old and END in old:
@@ -678,10 +714,10 @@ def main():
     finally:
         procs.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
-    text = report(pause, rows, start + (load(),))
-    print(text)
+    parts = report(pause, rows, start + (load(),))
+    print("\n\n".join(parts.values()))
     if "--readme" in ARGS:
-        write_readme(text)
+        write_readme(parts)
     return 0
 
 
