@@ -2,18 +2,23 @@
 """COLO checkpoint benchmarks (issue 8), python3 stdlib only.
 
 pause: checkpoints at 100/s on loopback, pause p50/p99 per phase (stop,
-  save, transfer, load, resume, total) for three set-ups, measured in
-  alternating rounds so that they share the machine's load:
+  save, transfer, load, resume, total) and CPU per checkpoint for these
+  set-ups (floor and coordinator in alternating rounds, so that they
+  share the machine's load):
   - floor: bench/colo-floor (the same QMP work with nothing else) against
     two lockstep-dm;
   - coordinator: `lockstep colo primary|secondary` with two lockstep-dm,
     figures from the primary's --stats lines;
   - QEMU 7.2 primary: the same coordinator with qemu-system-x86_64 (pc,
-    tcg) as the primary's dm. QEMU 7.2 aborts on every
+    qtest accel if the shared module is there, else tcg) as the
+    primary's dm. QEMU 7.2 aborts on every
     xen-load-devices-state on a non-Xen machine, so the secondary's dm is
     a lockstep-dm that skips the sections it does not model
     (`unknown-sections=skip`): stop, save and resume are QEMU's, load is
-    lockstep-dm loading QEMU's stream, and QEMU's own load is not measured.
+    lockstep-dm loading QEMU's stream, and QEMU's own load is not measured;
+  - the coordinator with COM1 output commit on (no output);
+  - back to back: the floor with no wait, the coordinator at --interval 1.
+  Each part of the report carries its date, load average and targets.
 scale: N pairs (default 1, 8, 32, 64) at 10 checkpoints/s each; over a
   measurement window: aggregate checkpoints/s, pause p50/p99/max, total
   RSS and PSS of every dm and coordinator process, CPU per checkpoint
