@@ -276,7 +276,9 @@ void rtc_get_date(RtcDevice *d, struct tm *tm)
 
 /* ---- alarm and update-ended timer ---- */
 
-static int rtc_convert_hour(const RtcState *s, int hour)
+/* QEMU convert_hour takes and returns a uint8_t: a "don't care" hour
+   (-1 from rtc_from_bcd) becomes 255, in 12-hour mode 255 % 12 (+ 12). */
+static int rtc_convert_hour(const RtcState *s, uint8_t hour)
 {
     if (!(s->cmos_data[RTC_REG_B] & RTC_REG_B_24H)) {
         hour %= 12;
@@ -350,7 +352,7 @@ static int rtc_next_alarm_s(RtcDevice *d)
     ah = ah == -1 ? -1 : rtc_convert_hour(s, ah);
     cs = rtc_from_bcd(s, c[RTC_SECONDS]);
     cm = rtc_from_bcd(s, c[RTC_MINUTES]);
-    ch = rtc_convert_hour(s, rtc_from_bcd(s, c[RTC_HOURS]));
+    ch = rtc_convert_hour(s, (uint8_t)rtc_from_bcd(s, c[RTC_HOURS]));
 
     if (ah == -1) {
         ah = ch;
