@@ -338,7 +338,10 @@ static void rtc_alarm_this_hour(int cur_min, int cur_sec, int *am, int *as)
     }
 }
 
-/* Seconds from now to the next alarm, 1..86400 (QEMU get_next_alarm). */
+/* Seconds from now to the next alarm (QEMU get_next_alarm): 1..86400
+   while every time and alarm register holds a time in range, and within
+   RTC_ALARM_MIN_S..RTC_ALARM_MAX_S whatever they hold (SET freezes the
+   time registers, so the guest may leave anything there). */
 static int rtc_next_alarm_s(RtcDevice *d)
 {
     const RtcState *s = &d->s;
