@@ -64,13 +64,9 @@ def test_equal_under_workload():
     with R.Rig() as rig:
         p, s = rig.dm("p"), rig.dm("s")
         rig.secondary(s)
-        qt = p.qtest()
-        # Set up before pairing: a save taken while the RTC is in SET mode
-        # (between "outb 0x71 0x86" and the end of the set-up) is refused
-        # by lockstep-dm's own load today (next_alarm_time out of range),
-        # a dm bug reported apart; periodic checkpoints would hit it.
-        qt.play(R.DRIVER)
         pri = rig.primary(p, ["--interval", "20"])
+        qt = p.qtest()
+        qt.play(R.DRIVER)
         n = 0
         for burst in range(5):
             end = time.monotonic() + 0.3
