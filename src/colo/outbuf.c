@@ -254,6 +254,10 @@ bool colo_outbuf_close_epoch(ColoOutbuf *ob, uint64_t epoch,
     return true;
 }
 
+/* What an empty epoch points at: the buffer's data is NULL until the
+   first byte is appended, and no offset may be applied to NULL. */
+static const uint8_t colo_outbuf_no_bytes[1];
+
 const uint8_t *colo_outbuf_epoch_bytes(const ColoOutbuf *ob, uint64_t epoch,
                                        size_t *len, uint64_t *start_offset)
 {
@@ -263,6 +267,9 @@ const uint8_t *colo_outbuf_epoch_bytes(const ColoOutbuf *ob, uint64_t epoch,
             *len = m->end - m->start;
             if (start_offset) {
                 *start_offset = m->start;
+            }
+            if (*len == 0) {
+                return colo_outbuf_no_bytes;
             }
             return ob->buf->data + ob->head + (m->start - ob->base);
         }

@@ -38,11 +38,9 @@ typedef struct ColoPrimary {
     ColoSide side;
     ColoConn *conn;
     ColoPriState st;
-    uint64_t epoch;       /* the checkpoint under way, or the last one */
-    uint64_t done;        /* confirmed checkpoints */
-    uint64_t out_base;    /* sink position at start: offsets continue it */
-    uint64_t epoch_start; /* stream offset where the closing epoch began */
-    bool epoch_empty;     /* the closing epoch has no output */
+    uint64_t epoch;    /* the checkpoint under way, or the last one */
+    uint64_t done;     /* confirmed checkpoints */
+    uint64_t out_base; /* sink position at start: offsets continue it */
     bool dm_stopped;
     GSource *tick;
     guint pressure_idle; /* a checkpoint asked for by the output trigger */
@@ -179,7 +177,6 @@ static void colo_pri_alone(ColoPrimary *p, const char *why)
 static bool colo_pri_stop(ColoPrimary *p, GError **errp)
 {
     GBytes *begin = colo_proto_u64(COLO_MSG_BEGIN, p->epoch);
-    ColoOutbufStats st;
     bool eof;
 
     colo_conn_send(p->conn, begin);
@@ -188,13 +185,8 @@ static bool colo_pri_stop(ColoPrimary *p, GError **errp)
         return false;
     }
     p->dm_stopped = true;
-    if (!colo_side_drain_serial(&p->side, &eof, errp)) {
-        return false;
-    }
-    colo_outbuf_get_stats(p->side.ob, &st);
-    p->epoch_empty = st.open_bytes == 0;
-    p->epoch_start = st.appended;
-    if (!colo_outbuf_close_epoch(p->side.ob, p->epoch, NULL, errp)) {
+    if (!colo_side_drain_serial(&p->side, &eof, errp) ||
+        !colo_outbuf_close_epoch(p->side.ob, p->epoch, NULL, errp)) {
         return false;
     }
     p->rec.phase_us[COLO_PHASE_STOP] = colo_us_since(p->t_begin);
@@ -217,12 +209,7 @@ static bool colo_pri_save_send(ColoPrimary *p, GError **errp)
     }
     p->rec.phase_us[COLO_PHASE_SAVE] = colo_us_since(t);
     colo_pri_fault(p, "save");
-    /* An empty epoch is not looked up: the outbuf may have no buffer yet
-       (colo_outbuf_epoch_bytes would offset a NULL pointer). */
-    start = p->epoch_start;
-    out = p->epoch_empty
-              ? NULL
-              : colo_outbuf_epoch_bytes(p->side.ob, p->epoch, &out_len, &start);
+    out = colo_outbuf_epoch_bytes(p->side.ob, p->epoch, &out_len, &start);
     const uint8_t *sp = g_bytes_get_data(state, &slen);
     frame = colo_proto_data(p->epoch, p->out_base + start, out, out_len, sp,
                             slen, errp);

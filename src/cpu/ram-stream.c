@@ -82,11 +82,28 @@ static void ram_encode_page(void *opaque, uint64_t page)
     e->st.pages++;
 }
 
+/* Grows `out` once to hold every dirty page as a full record, so a dirty
+   save does not reallocate as it goes (GByteArray never shrinks). */
+static void ram_encode_reserve(const Ram *ram, GByteArray *out)
+{
+    uint64_t need = 64 + ram_dirty_count(ram) * (RAM_PAGE_SIZE + 8);
+    guint len = out->len;
+
+    if (need < G_MAXUINT - len) {
+        g_byte_array_set_size(out, len + (guint)need);
+        g_byte_array_set_size(out, len);
+    }
+}
+
 void ram_encode(const Ram *ram, RamSaveMode mode, GByteArray *out,
                 RamSaveStats *st)
 {
     RamEncoder e = {.ram = ram, .out = out};
     guint start = out->len;
+
+    if (mode == RAM_SAVE_DIRTY) {
+        ram_encode_reserve(ram, out);
+    }
     ram_put_be64(out, ram->size | RAM_FLAG_MEM_SIZE);
     ram_put_id(out);
     ram_put_be64(out, ram->size);

@@ -62,7 +62,8 @@ uint8_t *ram_host(Ram *ram);
 
 /* Guest-physical access on behalf of a device-side writer (qtest).
    False, changing nothing, if [addr, addr + len) is not entirely inside
-   RAM (overflow included). ram_write marks the pages it writes. */
+   RAM (overflow included). ram_write and ram_fill mark the pages they
+   write (while the dirty log is enabled). */
 bool ram_read(const Ram *ram, uint64_t addr, void *buf, size_t len);
 bool ram_write(Ram *ram, uint64_t addr, const void *buf, size_t len);
 bool ram_fill(Ram *ram, uint64_t addr, uint8_t val, size_t len);

@@ -52,6 +52,13 @@ void dm_daemon_request_quit(DmDaemon *d);
 
 /* qmp-cmds.c: registers every command of the daemon on d->cmds. */
 void dm_qmp_cmds_register(DmDaemon *d);
+/* hmp.c: human-monitor-command. */
+void dm_hmp_register(DmDaemon *d);
+/* qom.c: qom-list, qom-get, qom-set, qom-list-types. */
+void dm_qom_register(DmDaemon *d);
+/* preconfig.c: x-exit-preconfig, query-cpus-fast, and the preconfig
+   state; after every other registration. */
+void dm_preconfig_register(DmDaemon *d);
 /* qmp-ram.c: registers the x-lockstep- RAM commands on d->cmds. */
 void dm_qmp_ram_register(DmDaemon *d);
 
@@ -67,12 +74,5 @@ bool dm_load_from(DmDaemon *d, const char *path, GByteArray **buf,
 void dm_error_make_printable(GError *err);
 /* qmp-cpu.c: query-cpus-fast's answer (a new list). */
 json_t *dm_qmp_cpus_fast(DmDaemon *d);
-/* hmp.c: human-monitor-command. */
-void dm_hmp_register(DmDaemon *d);
-/* qom.c: qom-list, qom-get, qom-set, qom-list-types. */
-void dm_qom_register(DmDaemon *d);
-/* preconfig.c: x-exit-preconfig, query-cpus-fast, and the preconfig
-   state; after every other registration. */
-void dm_preconfig_register(DmDaemon *d);
 
 #endif

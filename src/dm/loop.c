@@ -4,12 +4,14 @@
  * the GLib main loop until `quit` or SIGTERM/SIGINT/SIGHUP (QEMU's
  * SHUTDOWN event, reason host-signal), flush replies, clean up.
  *
- * Everything runs inside the loop, and nothing in it waits on a peer:
- * QMP, qtest and serial sockets are non-blocking with bounded output
- * buffers; a save or load through a pipe, FIFO or socket moves only what
- * it holds or takes now (dm/state-io.h). What can still take time is
- * local: a regular file or a character device (a tty given with add-fd)
- * is read or written in full, as QEMU does. Before the loop starts,
+ * Everything runs inside the loop, and but for one case nothing in it
+ * waits on a peer: QMP, qtest and serial sockets are non-blocking with
+ * bounded output buffers; a save or load through a pipe, FIFO or socket
+ * moves only what it holds or takes now (dm/state-io.h). A regular file
+ * is read or written in full. The one case: a save into a character
+ * device passed with add-fd (a tty) is written in full, as QEMU does, so
+ * a terminal whose output is stopped holds the loop until it takes the
+ * bytes (a load refuses character devices). Before the loop starts,
  * wait=on endpoints block until their client connects, as in QEMU; at
  * exit, replies get DM_QUIT_FLUSH_MS to go out.
  */
@@ -168,7 +170,6 @@ static bool dm_daemon_open_qmp(DmDaemon *d, GError **errp)
 {
     d->cmds = qmp_commands_new();
     dm_qmp_cmds_register(d);
-    dm_qmp_ram_register(d);
     d->srv = qmp_server_new(d->cmds, NULL, NULL);
     qmp_fds_set_vm_running_fn(d->srv, dm_daemon_vm_running, d);
     for (guint i = 0; i < d->opts->qmp_specs->len; i++) {

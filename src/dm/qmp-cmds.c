@@ -269,6 +269,7 @@ void dm_qmp_cmds_register(DmDaemon *d)
     for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
         qmp_commands_add(d->cmds, cmds[i].name, cmds[i].fn, cmds[i].args, 0, d);
     }
+    dm_qmp_ram_register(d);
     qmp_schema_register(d->cmds);
     dm_hmp_register(d);
     dm_qom_register(d);

@@ -30,9 +30,11 @@
  * deadline a stream holds (on any of the clocks) must lie in
  * 0..HW_CLOCK_MAX_FIELD_NS (-1 where it means "none"): a deadline may
  * lead the clock by HW_CLOCK_MAX_AHEAD_NS at most. Loads refuse anything
- * else, so sums of two times never overflow. A jump within the bound (a
- * loaded clock far ahead of a device's deadlines) is survived by capping
- * catch-up: a periodic timer more than HW_CLOCK_MAX_CATCHUP periods
+ * else, so sums of two times never overflow. One exception, bounded by
+ * its device: a time that the device itself computes before 0 and only
+ * ever compares (the RTC's next_alarm_time under SET, as QEMU). A jump within
+ * the bound (a loaded clock far ahead of a device's deadlines) is survived by
+ * capping catch-up: a periodic timer more than HW_CLOCK_MAX_CATCHUP periods
  * behind re-phases to the current time (missed periods are dropped,
  * QEMU's lost-tick "discard"), and one dispatch fires at most
  * HW_CLOCK_MAX_FIRES timers before returning to the main loop.
@@ -90,7 +92,8 @@ typedef struct HwClockState {
 extern const VmsDesc hw_clock_vmsd;
 
 /* Load-time check of a device's time field: `v` within
-   lo..HW_CLOCK_MAX_FIELD_NS (lo is 0, or -1 where -1 means "none").
+   lo..HW_CLOCK_MAX_FIELD_NS (lo is 0, or -1 where -1 means "none", or
+   the device's own bound for a time it computes before 0).
    Fails with "field 'NAME': V out of range LO..MAX". */
 bool hw_clock_check_time(const char *name, int64_t v, int64_t lo,
                          GError **errp);

@@ -12,8 +12,24 @@
 
 #define RTC_NS_PER_SEC        1000000000LL
 #define RTC_MAX_CLOCK_JUMP_NS (60 * RTC_NS_PER_SEC)
-/* The update timer's farthest lead: the alarm, a day and a second away. */
-#define RTC_MAX_UPDATE_AHEAD_NS ((86400 + 1) * RTC_NS_PER_SEC)
+/*
+ * The range of QEMU get_next_alarm (rtc-time.c) over every register
+ * content. The registers decode to -1 ("don't care", 0xc0..0xff) up to
+ * 191 (0xbf in binary mode); QEMU's uint8_t current hour turns -1 into
+ * 255; the alarm hour ends up in 0..23. Least: now 255:191:191, alarm
+ * 00:00:00, so -(255 * 3600 + 191 * 60 + 191) + 86400. Greatest: now
+ * 00:-1:-1, alarm 23:191:191.
+ */
+#define RTC_ALARM_MIN_S (-(255 * 3600 + 191 * 60 + 191) + 86400)
+#define RTC_ALARM_MAX_S (23 * 3600 + 192 * 60 + 192)
+/* next_alarm_time is the next update (1 ns after now at least) plus
+   (alarm - 1) s: QEMU stores it in a uint64_t, so under SET it may lie
+   "before 0", that is, wrap. Its farthest lag behind 0: */
+#define RTC_MAX_ALARM_BEHIND_NS ((1 - RTC_ALARM_MIN_S) * RTC_NS_PER_SEC)
+/* The update timer's farthest lead: the alarm, which it waits for only
+   while SET is clear, so while the time registers hold the clock's time
+   (00:00:00 at the earliest); the alarm at 23:191:191. */
+#define RTC_MAX_UPDATE_AHEAD_NS ((23 * 3600 + 191 * 60 + 191) * RTC_NS_PER_SEC)
 
 typedef enum RtcBaseKind {
     RTC_BASE_UTC,

@@ -276,7 +276,9 @@ void rtc_get_date(RtcDevice *d, struct tm *tm)
 
 /* ---- alarm and update-ended timer ---- */
 
-static int rtc_convert_hour(const RtcState *s, int hour)
+/* QEMU convert_hour takes and returns a uint8_t: a "don't care" hour
+   (-1 from rtc_from_bcd) becomes 255, in 12-hour mode 255 % 12 (+ 12). */
+static int rtc_convert_hour(const RtcState *s, uint8_t hour)
 {
     if (!(s->cmos_data[RTC_REG_B] & RTC_REG_B_24H)) {
         hour %= 12;
@@ -336,7 +338,10 @@ static void rtc_alarm_this_hour(int cur_min, int cur_sec, int *am, int *as)
     }
 }
 
-/* Seconds from now to the next alarm, 1..86400 (QEMU get_next_alarm). */
+/* Seconds from now to the next alarm (QEMU get_next_alarm): 1..86400
+   while every time and alarm register holds a time in range, and within
+   RTC_ALARM_MIN_S..RTC_ALARM_MAX_S whatever they hold (SET freezes the
+   time registers, so the guest may leave anything there). */
 static int rtc_next_alarm_s(RtcDevice *d)
 {
     const RtcState *s = &d->s;
@@ -350,7 +355,7 @@ static int rtc_next_alarm_s(RtcDevice *d)
     ah = ah == -1 ? -1 : rtc_convert_hour(s, ah);
     cs = rtc_from_bcd(s, c[RTC_SECONDS]);
     cm = rtc_from_bcd(s, c[RTC_MINUTES]);
-    ch = rtc_convert_hour(s, rtc_from_bcd(s, c[RTC_HOURS]));
+    ch = rtc_convert_hour(s, (uint8_t)rtc_from_bcd(s, c[RTC_HOURS]));
 
     if (ah == -1) {
         ah = ch;

@@ -225,6 +225,15 @@ static bool rtc_check_u64_time(const char *name, uint64_t v, GError **errp)
     return true;
 }
 
+/* next_alarm_time, a uint64_t that QEMU lets wrap below 0 under SET
+   (RTC_MAX_ALARM_BEHIND_NS): checked as the signed time it stands for.
+   Only compared with the clock, never added to. */
+static bool rtc_check_alarm_time(uint64_t v, GError **errp)
+{
+    return hw_clock_check_time("next_alarm_time", (int64_t)v,
+                               -RTC_MAX_ALARM_BEHIND_NS, errp);
+}
+
 /* Every time field against the bounds of clock.h ("Time bounds"). */
 static bool rtc_check_times(const RtcState *s, GError **errp)
 {
@@ -238,7 +247,7 @@ static bool rtc_check_times(const RtcState *s, GError **errp)
                                errp) &&
            hw_clock_check_time("update_timer", s->update_timer, -1, errp) &&
            rtc_check_u64_time("last_update", s->last_update, errp) &&
-           rtc_check_u64_time("next_alarm_time", s->next_alarm_time, errp);
+           rtc_check_alarm_time(s->next_alarm_time, errp);
 }
 
 static bool rtc_post_load(void *opaque, int version_id, GError **errp)
@@ -273,8 +282,8 @@ static bool rtc_post_load(void *opaque, int version_id, GError **errp)
 }
 
 /* Deadlines bounded against the clock the load brought: one farther
-   ahead than the RTC ever arms (a period; the alarm, within a day) is
-   re-armed from now. */
+   ahead than the RTC ever arms (a period; the alarm,
+   RTC_MAX_UPDATE_AHEAD_NS) is re-armed from now. */
 static void rtc_bound_deadlines(RtcDevice *d, int64_t now)
 {
     RtcState *s = &d->s;

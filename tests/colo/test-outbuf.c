@@ -194,6 +194,31 @@ static void test_epoch_bytes(Fixture *f, gconstpointer data)
     colo_outbuf_free(ob);
 }
 
+/* Epochs closed before any byte was appended: the outbuf's buffer was
+   never allocated, yet each is an empty epoch (non-NULL, length 0), as
+   the contract says, and no offset is applied to a NULL pointer (UBSan
+   under make asan). */
+static void test_epoch_bytes_none_appended(Fixture *f, gconstpointer data)
+{
+    ColoOutbuf *ob = file_outbuf(f->file, NULL);
+    const uint8_t *p;
+    size_t len = 99;
+    uint64_t start = 99;
+
+    close_epoch(ob, 1);
+    close_epoch(ob, 2);
+    p = colo_outbuf_epoch_bytes(ob, 1, &len, &start);
+    g_assert_nonnull(p);
+    g_assert_cmpuint(len, ==, 0);
+    g_assert_cmpuint(start, ==, 0);
+    release(ob, 1);
+    p = colo_outbuf_epoch_bytes(ob, 2, &len, &start);
+    g_assert_nonnull(p);
+    g_assert_cmpuint(len, ==, 0);
+    g_assert_cmpuint(start, ==, 0);
+    colo_outbuf_free(ob);
+}
+
 static void test_discard_open(Fixture *f, gconstpointer data)
 {
     ColoOutbuf *ob = file_outbuf(f->file, NULL);
@@ -791,6 +816,7 @@ int main(int argc, char **argv)
     ADD("release-skips-ahead", test_release_skips_ahead);
     ADD("epoch-errors", test_epoch_errors);
     ADD("epoch-bytes", test_epoch_bytes);
+    ADD("epoch-bytes-none-appended", test_epoch_bytes_none_appended);
     ADD("discard-open", test_discard_open);
     ADD("caps", test_caps);
     ADD("drain", test_drain);

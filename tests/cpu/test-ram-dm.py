@@ -7,10 +7,11 @@ nothing, and x-lockstep-load-checkpoint applying RAM and devices together
 or not at all."""
 import os
 import socket
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "dm"))
-from dmlib import Dm, check, run_tests, wait_for_path  # noqa: E402
+from dmlib import DM, Dm, check, run_tests, wait_for_path  # noqa: E402
 
 PAGE = 4096
 MEM = 1 << 20
@@ -54,6 +55,13 @@ def test_m_option():
             r = dm.connect().cmd_ok("x-lockstep-query-ram")
             check(r == {"size": size, "dirty-log": False, "dirty-pages": 0},
                   "-m %s: %r" % (arg, r))
+    for arg, want in (("3G", "-m 3G: invalid RAM size"),
+                      ("16MB", "-m 16MB: invalid RAM size"),
+                      ("slots=2", "-m slots=2: Invalid parameter 'slots'")):
+        p = subprocess.run([DM, "-machine", "none", "-m", arg],
+                           capture_output=True, text=True, timeout=10)
+        check(p.returncode == 1 and want in p.stderr,
+              "-m %s: %d %r" % (arg, p.returncode, p.stderr))
 
 
 def test_dirty_log_sees_qtest_writes():

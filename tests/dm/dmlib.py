@@ -29,6 +29,13 @@ def check(cond, msg):
         fail(msg)
 
 
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def wait_for_path(path, proc=None, timeout=TIMEOUT):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

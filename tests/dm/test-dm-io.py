@@ -10,19 +10,13 @@ import socket
 import subprocess
 import time
 
-from dmlib import DM, Dm, Qmp, check, fail, run_tests, wait_for_path
+from dmlib import (DM, Dm, Qmp, check, cpu_ticks, fail, run_tests,
+                   wait_for_path)
 
 # An idle daemon accrues (almost) no CPU time however loaded the machine
 # is; a spinning one accrues about 100 ticks a second of the window.
 IDLE_WINDOW_S = 1.0
 IDLE_MAX_TICKS = 5
-
-
-def cpu_ticks(pid):
-    """utime + stime of a process, in clock ticks (/proc/PID/stat)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
 
 
 def check_idle(dm, what):

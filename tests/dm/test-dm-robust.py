@@ -5,7 +5,7 @@ vanish mid-request. The daemon must stay alive and keep answering others."""
 import socket
 import time
 
-from dmlib import Dm, Qmp, check, run_tests
+from dmlib import Dm, Qmp, check, cpu_ticks, run_tests
 
 
 def test_garbage_input():
@@ -116,13 +116,6 @@ def test_client_vanishes():
         time.sleep(0.05)
         check(dm.alive(), "alive")
         check(dm.connect().status() == "prelaunch", "serving")
-
-
-def cpu_ticks(pid):
-    """utime + stime of a process, in clock ticks (/proc/PID/stat)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
 
 
 def test_idle_after_disconnect():

@@ -1,7 +1,9 @@
 /*
  * MC146818 RTC time-keeping on each clock -rtc clock= selects: the host
  * and real-time clocks (through the clock module, under the system's
- * time and under a fake one) and the periodic timer's catch-up cap.
+ * time and under a fake one), the periodic timer's catch-up cap, and
+ * save/load round trips in every REG_B mode (SET freezes the time
+ * registers, so the alarm QEMU computes may lie before 0).
  */
 #include <time.h>
 
@@ -163,6 +165,91 @@ static void test_periodic_catchup_capped(void)
     fx_free(&f);
 }
 
+#define SET_BASE "2024-02-29T23:59:50"
+
+/* Saves `a`, loads that into a fresh RTC whose clock reads the same time
+   (the load must succeed), and checks that it saves the same bytes. */
+static void round_trip(Fx *a, const char *what, unsigned arg)
+{
+    VmsLoadOpts lo = {.unknown = VMS_UNKNOWN_REJECT};
+    VmsSaveOpts so = {.footers = true};
+    g_autoptr(GByteArray) sa = g_byte_array_new();
+    g_autoptr(GByteArray) sb = g_byte_array_new();
+    GError *err = NULL;
+    Fx b;
+
+    g_assert_true(vms_save_all(a->reg, &so, sa, &err));
+    fx_init(&b, RTC_CLOCK_VM, "2031-05-05T05:05:05");
+    hw_clock_set(b.clock, hw_clock_now(a->clock));
+    if (!vms_load_all(b.reg, sa->data, sa->len, &lo, &err)) {
+        g_prefix_error(&err, "%s 0x%02x: ", what, arg);
+    }
+    g_assert_no_error(err);
+    g_assert_true(vms_save_all(b.reg, &so, sb, &err));
+    g_assert_cmpmem(sa->data, sa->len, sb->data, sb->len);
+    fx_free(&b);
+}
+
+/* Every REG_B value (SET, PIE, AIE, UIE, SQWE, DM, 24H, DSE) written
+   over the BCD time 23:59:50: right after the write, after an update
+   cycle, and after REG_C is read. In binary mode the BCD registers read
+   as 35:89:80, whose next alarm QEMU puts 45020 s before the update. */
+static void test_reg_b_modes_round_trip(void)
+{
+    Fx f;
+
+    for (unsigned b = 0; b < 256; b++) {
+        fx_init(&f, RTC_CLOCK_VM, SET_BASE);
+        step(&f, 300 * MS);
+        wr(&f, RTC_REG_B, b);
+        round_trip(&f, "REG_B written", b);
+        step(&f, 1500 * MS);
+        round_trip(&f, "REG_B, update cycle", b);
+        rd(&f, RTC_REG_C);
+        step(&f, 400 * MS);
+        round_trip(&f, "REG_B, REG_C read", b);
+        fx_free(&f);
+    }
+}
+
+/* Under SET the guest may leave anything in the time registers: the
+   extremes of QEMU's next-alarm arithmetic still save and load. Hours
+   0xff ("don't care", hour 255 in QEMU), minutes and seconds 0xbf,
+   alarm 00:00:00: the farthest behind; in 12-hour mode too; and the
+   farthest ahead while running (alarm 23:191:191 from 00:00:00). */
+static void test_alarm_extremes_round_trip(void)
+{
+    static const uint8_t modes[] = {0x86, 0x84, 0x82, 0x80};
+    static const uint8_t hours[] = {0xff, 0xc0, 0xbf, 0x00};
+    Fx f;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(modes); i++) {
+        for (unsigned h = 0; h < G_N_ELEMENTS(hours); h++) {
+            fx_init(&f, RTC_CLOCK_VM, SET_BASE);
+            wr(&f, RTC_REG_B, modes[i]);
+            wr(&f, RTC_HOURS, hours[h]);
+            wr(&f, RTC_MINUTES, 0xbf);
+            wr(&f, RTC_SECONDS, 0xbf);
+            wr(&f, RTC_HOURS_ALARM, 0x00);
+            wr(&f, RTC_MINUTES_ALARM, 0x00);
+            wr(&f, RTC_SECONDS_ALARM, 0x00);
+            round_trip(&f, "SET, hours", hours[h]);
+            step(&f, 1200 * MS);
+            round_trip(&f, "SET + update, hours", hours[h]);
+            fx_free(&f);
+        }
+    }
+    fx_init(&f, RTC_CLOCK_VM, "2024-02-29T00:00:00");
+    wr(&f, RTC_REG_B, 0x06);
+    wr(&f, RTC_HOURS_ALARM, 23);
+    wr(&f, RTC_MINUTES_ALARM, 0xbf);
+    wr(&f, RTC_SECONDS_ALARM, 0xbf);
+    step(&f, 1500 * MS);
+    g_assert_cmpint(rtc_state(f.rtc)->update_timer, ==, 94451 * SEC);
+    round_trip(&f, "far alarm", 0xbf);
+    fx_free(&f);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -171,5 +258,8 @@ int main(int argc, char **argv)
     g_test_add_func("/rtc/host-clocks-fake-time", test_host_clocks_fake_time);
     g_test_add_func("/rtc/periodic-catchup-capped",
                     test_periodic_catchup_capped);
+    g_test_add_func("/rtc/reg-b-modes-round-trip", test_reg_b_modes_round_trip);
+    g_test_add_func("/rtc/alarm-extremes-round-trip",
+                    test_alarm_extremes_round_trip);
     return g_test_run();
 }

@@ -459,6 +459,8 @@ static void test_bad_stream(void)
     expect_load_fails(st, p + 221, 0x80, "field 'offset': ");
     expect_load_fails(st, p + 229, 0x41, "field 'update_timer': ");
     expect_load_fails(st, p + 237, 0x41, "field 'next_alarm_time': ");
+    /* before 0 by far more than any alarm (RTC_MAX_ALARM_BEHIND_NS) */
+    expect_load_fails(st, p + 237, 0xff, "field 'next_alarm_time': ");
     g_byte_array_free(st, TRUE);
     fx_free(&a);
 }
