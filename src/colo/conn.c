@@ -188,6 +188,35 @@ bool colo_conn_flush(ColoConn *c, int timeout_ms)
     return g_queue_is_empty(&c->out);
 }
 
+/* After a last frame has left: half-close, then read and drop what the
+   peer still sends until its EOF, for at most timeout_ms. Closing a TCP
+   socket with unread bytes (say, a heartbeat in flight) sends a reset,
+   and a reset makes the peer's kernel drop what it had not read yet:
+   the bye or error itself, turning a clean goodbye into a lost link. */
+static void colo_conn_linger(ColoConn *c, int timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    uint8_t scratch[4096];
+
+    if (shutdown(c->fd, SHUT_WR) < 0) {
+        return;
+    }
+    for (;;) {
+        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        gint64 left = (end - g_get_monotonic_time()) / 1000;
+        ssize_t n;
+
+        if (left <= 0 || (poll(&p, 1, (int)left) < 0 && errno != EINTR)) {
+            return;
+        }
+        n = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN &&
+                       errno != EWOULDBLOCK)) {
+            return; /* EOF (or the link is gone): nothing left to reset */
+        }
+    }
+}
+
 /* Sends error/bye when code >= 0, then ends the session as `end`. */
 static void colo_conn_close_as(ColoConn *c, ColoEnd end, bool bye, int code,
                                const char *why)
@@ -200,7 +229,9 @@ static void colo_conn_close_as(ColoConn *c, ColoEnd end, bool bye, int code,
                                     (uint32_t)code, why);
         colo_conn_queue(c, f);
         g_bytes_unref(f);
-        colo_conn_flush(c, COLO_CONN_GOODBYE_MS);
+        if (colo_conn_flush(c, COLO_CONN_GOODBYE_MS)) {
+            colo_conn_linger(c, COLO_CONN_GOODBYE_MS);
+        }
     }
     colo_conn_end(c, end, why);
 }
