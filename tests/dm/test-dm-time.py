@@ -4,8 +4,9 @@
 next_transition_time) holds 2^60, INT64_MAX, negative values or values
 just past the bound. Each load is refused with an error naming the field,
 or accepted; either way, after `cont` the daemon keeps answering QMP
-within 100 ms and SIGTERM ends it with status 0, and one it accepted
-settles to idle (catch-up capped, not replayed for good). Also COM1's
+within 100 ms (median of five) and SIGTERM ends it with status 0, and
+one it accepted settles to idle (catch-up capped, not replayed for
+good). Also COM1's
 character timeout deadline past its bound (refused)."""
 import signal
 import socket
@@ -64,6 +65,10 @@ def pit_next_fields(data, val):
 
 
 def answers_fast(q, what):
+    """Five round trips: each answered within 2 s, and the median within
+    ANSWER_S. A daemon stuck replaying timers is slow every time (or
+    never answers); one round trip delayed by a busy host is not."""
+    times = []
     for _ in range(5):
         t0 = time.monotonic()
         q.sock.settimeout(2.0)
@@ -71,10 +76,12 @@ def answers_fast(q, what):
             st = q.status()
         except OSError as e:
             fail("%s: no QMP answer within 2 s (%s)" % (what, e))
-        dt = time.monotonic() - t0
-        check(dt < ANSWER_S, "%s: query-status took %.0f ms" % (what, dt * 1e3))
+        times.append(time.monotonic() - t0)
         check(st == "running", "%s: status %r" % (what, st))
         time.sleep(0.02)
+    times.sort()
+    check(times[2] < ANSWER_S, "%s: query-status took %s ms" %
+          (what, ", ".join("%.0f" % (t * 1e3) for t in times)))
 
 
 def run_case(make_fields, val, extra=(), want_error=None):
