@@ -2,8 +2,12 @@
  * lockstep check FILE [--schema VMDESC.json]: exit 0 when the file is
  * valid, 2 (and where) otherwise. The last line says which checks ran:
  * - framing, always: header, every section framed, footers consistent,
- *   EOF, no trailing bytes;
- * - the vmdesc layout, with --schema: every described section decodes to
+ *   EOF, no trailing bytes. A stream without section footers is framed
+ *   by the layout of each section's description: --schema's, or without
+ *   it lockstep's own (tools_own_vmdesc), so a footerless file with a
+ *   section that has no description is invalid ("no section footers to
+ *   find its end");
+ * - the vmdesc layout, with --schema only: every described section decodes to
  *   exactly its footer-delimited length (sections the schema cannot
  *   describe are reported, not failures);
  * - a full load, when every section is one of lockstep-dm's own pc
@@ -22,12 +26,18 @@
 
 #define TOOLS_CHECK_NAMED_UNKNOWN 4 /* unknown sections named in output */
 
-/* The vmdesc layout results; false when a section's length mismatches. */
-static bool check_layout(const ToolsInput *in, unsigned *decoded)
+/* The --schema layout results; false when a section's length mismatches.
+   Without --schema, lockstep's own descriptions only frame (footerless
+   streams); the load checks lockstep's sections, so nothing to do. */
+static bool check_layout(const ToolsSetup *ts, unsigned *decoded)
 {
+    const ToolsInput *in = &ts->in[0];
     bool ok = true;
 
     *decoded = 0;
+    if (!ts->schema) {
+        return true;
+    }
     for (guint i = 0; i < in->dec->sections->len; i++) {
         const VmsDecSection *s = in->dec->sections->pdata[i];
         *decoded += s->decoded;
@@ -106,7 +116,12 @@ static void check_report(const ToolsSetup *s, bool load_ran,
     const VmsDecoded *d = s->in[0].dec;
     g_autoptr(GString) ran = g_string_new("framing");
 
-    if (s->vmdesc) {
+    if (!d->footers) {
+        g_string_append(ran, s->schema ? " (by the vmdesc layout)"
+                                       : " (by lockstep's own device "
+                                         "descriptions)");
+    }
+    if (s->schema) {
         g_string_append_printf(ran, ", vmdesc layout (%u of %u sections)",
                                decoded, d->sections->len);
     }
@@ -126,7 +141,7 @@ static void check_report(const ToolsSetup *s, bool load_ran,
 
 int tools_cmd_check(int argc, char **argv)
 {
-    ToolsSetup s = {.nfiles = 1};
+    ToolsSetup s = {.nfiles = 1, .own_schema = true};
     g_autoptr(GError) err = NULL;
     g_autofree char *unknown = NULL;
     unsigned decoded;
@@ -140,7 +155,7 @@ int tools_cmd_check(int argc, char **argv)
         } else {
             fprintf(stderr, "lockstep check: %s\n", err->message);
         }
-    } else if (!check_layout(&s.in[0], &decoded)) {
+    } else if (!check_layout(&s, &decoded)) {
         printf("%s: invalid: the vmdesc layout does not fit\n", s.in[0].path);
     } else if (!check_load(&s.in[0], &load_ran, &unknown, &err)) {
         printf("%s: invalid: %s\n", s.in[0].path, err->message);

@@ -113,6 +113,7 @@ def main():
     expect(rc == 2, "unknown subcommand")
     test_own_schema_stdin_errors()
     test_qmp()
+    test_footerless()
 
 
 def run_bytes(stdin, *args):
@@ -245,6 +246,78 @@ def test_qmp():
             rc, _, err = run("qmp", "unix:" + os.path.join(tmp, "none"),
                              "query-status")
             expect(rc == 2, "qmp connection failure exits 2")
+        finally:
+            dm.kill()
+            dm.wait()
+
+def start_dm(tmp, *machine):
+    """A lockstep-dm on a QMP socket in tmp; (process, address)."""
+    addr = "unix:" + os.path.join(tmp, "qmp.sock")
+    dm = subprocess.Popen([os.path.join(BUILD, "lockstep-dm"), "-S",
+                           "-machine", ",".join(("pc",) + machine),
+                           "-nodefaults", "-qmp",
+                           addr + ",server=on,wait=off"],
+                          stdin=subprocess.DEVNULL)
+    for _ in range(1000):
+        rc, _, _ = run("qmp", addr, "query-status")
+        if rc != 2:
+            break
+    expect(rc == 0, "lockstep-dm answers on " + addr)
+    return dm, addr
+
+
+def test_footerless():
+    """A file saved with section-footers=off: the daemon loads it, and
+    without --schema check, dump and diff frame it with lockstep's own
+    descriptions (so check runs the full load); a footerless file with a
+    section lockstep does not know still gets the clear error."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dm, addr = start_dm(tmp, "section-footers=off")
+        try:
+            a, b = (os.path.join(tmp, n + ".devstate") for n in "ab")
+            run("qmp", addr, "xen-save-devices-state", "filename=" + a)
+            run("qmp", addr, "cont")
+            run("qmp", addr, "stop")
+            run("qmp", addr, "xen-save-devices-state", "filename=" + b)
+            with open(a, "rb") as f:
+                data = bytearray(f.read())
+            expect(b"\x7e" not in data[:0x40], "the file has no footers")
+            rc, out, err = run("check", a)
+            expect(rc == 0 and ", footers off\n" in out and out.endswith(
+                "full load into lockstep-dm's pc machine "
+                "(with four UARTs)\n"),
+                "check a footerless lockstep-dm file: %r" % (out + err))
+            rc, out, _ = run("dump", a)
+            expect(rc == 0 and "        count (int32) @0x" in out,
+                   "dump decodes a footerless file")
+            rc, out, _ = run("diff", a, b)
+            expect(rc == 1 and "section 'timer' instance 0: field "
+                   "'cpu_ticks_offset': 0 -> " in out,
+                   "diff of two footerless files")
+            rc, out, _ = run("dump", a, "--json")
+            pit = [x for x in json.loads(out)["sections"]
+                   if x["idstr"] == "i8254"][0]
+            count = pit["fields"][1]["fields"][0]["fields"][0]
+            expect(count["name"] == "count", "footerless PIT count located")
+            data[count["offset"]:count["offset"] + 4] = bytes(4)
+            bad = os.path.join(tmp, "count0.devstate")
+            with open(bad, "wb") as f:
+                f.write(data)
+            rc, _, err = run("qmp", addr, "xen-load-devices-state",
+                             "filename=" + bad)
+            expect(rc == 1 and "field 'count': 0 out of range" in err,
+                   "the daemon refuses the footerless PIT count=0")
+            rc, out, _ = run("check", bad)
+            expect(rc == 2 and out == bad + ": invalid: " +
+                   err[len("GenericError: "):], "check: the daemon's message")
+            i = data.index(b"\x05timer")
+            data[i + 1:i + 6] = b"tim3r"
+            with open(bad, "wb") as f:
+                f.write(data)
+            rc, out, _ = run("check", bad)
+            expect(rc == 2 and "section 'tim3r' instance 0" in out and
+                   "no section footers to find its end" in out,
+                   "an unknown footerless section: the clear error")
         finally:
             dm.kill()
             dm.wait()
