@@ -141,6 +141,25 @@ static bool vms_dec_elem(VmsDec *c, json_t *f, const char *name,
     return true;
 }
 
+/* array_len, when present, must be an integer of at least one (QEMU
+   writes it only for arrays of more than one element): anything else is a
+   schema error, not an array of one. */
+static bool vms_dec_array_len(VmsDec *c, json_t *f, const char *name,
+                              GError **errp)
+{
+    json_t *alen = json_object_get(f, "array_len");
+
+    if (!alen || (json_is_integer(alen) && json_integer_value(alen) > 0)) {
+        return true;
+    }
+    g_autofree char *v = json_dumps(alen, JSON_ENCODE_ANY);
+    vms_dec_fail(c, errp,
+                 "offset 0x%zx: field '%s': array_len %s in the vmdesc is "
+                 "not a positive integer",
+                 c->pos, name, v ? v : "?");
+    return false;
+}
+
 static bool vms_dec_field(VmsDec *c, json_t *f, VmsDecNode *parent,
                           unsigned depth, GError **errp)
 {
@@ -153,7 +172,10 @@ static bool vms_dec_field(VmsDec *c, json_t *f, VmsDecNode *parent,
         ls_error_set(errp, "vmdesc: a field without a name");
         return false;
     }
-    if (alen <= 0) {
+    if (!vms_dec_array_len(c, f, name, errp)) {
+        return false;
+    }
+    if (alen == 0) {
         g_autofree char *nm =
             has_idx ? g_strdup_printf("%s[%" JSON_INTEGER_FORMAT "]", name, idx)
                     : g_strdup(name);

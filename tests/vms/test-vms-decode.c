@@ -321,6 +321,40 @@ static void test_hostile_node_cap(void)
     json_decref(vmdesc);
 }
 
+/* An array_len of zero, below zero or not an integer is a schema error
+   naming the field (it was read as one element), for a scalar and for a
+   struct array; the whole decode fails. */
+static void test_bad_array_len(void)
+{
+    g_autoptr(GByteArray) s = fixture("pc-tcg-prelaunch.devstate");
+    json_t *lens[] = {json_integer(0), json_integer(-1), json_integer(-4096),
+                      json_string("2"), json_real(2.0)};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(lens); i++) {
+        for (int st = 0; st < 2; st++) {
+            g_autoptr(GError) err = NULL;
+            json_t *f =
+                st ? array_of("x", 1,
+                              json_pack("[{s:s, s:s, s:i}]", "name", "y",
+                                        "type", "uint8", "size", 1))
+                   : json_pack("{s:s, s:s, s:i}", "name", "x", "type", "uint8",
+                               "size", 1);
+            json_object_set(f, "array_len", lens[i]);
+            json_t *vmdesc = pit_vmdesc(f);
+            g_autoptr(VmsDecoded) d = vms_decode(s->data, s->len, vmdesc, &err);
+
+            g_assert_null(d);
+            g_assert_nonnull(err);
+            g_assert_nonnull(
+                strstr(err->message, "section 'i8254' instance 0: "));
+            g_assert_nonnull(strstr(err->message, "field 'x': array_len "));
+            g_assert_nonnull(strstr(err->message, "is not a positive integer"));
+            json_decref(vmdesc);
+        }
+        json_decref(lens[i]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -332,5 +366,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vms/decode/malformed", test_decode_malformed);
     g_test_add_func("/vms/decode/hostile-zero-size", test_hostile_zero_size);
     g_test_add_func("/vms/decode/hostile-node-cap", test_hostile_node_cap);
+    g_test_add_func("/vms/decode/bad-array-len", test_bad_array_len);
     return g_test_run();
 }
