@@ -4,14 +4,12 @@
  * the GLib main loop until `quit` or SIGTERM/SIGINT/SIGHUP (QEMU's
  * SHUTDOWN event, reason host-signal), flush replies, clean up.
  *
- * Everything runs inside the loop, and but for one case nothing in it
- * waits on a peer: QMP, qtest and serial sockets are non-blocking with
- * bounded output buffers; a save or load through a pipe, FIFO or socket
- * moves only what it holds or takes now (dm/state-io.h). A regular file
- * is read or written in full. The one case: a save into a character
- * device passed with add-fd (a tty) is written in full, as QEMU does, so
- * a terminal whose output is stopped holds the loop until it takes the
- * bytes (a load refuses character devices). Before the loop starts,
+ * Everything runs inside the loop, and nothing in it waits on a peer:
+ * QMP, qtest and serial sockets are non-blocking with bounded output
+ * buffers; a save or load through a pipe, FIFO or socket, and a save
+ * into a character device passed with add-fd (a tty), moves only what it
+ * holds or takes now (dm/state-io.h; a load refuses character devices).
+ * A regular file is read or written in full. Before the loop starts,
  * wait=on endpoints block until their client connects, as in QEMU; at
  * exit, replies get DM_QUIT_FLUSH_MS to go out.
  */

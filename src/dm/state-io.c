@@ -1,6 +1,7 @@
 /*
  * Non-blocking read of a device-state source and write into a passed fd
- * (see state-io.h).
+ * (see state-io.h): a pipe, FIFO, socket or character device moves only
+ * what it holds or takes now.
  */
 #include "dm/state-io.h"
 
@@ -236,6 +237,49 @@ static bool dm_state_write_stream(const DmStateIo *io, const char *path,
     return true;
 }
 
+/*
+ * A character device (a tty) is written through an open file description
+ * of its own, reopened non-blocking through /proc as a pipe is (the flags
+ * of the fd passed in stay as they are): what the device does not take at
+ * once fails the save, with the bytes before it written. One that cannot
+ * be reopened is refused rather than written blocking.
+ */
+static bool dm_state_write_chr(int fd, const char *path, const uint8_t *p,
+                               size_t len, GError **errp)
+{
+    g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d", fd);
+    g_autofree char *why = NULL;
+    int wfd = open(proc, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    size_t done = 0;
+    ssize_t n = 0;
+
+    if (wfd < 0) {
+        why = g_strdup_printf("cannot reopen the character device "
+                              "non-blocking (%s; lockstep-dm does not wait "
+                              "on a character device)",
+                              g_strerror(errno));
+        return dm_state_fail(false, path, why, errp);
+    }
+    while (done < len) {
+        n = write(wfd, p + done, len - done);
+        if (n <= 0 && !(n < 0 && errno == EINTR)) {
+            break;
+        }
+        done += n > 0 ? (size_t)n : 0;
+    }
+    if (done < len) {
+        why = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+                  ? g_strdup_printf(
+                        "the character device is not taking the data now "
+                        "(%zu of %zu bytes written; lockstep-dm does not "
+                        "wait on a character device)",
+                        done, len)
+                  : g_strdup(n < 0 ? g_strerror(errno) : "short write");
+    }
+    close(wfd);
+    return why ? dm_state_fail(false, path, why, errp) : true;
+}
+
 bool dm_state_write_fd(int fd, const char *path, const void *buf, size_t len,
                        GError **errp)
 {
@@ -245,6 +289,9 @@ bool dm_state_write_fd(int fd, const char *path, const void *buf, size_t len,
 
     if (fstat(fd, &st) < 0) {
         return dm_state_fail(false, path, g_strerror(errno), errp);
+    }
+    if (S_ISCHR(st.st_mode)) {
+        return dm_state_write_chr(fd, path, buf, len, errp);
     }
     if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
         return vms_write_fd(fd, buf, len, errp);

@@ -27,10 +27,12 @@ bool dm_state_read_fd(int fd, const char *path, GByteArray **out,
                       GError **errp);
 
 /* Writes `len` bytes to `fd` (from an fd set; `path` names it in errors).
-   A regular file or a character device is written in full, as QEMU. A
-   pipe, FIFO or socket takes only what fits now (written non-blocking as
-   above): if its reader does not make room, the save fails at once and
-   the reader has a torn stream. */
+   A regular file is written in full, as QEMU. A pipe, FIFO, socket or
+   character device (a tty) takes only what fits now (written
+   non-blocking as above; a character device that cannot be reopened
+   through /proc is refused): if its reader does not make room, the save
+   fails at once and the reader has a torn stream. QEMU 7.2 writes a
+   character device in full, blocking. */
 bool dm_state_write_fd(int fd, const char *path, const void *buf, size_t len,
                        GError **errp);
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """lockstep-dm's I/O never busies or blocks its loop: idle CPU with every
 serial backend connected to a peer; a FIFO or a pipe given to
-xen-load-devices-state, or a full pipe to xen-save-devices-state, while
-another client is served; a qtest client that
-does not read its replies."""
+xen-load-devices-state, or a full pipe or tty to xen-save-devices-state,
+while another client is served; a qtest client that does not read its
+replies."""
 import os
 import re
 import socket
@@ -252,6 +252,78 @@ def test_save_pipe_fdset():
         os.close(rfd)
 
 
+def fill_tty(fd):
+    """Writes into a pty slave until it takes nothing more, even after
+    the kernel moved what it held to the (unread) master side."""
+    os.set_blocking(fd, False)
+    full = 0
+    while full < 5:
+        try:
+            while True:
+                os.write(fd, b"x" * 1024)
+        except BlockingIOError:
+            pass
+        time.sleep(0.05)
+        try:
+            os.write(fd, b"x")
+            full = 0
+        except BlockingIOError:
+            full += 1
+    os.set_blocking(fd, True)  # the daemon must not rely on the flag
+
+
+def test_save_tty_fdset():
+    """A save into a tty passed with add-fd writes only what the tty takes
+    now: a pty whose master is never read, filled first so that the save
+    cannot complete, fails the save at once; another client is served and
+    SIGTERM ends the daemon (a blocking write held the loop, QMP silent
+    and SIGTERM ignored, until the tty drained)."""
+    import signal
+    import tty
+    master, slave = os.openpty()
+    try:
+        fill_tty(slave)
+        with Dm("-machine", "pc", "-S") as dm:
+            q = dm.connect()
+            fdset = q.cmd_ok("add-fd", fds=[slave])["fdset-id"]
+            q.sock.settimeout(ANSWER_S)
+            r = q.cmd("xen-save-devices-state",
+                      {"filename": "/dev/fdset/%d" % fdset})
+            desc = r.get("error", {}).get("desc", "")
+            check(desc.startswith("Unable to write device state to "
+                                  "/dev/fdset/%d: the character device is "
+                                  "not taking the data now (0 of " % fdset)
+                  and desc.endswith(" bytes written; lockstep-dm does not "
+                                    "wait on a character device)"),
+                  "full tty refused at once: %r" % r)
+            check_served(dm, "full tty")
+            dm.proc.send_signal(signal.SIGTERM)
+            try:
+                dm.proc.wait(timeout=ANSWER_S)
+            except subprocess.TimeoutExpired:
+                fail("SIGTERM did not end the daemon")
+            check(True, "SIGTERM ends the daemon")
+    finally:
+        os.close(master)
+        os.close(slave)
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        with Dm("-machine", "pc", "-S") as dm:
+            q = dm.connect()
+            data = saved_stream(q, dm)
+            fdset = q.cmd_ok("add-fd", fds=[slave])["fdset-id"]
+            q.cmd_ok("xen-save-devices-state",
+                     {"filename": "/dev/fdset/%d" % fdset})
+            got = b""
+            while len(got) < len(data):
+                got += os.read(master, 65536)
+            check(got == data, "a tty with room got the whole stream")
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 def test_pipe_of_another_user():
     """A daemon that may not reopen a pipe (another user's: /proc/self/fd
     gives EACCES) polls it instead: an open pipe still fails the load at
@@ -397,6 +469,7 @@ if __name__ == "__main__":
                test_idle_serial_stdio_open_pipe,
                test_load_fifo_without_writer, test_load_fifo_writer_keeps_open,
                test_load_pipe_fdset, test_load_char_device_refused,
-               test_save_pipe_fdset, test_pipe_of_another_user,
+               test_save_pipe_fdset, test_save_tty_fdset,
+               test_pipe_of_another_user,
                test_qtest_replies_wait_for_a_slow_reader,
                test_qtest_client_not_reading_does_not_stall_qmp])
