@@ -366,8 +366,14 @@ static void test_snapshot_round_trip(void)
     g_assert_no_error(err);
     g_assert_true(ok);
     g_assert_cmpmem(&a->d->s, sizeof(a->d->s), &b->d->s, sizeof(b->d->s));
-    g_assert_cmpint(b->level[0], ==, a->level[0]); /* post_commit */
-    g_assert_cmpint(b->level[1], ==, a->level[1]);
+    /* As in QEMU 7.2, a load drives no line: what the lines last were is
+       the interrupt controller's loaded state, not the controller's. */
+    g_assert_cmpint(a->level[1], ==, 1);
+    g_assert_cmpint(b->level[0], ==, 0);
+    g_assert_cmpint(b->level[1], ==, 0);
+    /* The rig's levels stand for the PIC's last_irr, which the stream
+       carries: b's lines are where a's were. */
+    memcpy(b->level, a->level, sizeof(b->level));
     g_string_truncate(a->log, 0);
     g_string_truncate(b->log, 0);
     drive_after(a);
