@@ -54,6 +54,7 @@
 /* Load bookkeeping bits in I8042State.loaded */
 #define I8042_LOADED_OUTPORT 0x01
 #define I8042_LOADED_EXT     0x02
+#define I8042_LOADED_REFILL  0x04 /* post_load refilled the output buffer */
 
 /* ---- output buffer and interrupts ---- */
 
@@ -489,6 +490,7 @@ static bool i8042_post_load(void *opaque, int version_id, GError **errp)
     /* No throttle timer here: one that was pending has expired. */
     if ((s->migration_flags & I8042_MIGR_TIMER_PENDING) && i8042_pending(s)) {
         i8042_update_ob(s);
+        s->loaded = I8042_LOADED_REFILL;
     }
     s->migration_flags = 0;
     return true;
@@ -523,11 +525,19 @@ static bool i8042_ext_needed(const void *opaque)
     return true; /* extended-state=on, QEMU 7.2's default */
 }
 
-/* The live state is consistent by construction; post_commit drives the
-   lines from it. */
+/* As QEMU, a load does not drive IRQ 1 and 12: the levels the PIC last
+   saw are in its own loaded state (last_irr), and they need not be what
+   the controller's state gives (disabling the keyboard interface leaves
+   a raised IRQ 1 raised). Only a refill by the expired throttle timer
+   drives them, as QEMU's kbd_throttle_timeout does. */
 static void i8042_post_commit(void *opaque, int version_id)
 {
-    i8042_update_irq_lines(container_of(opaque, I8042Device, s));
+    I8042State *s = opaque;
+
+    if (s->loaded & I8042_LOADED_REFILL) {
+        s->loaded = 0;
+        i8042_update_irq_lines(container_of(opaque, I8042Device, s));
+    }
 }
 
 static const VmsField i8042_outport_fields[] = {VMS_UINT8(I8042State, outport),

@@ -3,7 +3,8 @@
  * UART per sink, in QEMU's section order, transmitting into the sink the
  * caller gave; -machine none without devices; a save loads into a second
  * machine, and a bad one leaves it as it was; whatever a guest writes to
- * any device's ports, the save that follows loads into a fresh machine.
+ * any device's ports, the save that follows loads into a fresh machine
+ * and that machine re-saves the same bytes.
  */
 #include <string.h>
 
@@ -117,12 +118,27 @@ static Machine *pc_fixed_rtc(void)
     return m;
 }
 
-/* Saves `a` and loads that into a fresh machine: it must load. */
+/* The offset of the first byte where `a` and `b` differ; -1: none. */
+static gssize first_difference(const GByteArray *a, const GByteArray *b)
+{
+    for (guint k = 0; k < MIN(a->len, b->len); k++) {
+        if (a->data[k] != b->data[k]) {
+            return k;
+        }
+    }
+    return a->len == b->len ? -1 : (gssize)MIN(a->len, b->len);
+}
+
+/* Saves `a` and loads that into a fresh machine: it must load, and the
+   loaded machine's own save must be the same bytes (as in QEMU 7.2: a
+   COLO secondary's next checkpoint is the primary's). */
 static void save_load_fresh(Machine *a, const char *dev, guint i)
 {
     g_autoptr(GByteArray) st = g_byte_array_new();
+    g_autoptr(GByteArray) again = g_byte_array_new();
     g_autoptr(GError) err = NULL;
     Machine *b = pc_fixed_rtc();
+    gssize diff;
 
     g_assert_true(machine_save(a, "running", st, &err));
     g_assert_no_error(err);
@@ -130,6 +146,13 @@ static void save_load_fresh(Machine *a, const char *dev, guint i)
         g_prefix_error(&err, "%s, after write %u: ", dev, i);
     }
     g_assert_no_error(err);
+    g_assert_true(machine_save(b, "running", again, &err));
+    diff = first_difference(st, again);
+    if (diff >= 0) {
+        g_test_message("%s, after write %u: the re-save differs at byte %zd",
+                       dev, i, diff);
+    }
+    g_assert_cmpint(diff, ==, -1);
     machine_free(b);
 }
 
@@ -187,6 +210,30 @@ static void test_any_guest_writes_reload(void)
     }
 }
 
+/* The i8042 raises IRQ 1 for a byte written with D2, then the keyboard
+   interface is disabled (AD): the controller's state alone gives IRQ 1
+   low, but the line stays raised, as in QEMU 7.2, and the master PIC's
+   last_irr keeps bit 1. A load must not lower it (QEMU re-saves the same
+   bytes here), nor raise it where the PIC saw it low. */
+static void test_i8042_disabled_irq1_resave(void)
+{
+    Machine *a = pc_fixed_rtc();
+
+    hw_bus_out(&a->bus, 0x64, 0xd2, 1); /* write keyboard output buffer */
+    hw_bus_out(&a->bus, 0x60, 0x11, 1);
+    hw_bus_out(&a->bus, 0x64, 0xad, 1); /* disable keyboard interface */
+    save_load_fresh(a, "i8042", 0);
+    hw_bus_out(&a->bus, 0x20, 0x20, 1); /* non-specific EOI: nothing */
+    hw_bus_out(&a->bus, 0x64, 0xae, 1); /* enable: the byte is still there */
+    save_load_fresh(a, "i8042", 1);
+    hw_bus_out(&a->bus, 0x20, 0x11, 1); /* ICW1: the master forgets IRQ 1 */
+    hw_bus_out(&a->bus, 0x21, 0x08, 1);
+    hw_bus_out(&a->bus, 0x21, 0x04, 1);
+    hw_bus_out(&a->bus, 0x21, 0x01, 1);
+    save_load_fresh(a, "i8042", 2);
+    machine_free(a);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -195,5 +242,7 @@ int main(int argc, char **argv)
     g_test_add_func("/machine/round-trip", test_round_trip);
     g_test_add_func("/machine/any-guest-writes-reload",
                     test_any_guest_writes_reload);
+    g_test_add_func("/machine/i8042-disabled-irq1-resave",
+                    test_i8042_disabled_irq1_resave);
     return g_test_run();
 }
