@@ -644,8 +644,8 @@ def section(head, info, table, targets):
     """One self-contained part of the report: its own date, load and
     targets, so that --only reruns one part and leaves the other."""
     out = [head, "", "Measured %s on %s; load average %s at the start, %s "
-           "at the end (the machine was shared with other engineers' builds "
-           "and tests while measured)." % info, "", table, "",
+           "at the end (a shared machine: the load average says how busy "
+           "it was)." % info, "", table, "",
            "| target | measured | met? |", "|---|---|---|"]
     out += ["| %s | %s | %s |" % (t, m, "yes" if ok else "**no**")
             for t, m, ok in targets]
