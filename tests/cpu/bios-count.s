@@ -4,6 +4,7 @@
 # interrupts off. On host time the counts vary from run to run; under
 # -icount they must not.
         .code16
+        .include "bios-pic.inc"
         .text
         .set    COM1, 0x3f8
         .set    TICKS, 0x502
@@ -16,24 +17,7 @@ start:
         mov     $0x7000, %sp
         movw    $tick, (0x08 * 4)
         movw    $0xf000, (0x08 * 4 + 2)
-        mov     $0x11, %al              # PIC pair: ICW1..ICW4
-        out     %al, $0x20
-        out     %al, $0xa0
-        mov     $0x08, %al
-        out     %al, $0x21
-        mov     $0x70, %al
-        out     %al, $0xa1
-        mov     $0x04, %al
-        out     %al, $0x21
-        mov     $0x02, %al
-        out     %al, $0xa1
-        mov     $0x01, %al
-        out     %al, $0x21
-        out     %al, $0xa1
-        mov     $0xfe, %al              # only IRQ 0
-        out     %al, $0x21
-        mov     $0xff, %al
-        out     %al, $0xa1
+        pic_init 0xfe, 0xff             # only IRQ 0
         movw    $0, (TICKS)
         mov     $0x34, %al              # PIT channel 0, lo/hi, mode 2
         out     %al, $0x43

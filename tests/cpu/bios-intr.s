@@ -11,6 +11,7 @@
 # The main program prints 'R', waits with IF clear (a `loop` of 2000),
 # prints 'S', sets IF, waits again, prints 'T', then sleeps in `hlt`.
         .code16
+        .include "bios-pic.inc"
         .text
         .set    COM1, 0x3f8
 
@@ -37,26 +38,7 @@ start:
         setvec  0x0d, irq5
         setvec  0x0f, irq7
         setvec  0x74, irq12
-        # PIC pair: edge triggered, cascade, 8086 mode; master vectors at
-        # 0x08, slave at 0x70; IRQ 5 masked.
-        mov     $0x11, %al
-        out     %al, $0x20
-        out     %al, $0xa0
-        mov     $0x08, %al
-        out     %al, $0x21
-        mov     $0x70, %al
-        out     %al, $0xa1
-        mov     $0x04, %al
-        out     %al, $0x21
-        mov     $0x02, %al
-        out     %al, $0xa1
-        mov     $0x01, %al
-        out     %al, $0x21
-        out     %al, $0xa1
-        mov     $0x20, %al
-        out     %al, $0x21
-        xor     %al, %al
-        out     %al, $0xa1
+        pic_init 0x20, 0x00             # IRQ 5 masked
         mov     $COM1, %dx
         int     $0x60
         putc    'R'

@@ -8,6 +8,7 @@
 # newline and halts with interrupts off. Expected COM1 output:
 #   "B1ttttt\nB2ttttt\nB3\n"
         .code16
+        .include "bios-pic.inc"
         .text
         .set    COM1, 0x3f8
         .set    BOOTS, 0x500
@@ -26,24 +27,7 @@ start:
         mov     $0x7000, %sp
         movw    $tick, (0x08 * 4)
         movw    $0xf000, (0x08 * 4 + 2)
-        mov     $0x11, %al              # PIC pair: ICW1..ICW4
-        out     %al, $0x20
-        out     %al, $0xa0
-        mov     $0x08, %al
-        out     %al, $0x21
-        mov     $0x70, %al
-        out     %al, $0xa1
-        mov     $0x04, %al
-        out     %al, $0x21
-        mov     $0x02, %al
-        out     %al, $0xa1
-        mov     $0x01, %al
-        out     %al, $0x21
-        out     %al, $0xa1
-        mov     $0xfe, %al              # only IRQ 0
-        out     %al, $0x21
-        mov     $0xff, %al
-        out     %al, $0xa1
+        pic_init 0xfe, 0xff             # only IRQ 0
         mov     $COM1, %dx
         incb    (BOOTS)
         movw    $0, (TICKS)
