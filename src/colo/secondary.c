@@ -170,6 +170,7 @@ static void colo_sec_on_data(ColoSecondary *s, ColoMsg *m)
     s->rec.phase_us[COLO_PHASE_LOAD] = load_us;
     s->rec.devstate_bytes = m->state_len;
     s->rec.ram_bytes = m->ram_len;
+    s->rec.ram_full = m->ram_len && m->epoch == 1; /* colo-protocol.md */
     s->rec.output_held = m->out_len;
     colo_sec_keep(s, m);
     ack = colo_proto_ack(m->epoch, load_us);
