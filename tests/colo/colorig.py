@@ -257,9 +257,13 @@ class Rig:
                    dm_extra=()):
         """The guest under COLO: two guest dms, both sides with output
         commit into com1-out.txt, checkpoints every `interval_ms`; the
-        primary dm is resumed once paired. Returns (pdm, sdm, pri, sec)."""
+        primary dm is resumed once paired. `pri_extra` may be a function
+        of the primary's DmProc (to name its pid). Returns (pdm, sdm, pri,
+        sec)."""
         pdm = self.dm("p", dm_extra, guest=True)
         sdm = self.dm("s", dm_extra, guest=True)
+        if callable(pri_extra):
+            pri_extra = pri_extra(pdm)
         sec = self.secondary(sdm, list(sec_extra))
         pri = self.primary(pdm, ["--interval", str(interval_ms)] +
                            list(pri_extra))
