@@ -264,8 +264,11 @@ class Rig:
         sdm = self.dm("s", dm_extra, guest=True)
         if callable(pri_extra):
             pri_extra = pri_extra(pdm)
-        sec = self.secondary(sdm, list(sec_extra))
-        pri = self.primary(pdm, ["--interval", str(interval_ms)] +
+        # Generous bounds: the first (full) checkpoint saves and loads all
+        # 16 MiB, on a machine that may be busy.
+        slack = ["--heartbeat-timeout", "3000", "--qmp-timeout", "5000"]
+        sec = self.secondary(sdm, slack + list(sec_extra))
+        pri = self.primary(pdm, ["--interval", str(interval_ms)] + slack +
                            list(pri_extra))
         r = pdm.qmp.cmd("cont")
         check("return" in r, "cont on the primary dm: %r" % r)
