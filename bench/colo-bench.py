@@ -183,9 +183,9 @@ class Qmp:
 class Pair:
     """Two dms, and later the two coordinator sides."""
 
-    def __init__(self, procs, tag, qemu_primary=False, com1=False):
+    def __init__(self, procs, tag, qemu_primary=False, com1=False, tls=None):
         self.procs, self.tag, self.t = procs, tag, procs.tmp
-        self.com1 = com1
+        self.com1, self.tls = com1, tls
         self.out = os.path.join(self.t, tag + "-com1-out.txt")
         self.pq = os.path.join(self.t, tag + "-p.qmp")
         self.sq = os.path.join(self.t, tag + "-s.qmp")
@@ -220,6 +220,11 @@ class Pair:
         return ["--dm-serial", "unix:%s.com1" % qmp_sock,
                 "--serial-out", self.out]
 
+    def link_args(self, role):
+        """The link's mode: plain TCP unless the pair was given TLS
+        credentials ({role: [options]})."""
+        return self.tls[role] if self.tls else ["--insecure"]
+
     def wait_dms(self):
         for sock, p in ((self.pq, self.pdm), (self.sq, self.sdm)):
             Qmp(sock, p, self.procs).close()
@@ -228,7 +233,8 @@ class Pair:
         self.sec = self.procs.start(
             [LOCKSTEP, "colo", "secondary", "--qmp", "unix:" + self.sq,
              "--listen", "127.0.0.1:%d" % self.port,
-             "--control", "unix:" + self.sctl] + self.com1_args(self.sq),
+             "--control", "unix:" + self.sctl] + self.com1_args(self.sq) +
+            self.link_args("secondary"),
             self.tag + "-sec")
         self.sides.append(self.sec)
 
@@ -246,6 +252,7 @@ class Pair:
                 "--peer", "127.0.0.1:%d" % self.port,
                 "--interval", str(interval_ms), "--stats", self.stats,
                 "--control", "unix:" + self.pctl] + self.com1_args(self.pq)
+        argv += self.link_args("primary")
         if checkpoints:
             argv += ["--checkpoints", str(checkpoints)]
         self.pri = self.procs.start(argv, self.tag + "-pri")
