@@ -5,7 +5,7 @@ failover; every wrong credential (another CA, another key, plain TCP
 against TLS and back) refused before any checkpoint byte, with the reason
 on both ends, the secondary's dm untouched and the secondary still
 listening (and a pairing in place left undisturbed); --insecure warns;
-no mode at all is refused.
+no mode at all is refused; the control socket is owner-only.
 
 The certificates and keys are made here, in the rig's temporary directory,
 with GnuTLS's certtool and psktool (Debian's gnutls-bin).
@@ -252,11 +252,18 @@ def test_pairing_undisturbed():
 
 def test_modes_at_start():
     """--insecure warns at start; no mode, two modes, a bad keys file or
-    a missing certificate: exit 2 and a clear message."""
+    a missing certificate: exit 2 and a clear message. The control socket
+    is owner-only, even under umask 0."""
     with R.Rig() as rig:
         s = rig.dm("s")
-        sec = rig.secondary(s)
+        old = os.umask(0)
+        try:
+            sec = rig.secondary(s)
+        finally:
+            os.umask(old)
         R.check("warning: --insecure" in sec.output(), sec.output())
+        mode = os.lstat(sec.ctl_path).st_mode & 0o777
+        R.check(mode == 0o600, "control socket mode %o" % mode)
         qmp = ["--qmp", "unix:" + s.qmp_path]
         bad = rig.path("bad.psk")
         with open(bad, "w") as f:
