@@ -19,6 +19,9 @@ import colorig as R  # noqa: E402
 
 # The certificates' lifetime: the test's own, with room for slow runs.
 DAYS = "expiration_days = 2\n"
+# A certificate valid in 2019 only.
+EXPIRED = ('activation_date = "2019-01-01 00:00:00"\n'
+           'expiration_date = "2020-01-01 00:00:00"\n')
 
 
 def run(argv, **kw):
@@ -40,7 +43,7 @@ def make_ca(rig, name):
     return key, cert
 
 
-def make_creds(rig, name, ca, who, extra=""):
+def make_creds(rig, name, ca, who, extra="", life=DAYS):
     """A tls-creds-x509 directory: ca-cert.pem and WHO-cert/key.pem
     (WHO: server or client) signed by `ca`, a (key, cert) pair."""
     d = rig.path(name)
@@ -49,7 +52,7 @@ def make_creds(rig, name, ca, who, extra=""):
     usage = "tls_www_server" if who == "server" else "tls_www_client"
     with open(tmpl, "w") as f:
         f.write("cn = %s\n%s\nsigning_key\nencryption_key\n%s%s" %
-                (name, usage, extra, DAYS))
+                (name, usage, extra, life))
     key = os.path.join(d, who + "-key.pem")
     with open(key, "w") as f:
         f.write(run(["certtool", "--generate-privkey", "--key-type",
@@ -190,6 +193,21 @@ def test_x509_refused():
         keys = make_psk(rig, "keys.psk")
         refused(rig, p, s, sec, ["--tls-psk", keys], "TLS handshake failed",
                 "TLS handshake failed", "psk-vs-x509")
+        # An expired client certificate: our primary refuses to start with
+        # one (test_modes_at_start), so GnuTLS's own client shows it.
+        rig.procs.remove(sec)
+        sec.kill()
+        sec = rig.secondary(s, sec_args)
+        old = make_creds(rig, "expired", ca, "client", life=EXPIRED)
+        subprocess.run(
+            ["gnutls-cli", "--x509cafile", ca[1], "--x509certfile",
+             os.path.join(old, "client-cert.pem"), "--x509keyfile",
+             os.path.join(old, "client-key.pem"), "--port", str(rig.port),
+             R.SECONDARY_ADDR], stdin=subprocess.DEVNULL,
+            capture_output=True, timeout=30)
+        ev = sec.event("COLO_PRIMARY_GONE")
+        R.check("expired" in ev["data"]["reason"], "expired: %r" % ev)
+        wait_listening(sec)
 
 
 def test_psk_refused():
@@ -272,6 +290,8 @@ def test_modes_at_start():
         with open(short, "w") as f:
             f.write("qemu:0011\n")
         os.mkdir(rig.path("empty"))
+        old = make_creds(rig, "expired", make_ca(rig, "ca"), "client",
+                         life=EXPIRED)
         cases = [
             ([], "the link needs one of: --tls-creds DIR, --tls-psk FILE "
              "or --insecure"),
@@ -280,6 +300,8 @@ def test_modes_at_start():
             (["--tls-psk", short], "short.psk line 1: the key must be 16"),
             (["--tls-psk", rig.path("none.psk")], "none.psk"),
             (["--tls-creds", rig.path("empty")], "ca-cert.pem"),
+            (["--tls-creds", old], "client-cert.pem: the certificate has "
+             "expired"),
             (["--tls-username", "x", "--insecure"],
              "--tls-username goes with --tls-psk"),
         ]
