@@ -11,8 +11,10 @@ The certificates and keys are made here, in the rig's temporary directory,
 with GnuTLS's certtool and psktool (Debian's gnutls-bin).
 """
 import os
+import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import colorig as R  # noqa: E402
@@ -268,6 +270,35 @@ def test_pairing_undisturbed():
         R.check("COLO_PRIMARY_GONE" not in sec.output(), sec.output())
 
 
+def test_stalled_handshake():
+    """A peer that stops mid-handshake (half a ClientHello) is dropped
+    after the heartbeat timeout; meanwhile the control socket answers at
+    once (the handshake never blocks the loop), and afterwards the
+    secondary listens again."""
+    with R.Rig() as rig:
+        s = rig.dm("s")
+        keys = make_psk(rig, "keys.psk")
+        sec = rig.secondary(s, ["--tls-psk", keys, "--heartbeat-timeout",
+                                "600"])
+        raw = socket.create_connection((R.SECONDARY_ADDR, rig.port))
+        raw.sendall(bytes([22, 3, 1, 0x01, 0x00, 1]))  # 256 bytes promised
+        R.wait_until(lambda: sec.status()["state"] == "handshake",
+                     "the secondary in the handshake")
+        for _ in range(5):
+            t0 = time.monotonic()
+            sec.status()
+            took = time.monotonic() - t0
+            # a generous liveness bound: the loop is not held by the peer
+            R.check(took < 0.1, "control socket took %.3f s" % took)
+        ev = sec.event("COLO_PRIMARY_GONE", timeout=5)
+        R.check("heartbeat timeout 600 ms" in ev["data"]["reason"],
+                "reason %r" % ev)
+        wait_listening(sec)
+        raw.settimeout(5)
+        R.check(raw.recv(100) == b"", "the stalled peer was disconnected")
+        raw.close()
+
+
 def test_modes_at_start():
     """--insecure warns at start; no mode, two modes, a bad keys file or
     a missing certificate: exit 2 and a clear message. The control socket
@@ -318,5 +349,5 @@ if __name__ == "__main__":
         test_modes_at_start,
         test_x509_pair, test_psk_pair,
         test_x509_refused, test_psk_refused,
-        test_pairing_undisturbed,
+        test_pairing_undisturbed, test_stalled_handshake,
     ])
