@@ -40,6 +40,8 @@ struct ColoConn {
     bool ready, closed;
     bool refusing;     /* colo_conn_refuse: say hello + error, hear nothing */
     bool half_closed;  /* refusing: both said, our side shut for writing */
+    gint64 refuse_end; /* refusing: over at this time (monotonic us), even
+                          if the peer keeps talking */
     char *refused_why; /* the handshake failed: read to the peer's EOF,
                           then end the session with this */
     ColoEnd end;
@@ -444,6 +446,12 @@ static gboolean colo_conn_hb_cb(gpointer opaque)
         return G_SOURCE_CONTINUE; /* colo_conn_end destroyed this source */
     }
     silent_ms = (g_get_monotonic_time() - c->last_rx) / 1000;
+    if (c->refusing && g_get_monotonic_time() > c->refuse_end) {
+        colo_conn_end(c, COLO_END_LOST,
+                      "still connected after the "
+                      "heartbeat timeout");
+        return G_SOURCE_CONTINUE;
+    }
     if (c->refused_why) {
         if (silent_ms > c->hb_timeout_ms) {
             colo_conn_end(c, COLO_END_LOST, c->refused_why);
@@ -595,6 +603,7 @@ void colo_conn_refuse(int fd, const ColoTlsCreds *tls, ColoRole my_role,
     GBytes *e = colo_proto_text(COLO_MSG_ERROR, code, why);
 
     c->refusing = true;
+    c->refuse_end = g_get_monotonic_time() + (gint64)hb_timeout_ms * 1000;
     colo_conn_queue(c, e);
     g_bytes_unref(e);
 }

@@ -66,8 +66,8 @@ void colo_conn_free(ColoConn *c);
  * Turns a peer away without blocking: over `fd` (taken) and the same
  * transport as a session (the TLS handshake first, when `tls`), our hello
  * and an error frame (`code`, `why`), then a half-close and reading until
- * the peer's EOF or the heartbeat timeout; the peer's frames are dropped
- * unread. Frees itself, logging the outcome (rate-limited).
+ * the peer's EOF, for at most the heartbeat timeout in all; the peer's
+ * frames are dropped unread. Frees itself, logging the outcome (rate-limited).
  */
 void colo_conn_refuse(int fd, const ColoTlsCreds *tls, ColoRole my_role,
                       unsigned hb_ms, unsigned hb_timeout_ms, uint32_t code,

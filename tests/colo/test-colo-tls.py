@@ -18,6 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import colorig as R  # noqa: E402
+import colowire as W  # noqa: E402
 
 # The certificates' lifetime: the test's own, with room for slow runs.
 DAYS = "expiration_days = 2\n"
@@ -299,6 +300,35 @@ def test_stalled_handshake():
         raw.close()
 
 
+def test_turned_away_in_bounded_time():
+    """A peer turned away while the secondary is paired (hello, then
+    error(busy)) that keeps talking instead of leaving is cut off after
+    the heartbeat timeout: it cannot hold a connection open for ever."""
+    with R.Rig() as rig:
+        p, s = rig.dm("p"), rig.dm("s")
+        sec = rig.secondary(s, ["--heartbeat-timeout", "600"])
+        pri = rig.primary(p, ["--interval", "0"])
+        raw = socket.create_connection((R.SECONDARY_ADDR, rig.port),
+                                       timeout=5)
+        raw.sendall(W.hello(W.PRIMARY))
+        R.check(W.recv(raw)[0] == W.HELLO, "hello")
+        mtype, payload = W.recv(raw)
+        R.check(mtype == W.ERROR and b"paired" in payload, "busy")
+        # the secondary half-closes at once (EOF here); only its close
+        # makes our sends fail
+        t0, open_ = time.monotonic(), True
+        while open_ and time.monotonic() - t0 < 5:
+            try:
+                raw.sendall(W.u64(W.HEARTBEAT, 1))
+                time.sleep(0.05)
+            except OSError:
+                open_ = False
+        R.check(not open_, "still connected after %.1f s" %
+                (time.monotonic() - t0))
+        R.check(pri.status()["state"] == "protected", "pairing kept")
+        raw.close()
+
+
 def test_modes_at_start():
     """--insecure warns at start; no mode, two modes, a bad keys file or
     a missing certificate: exit 2 and a clear message. The control socket
@@ -350,4 +380,5 @@ if __name__ == "__main__":
         test_x509_pair, test_psk_pair,
         test_x509_refused, test_psk_refused,
         test_pairing_undisturbed, test_stalled_handshake,
+        test_turned_away_in_bounded_time,
     ])
