@@ -555,7 +555,7 @@ static bool colo_pri_start(ColoPrimary *p, const ColoOptions *o, GError **errp)
     }
     p->side.state = "connecting";
     p->conn =
-        colo_conn_new(fd, COLO_ROLE_PRIMARY, COLO_ROLE_SECONDARY,
+        colo_conn_new(fd, o->tls, COLO_ROLE_PRIMARY, COLO_ROLE_SECONDARY,
                       o->heartbeat_ms, o->hb_timeout_ms, &colo_pri_conn_ops, p);
     return true;
 }

@@ -199,6 +199,7 @@ class Side(Proc):
             argv += ["--dm-serial", "unix:" + dm.serial_path,
                      "--serial-out", sink or rig.path("com1-out.txt")]
         argv += list(extra)
+        argv += [] if any("--tls-" in a for a in extra) else ["--insecure"]
         super().__init__(argv, rig.path("%s-%s.log" % (role, dm.name)))
         self.ctl = None
 

@@ -412,7 +412,7 @@ def test_cli_errors():
     import subprocess
 
     def run(*args):
-        r = subprocess.run([R.LOCKSTEP, "colo"] + list(args),
+        r = subprocess.run([R.LOCKSTEP, "colo"] + list(args) + ["--insecure"],
                            capture_output=True, text=True, timeout=30)
         return r.returncode, r.stderr
 

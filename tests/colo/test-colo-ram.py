@@ -123,7 +123,7 @@ def test_ram_over_cap_refused():
                                                     "--listen")):
             r = subprocess.run([R.LOCKSTEP, "colo", role, "--qmp",
                                 "unix:" + d.qmp_path, where,
-                                "127.0.0.2:%d" % rig.port],
+                                "127.0.0.2:%d" % rig.port, "--insecure"],
                                capture_output=True, text=True, timeout=30)
             R.check(r.returncode == 2 and "256 MiB of guest RAM" in r.stderr
                     and "at most 128 MiB" in r.stderr,
