@@ -370,10 +370,10 @@ static void floor_run(FloorRun *r, long n, long interval_us)
 int main(int argc, char **argv)
 {
     static FloorDm p = {.name = "primary"}, s = {.name = "secondary"};
-    char *line = malloc(FLOOR_MAX_LINE);
     long n = argc == 5 ? strtol(argv[3], NULL, 10) : 0;
     long interval = argc == 5 ? strtol(argv[4], NULL, 10) : -1;
-    FloorRun r = {.p = &p, .s = &s, .line = line};
+    FloorRun r = {.p = &p, .s = &s};
+    char *line;
 
     if (n < 1 || n > FLOOR_MAX_CYCLES || interval < 0 || interval > 10000000) {
         fprintf(stderr, "usage: colo-floor PRIMARY_SOCK SECONDARY_SOCK N "
@@ -381,6 +381,7 @@ int main(int argc, char **argv)
                         "INTERVAL_US <= 10 s)\n");
         return 2;
     }
+    line = r.line = malloc(FLOOR_MAX_LINE);
     r.state = malloc(FLOOR_MAX_STATE);
     r.rx = malloc(FLOOR_MAX_STATE);
     if (!line || !r.state || !r.rx) {

@@ -477,7 +477,7 @@ static gboolean colo_conn_hb_cb(gpointer opaque)
 
 static char *colo_conn_peer_name(int fd)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t len = sizeof(ss);
     char host[64] = "?";
     int port = 0;

@@ -92,7 +92,10 @@ static bool colo_pri_parse_fault(ColoPrimary *p, const char *spec,
     for (size_t i = 0; p->fault_phase && i < G_N_ELEMENTS(phases); i++) {
         if (!strcmp(p->fault_phase, phases[i])) {
             p->fault_epoch = g_ascii_strtoull(at + 1, NULL, 10);
-            return p->fault_epoch > 0;
+            if (p->fault_epoch > 0) {
+                return true;
+            }
+            break;
         }
     }
     ls_error_set(errp,

@@ -491,7 +491,7 @@ static int colo_metrics_listen(const char *spec, GError **errp)
 
 static int colo_metrics_port(int fd)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t len = sizeof(ss);
 
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
@@ -500,7 +500,10 @@ static int colo_metrics_port(int fd)
     if (ss.ss_family == AF_INET) {
         return ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
-    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    if (ss.ss_family == AF_INET6) {
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    return -1;
 }
 
 ColoMetricsServer *colo_metrics_server_new(const char *spec, GMainContext *ctx,

@@ -580,8 +580,8 @@ static void test_checker_rejects(void)
         "# HELP a x\n# TYPE a gauge\na{b=\"\\x\"} 1\n", /* escape */
         "# HELP a x\n# TYPE a gauge\na 1\n# TYPE a gauge\n",
         "# HELP a x\n# TYPE a summary\na 1\n", /* no quantile */
-        "# HELP a x\n# TYPE a gauge\n# HELP b x\n# TYPE b gauge\n"
-        "a{x=\"1\"} 1\nb 1\na{x=\"2\"} 1\n",      /* split group */
+        ("# HELP a x\n# TYPE a gauge\n# HELP b x\n# TYPE b gauge\n"
+         "a{x=\"1\"} 1\nb 1\na{x=\"2\"} 1\n"),    /* split group */
         "# HELP a x\n# TYPE a gauge\na 1\na 2\n", /* duplicate */
         "# HELP a x\n# TYPE a wrong\na 1\n",      /* type */
     };
