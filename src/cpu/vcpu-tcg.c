@@ -17,10 +17,15 @@
 #include "cpu/vcpu-internal.h"
 
 #define VCPU_TCG_UNTIL    UINT64_MAX  /* no stop address */
-#define VCPU_TCG_EDX      0x663       /* qemu64's CPUID family/model/stepping */
+#define VCPU_TCG_EDX      0x60fb1     /* qemu64's CPUID family/model/stepping */
 #define VCPU_TCG_CR0      0x60000010u /* CD, NW, ET: the x86 power-on value */
 #define VCPU_TCG_RESET_CS 0xf000
 #define VCPU_TCG_RESET_IP 0xfff0
+#define VCPU_TCG_FPUC     0x37f /* x86_cpu_reset: fpuc, all tags empty */
+#define VCPU_TCG_FPTAG    0xffff
+#define VCPU_TCG_MXCSR    0x1f80
+#define VCPU_TCG_LDT      0x8200 /* present, type 2 (LDT) */
+#define VCPU_TCG_TR       0x8b00 /* present, type 11 (busy 32-bit TSS) */
 
 typedef struct VcpuTcg {
     uc_engine *uc;
@@ -197,6 +202,13 @@ static void vcpu_tcg_reset(void *accel)
     vcpu_tcg_w(t, UC_X86_REG_CR0, VCPU_TCG_CR0);
     uc_reg_write(t->uc, UC_X86_REG_IDTR, &table);
     uc_reg_write(t->uc, UC_X86_REG_GDTR, &table);
+    table.flags = VCPU_TCG_LDT;
+    uc_reg_write(t->uc, UC_X86_REG_LDTR, &table);
+    table.flags = VCPU_TCG_TR;
+    uc_reg_write(t->uc, UC_X86_REG_TR, &table);
+    vcpu_tcg_w(t, UC_X86_REG_FPCW, VCPU_TCG_FPUC);
+    vcpu_tcg_w(t, UC_X86_REG_FPTAG, VCPU_TCG_FPTAG);
+    vcpu_tcg_w(t, UC_X86_REG_MXCSR, VCPU_TCG_MXCSR);
     vcpu_tcg_w(t, UC_X86_REG_CS, VCPU_TCG_RESET_CS);
     vcpu_tcg_w(t, UC_X86_REG_EIP, VCPU_TCG_RESET_IP);
 }
@@ -276,6 +288,246 @@ static void vcpu_tcg_set_rm(void *accel, const VcpuRmRegs *r)
     vcpu_tcg_w(t, UC_X86_REG_EFLAGS, r->eflags);
 }
 
+/* The MSRs behind VcpuArch fields, read and written with rdmsr/wrmsr
+   semantics (Unicorn's UC_X86_REG_MSR); MCG_CAP is read-only there. */
+typedef struct VcpuTcgMsr {
+    uint32_t index;
+    size_t offset; /* of a uint64_t (or uint32_t for sysenter_cs) */
+    bool u32;
+} VcpuTcgMsr;
+
+#define VCPU_TCG_MSR(_i, _m)                                                   \
+    {                                                                          \
+        (_i), offsetof(VcpuArch, _m), sizeof(((VcpuArch *)0)->_m) == 4         \
+    }
+
+static const VcpuTcgMsr vcpu_tcg_msrs[] = {
+    VCPU_TCG_MSR(0x174, sysenter_cs),
+    VCPU_TCG_MSR(0x175, sysenter_esp),
+    VCPU_TCG_MSR(0x176, sysenter_eip),
+    VCPU_TCG_MSR(0xc0000080, efer),
+    VCPU_TCG_MSR(0xc0000081, star),
+    VCPU_TCG_MSR(0xc0000082, lstar),
+    VCPU_TCG_MSR(0xc0000083, cstar),
+    VCPU_TCG_MSR(0xc0000084, fmask),
+    VCPU_TCG_MSR(0xc0000102, kernelgsbase),
+    VCPU_TCG_MSR(0xc0000103, tsc_aux),
+    VCPU_TCG_MSR(0x277, pat),
+    VCPU_TCG_MSR(0x2ff, mtrr_deftype),
+    VCPU_TCG_MSR(0x250, mtrr_fixed[0]),
+    VCPU_TCG_MSR(0x258, mtrr_fixed[1]),
+    VCPU_TCG_MSR(0x259, mtrr_fixed[2]),
+    VCPU_TCG_MSR(0x179, mcg_cap),
+    VCPU_TCG_MSR(0x17a, mcg_status),
+    VCPU_TCG_MSR(0x17b, mcg_ctl),
+};
+#define VCPU_TCG_MSR_FIX4K   0x268 /* mtrr_fixed[3..10] */
+#define VCPU_TCG_MSR_VAR     0x200 /* base, mask pairs */
+#define VCPU_TCG_MSR_MC0_CTL 0x400 /* mce_banks[] */
+
+static uint64_t vcpu_tcg_rdmsr(VcpuTcg *t, uint32_t index)
+{
+    uc_x86_msr msr = {.rid = index};
+
+    uc_reg_read(t->uc, UC_X86_REG_MSR, &msr);
+    return msr.value;
+}
+
+static void vcpu_tcg_wrmsr(VcpuTcg *t, uint32_t index, uint64_t val)
+{
+    uc_x86_msr msr = {.rid = index, .value = val};
+
+    uc_reg_write(t->uc, UC_X86_REG_MSR, &msr);
+}
+
+/* Every MSR-backed field: get (to_arch) or set from `a`. */
+static void vcpu_tcg_msrs_xfer(VcpuTcg *t, VcpuArch *a, bool to_arch)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(vcpu_tcg_msrs); i++) {
+        const VcpuTcgMsr *m = &vcpu_tcg_msrs[i];
+        uint8_t *p = (uint8_t *)a + m->offset;
+        uint64_t v;
+
+        if (to_arch) {
+            v = vcpu_tcg_rdmsr(t, m->index);
+            if (m->u32) {
+                *(uint32_t *)p = (uint32_t)v;
+            } else {
+                *(uint64_t *)p = v;
+            }
+        } else {
+            v = m->u32 ? *(uint32_t *)p : *(uint64_t *)p;
+            vcpu_tcg_wrmsr(t, m->index, v);
+        }
+    }
+    for (uint32_t i = 0; i < 8; i++) {
+        uint64_t *f = &a->mtrr_fixed[3 + i];
+        uint64_t *vb = &a->mtrr_var[i].base, *vm = &a->mtrr_var[i].mask;
+
+        if (to_arch) {
+            *f = vcpu_tcg_rdmsr(t, VCPU_TCG_MSR_FIX4K + i);
+            *vb = vcpu_tcg_rdmsr(t, VCPU_TCG_MSR_VAR + 2 * i);
+            *vm = vcpu_tcg_rdmsr(t, VCPU_TCG_MSR_VAR + 2 * i + 1);
+        } else {
+            vcpu_tcg_wrmsr(t, VCPU_TCG_MSR_FIX4K + i, *f);
+            vcpu_tcg_wrmsr(t, VCPU_TCG_MSR_VAR + 2 * i, *vb);
+            vcpu_tcg_wrmsr(t, VCPU_TCG_MSR_VAR + 2 * i + 1, *vm);
+        }
+    }
+    for (uint32_t i = 0; i < VCPU_MCE_BANKS; i++) {
+        if (to_arch) {
+            a->mce_banks[i] = vcpu_tcg_rdmsr(t, VCPU_TCG_MSR_MC0_CTL + i);
+        } else {
+            vcpu_tcg_wrmsr(t, VCPU_TCG_MSR_MC0_CTL + i, a->mce_banks[i]);
+        }
+    }
+}
+
+static const int vcpu_tcg_gpr[8] = {
+    UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_EBX,
+    UC_X86_REG_ESP, UC_X86_REG_EBP, UC_X86_REG_ESI, UC_X86_REG_EDI,
+};
+/* QEMU's segment order: R_ES, R_CS, R_SS, R_DS, R_FS, R_GS. */
+static const int vcpu_tcg_seg[VCPU_NB_SEGS] = {
+    UC_X86_REG_ES, UC_X86_REG_CS, UC_X86_REG_SS,
+    UC_X86_REG_DS, UC_X86_REG_FS, UC_X86_REG_GS,
+};
+static const int vcpu_tcg_ctl[] = {
+    UC_X86_REG_CR0,
+    UC_X86_REG_CR2,
+    UC_X86_REG_CR3,
+    UC_X86_REG_CR4,
+};
+
+static void vcpu_tcg_mmr_get(VcpuTcg *t, int reg, VcpuSeg *s)
+{
+    uc_x86_mmr mmr = {0};
+
+    uc_reg_read(t->uc, reg, &mmr);
+    *s = (VcpuSeg){mmr.selector, mmr.base, mmr.limit, mmr.flags};
+}
+
+static void vcpu_tcg_mmr_set(VcpuTcg *t, int reg, const VcpuSeg *s)
+{
+    uc_x86_mmr mmr = {(uint16_t)s->selector, s->base, s->limit, s->flags};
+
+    uc_reg_write(t->uc, reg, &mmr);
+}
+
+static void vcpu_tcg_fpu_get(VcpuTcg *t, VcpuArch *a)
+{
+    uint16_t tag = (uint16_t)vcpu_tcg_r(t, UC_X86_REG_FPTAG);
+
+    a->fpuc = (uint16_t)vcpu_tcg_r(t, UC_X86_REG_FPCW);
+    a->fpus = (uint16_t)vcpu_tcg_r(t, UC_X86_REG_FPSW);
+    /* The abridged tag word: bit i set when register i is not empty. */
+    a->fptag = 0;
+    for (int i = 0; i < 8; i++) {
+        a->fptag |= (((tag >> (2 * i)) & 3) != 3) << i;
+    }
+    for (int i = 0; i < 8; i++) {
+        uint8_t fp[10];
+
+        uc_reg_read(t->uc, UC_X86_REG_FP0 + i, fp);
+        memcpy(&a->fpregs[i].mant, fp, 8);
+        memcpy(&a->fpregs[i].exp, fp + 8, 2);
+    }
+    a->mxcsr = (uint32_t)vcpu_tcg_r(t, UC_X86_REG_MXCSR);
+    for (int i = 0; i < 8; i++) {
+        uint64_t y[4] = {0};
+
+        uc_reg_read(t->uc, UC_X86_REG_YMM0 + i, y);
+        a->xmm[i] = (VcpuQ2){{y[0], y[1]}};
+        a->ymmh[i] = (VcpuQ2){{y[2], y[3]}};
+    }
+    a->fpop = (uint16_t)vcpu_tcg_r(t, UC_X86_REG_FOP);
+    a->fpip = vcpu_tcg_r(t, UC_X86_REG_FIP);
+    a->fpdp = vcpu_tcg_r(t, UC_X86_REG_FDP);
+}
+
+static void vcpu_tcg_fpu_set(VcpuTcg *t, const VcpuArch *a)
+{
+    uint16_t tag = 0;
+
+    vcpu_tcg_w(t, UC_X86_REG_FPCW, a->fpuc);
+    vcpu_tcg_w(t, UC_X86_REG_FPSW, a->fpus);
+    for (int i = 0; i < 8; i++) {
+        tag |= (a->fptag >> i & 1 ? 0 : 3) << (2 * i);
+    }
+    vcpu_tcg_w(t, UC_X86_REG_FPTAG, tag);
+    for (int i = 0; i < 8; i++) {
+        uint8_t fp[10];
+
+        memcpy(fp, &a->fpregs[i].mant, 8);
+        memcpy(fp + 8, &a->fpregs[i].exp, 2);
+        uc_reg_write(t->uc, UC_X86_REG_FP0 + i, fp);
+    }
+    vcpu_tcg_w(t, UC_X86_REG_MXCSR, a->mxcsr);
+    for (int i = 0; i < 8; i++) {
+        uint64_t y[4] = {a->xmm[i].q[0], a->xmm[i].q[1], a->ymmh[i].q[0],
+                         a->ymmh[i].q[1]};
+
+        uc_reg_write(t->uc, UC_X86_REG_YMM0 + i, y);
+    }
+    vcpu_tcg_w(t, UC_X86_REG_FOP, a->fpop);
+    vcpu_tcg_w(t, UC_X86_REG_FIP, a->fpip);
+    vcpu_tcg_w(t, UC_X86_REG_FDP, a->fpdp);
+}
+
+static void vcpu_tcg_get_arch(void *accel, VcpuArch *a)
+{
+    VcpuTcg *t = accel;
+
+    for (int i = 0; i < 8; i++) {
+        a->regs[i] = (uint32_t)vcpu_tcg_r(t, vcpu_tcg_gpr[i]);
+    }
+    a->eip = (uint32_t)vcpu_tcg_r(t, UC_X86_REG_EIP);
+    a->eflags = (uint32_t)vcpu_tcg_r(t, UC_X86_REG_EFLAGS);
+    for (int i = 0; i < VCPU_NB_SEGS; i++) {
+        a->segs[i].selector = (uint16_t)vcpu_tcg_r(t, vcpu_tcg_seg[i]);
+    }
+    vcpu_tcg_mmr_get(t, UC_X86_REG_LDTR, &a->ldt);
+    vcpu_tcg_mmr_get(t, UC_X86_REG_TR, &a->tr);
+    vcpu_tcg_mmr_get(t, UC_X86_REG_GDTR, &a->gdt);
+    vcpu_tcg_mmr_get(t, UC_X86_REG_IDTR, &a->idt);
+    a->cr0 = (uint32_t)vcpu_tcg_r(t, UC_X86_REG_CR0);
+    a->cr2 = (uint32_t)vcpu_tcg_r(t, UC_X86_REG_CR2);
+    a->cr3 = (uint32_t)vcpu_tcg_r(t, UC_X86_REG_CR3);
+    a->cr4 = (uint32_t)vcpu_tcg_r(t, UC_X86_REG_CR4);
+    for (int i = 0; i < 8; i++) {
+        a->dr[i] = (uint32_t)vcpu_tcg_r(t, UC_X86_REG_DR0 + i);
+    }
+    vcpu_tcg_fpu_get(t, a);
+    vcpu_tcg_msrs_xfer(t, a, true);
+}
+
+/* Control registers first, so that the segment loads see real mode. */
+static void vcpu_tcg_set_arch(void *accel, const VcpuArch *a)
+{
+    VcpuTcg *t = accel;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(vcpu_tcg_ctl); i++) {
+        uint64_t cr[] = {a->cr0, a->cr2, a->cr3, a->cr4};
+
+        vcpu_tcg_w(t, vcpu_tcg_ctl[i], cr[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        vcpu_tcg_w(t, vcpu_tcg_gpr[i], a->regs[i]);
+        vcpu_tcg_w(t, UC_X86_REG_DR0 + i, a->dr[i]);
+    }
+    for (int i = 0; i < VCPU_NB_SEGS; i++) {
+        vcpu_tcg_w(t, vcpu_tcg_seg[i], a->segs[i].selector);
+    }
+    vcpu_tcg_w(t, UC_X86_REG_EIP, a->eip);
+    vcpu_tcg_w(t, UC_X86_REG_EFLAGS, a->eflags);
+    vcpu_tcg_mmr_set(t, UC_X86_REG_LDTR, &a->ldt);
+    vcpu_tcg_mmr_set(t, UC_X86_REG_TR, &a->tr);
+    vcpu_tcg_mmr_set(t, UC_X86_REG_GDTR, &a->gdt);
+    vcpu_tcg_mmr_set(t, UC_X86_REG_IDTR, &a->idt);
+    vcpu_tcg_fpu_set(t, a);
+    vcpu_tcg_msrs_xfer(t, (VcpuArch *)a, false);
+}
+
 static bool vcpu_tcg_mem_read(void *accel, uint64_t gpa, void *buf, size_t len)
 {
     VcpuTcg *t = accel;
@@ -301,6 +553,8 @@ const VcpuAccelOps vcpu_tcg_ops = {
     .kick = vcpu_tcg_kick,
     .get_rm = vcpu_tcg_get_rm,
     .set_rm = vcpu_tcg_set_rm,
+    .get_arch = vcpu_tcg_get_arch,
+    .set_arch = vcpu_tcg_set_arch,
     .mem_read = vcpu_tcg_mem_read,
     .mem_write = vcpu_tcg_mem_write,
 };

@@ -13,20 +13,6 @@
 #define VCPU_1M        (G_GUINT64_CONSTANT(1) << 20)
 #define VCPU_IVT_ENTRY 4u
 
-struct Vcpu {
-    const VcpuAccelOps *ops;
-    void *accel;
-    VcpuIo io;
-    uint8_t *bios; /* page-aligned copy, mapped read-only */
-    size_t bios_len;
-    bool intr;
-    bool halted;
-    bool in_run;
-    bool tracking; /* vcpu_track_writes */
-    uint64_t insns;
-    GError *error; /* set: stopped until reset */
-};
-
 Vcpu *vcpu_new(VcpuAccel accel, const VcpuIo *io, GError **errp)
 {
     Vcpu *v = g_new0(Vcpu, 1);
@@ -109,6 +95,7 @@ void vcpu_note_write(Vcpu *v, uint64_t gpa, uint64_t len)
 
 void vcpu_reset(Vcpu *v)
 {
+    vcpu_state_reset(v);
     v->ops->reset(v->accel);
     v->halted = false;
     g_clear_error(&v->error);
@@ -207,6 +194,7 @@ VcpuExit vcpu_run(Vcpu *v, uint64_t budget, uint64_t *executed)
     VcpuExit ex;
 
     *executed = 0;
+    v->poll = false; /* the execution loop's first pass takes the poll */
     if (!v->error) {
         vcpu_take_intr(v);
     }
@@ -220,6 +208,7 @@ VcpuExit vcpu_run(Vcpu *v, uint64_t budget, uint64_t *executed)
     ex = v->ops->run(v->accel, budget, v->intr, executed, &v->error);
     v->in_run = false;
     v->insns += *executed;
+    v->at_reset &= *executed == 0;
     if (ex == VCPU_EXIT_HALT) {
         v->halted = true;
     } else if (ex == VCPU_EXIT_ERROR && !v->error) {

@@ -105,6 +105,13 @@ bool vcpu_runnable(Vcpu *v);
    most `budget` instructions. `*executed` gets the count (hlt counts). */
 VcpuExit vcpu_run(Vcpu *v, uint64_t budget, uint64_t *executed);
 
+/* Registers the vCPU's sections `cpu_common` and `cpu` (instance 0, in
+   that order) as QEMU 7.2 saves a TCG vCPU; their layout and what a load
+   accepts are in docs/cpu-state.md. A load that passes every check is
+   applied to the vCPU at commit, with the devices (vms.h). */
+typedef struct VmsRegistry VmsRegistry;
+bool vcpu_register(Vcpu *v, VmsRegistry *reg, GError **errp);
+
 /* Instructions executed since vcpu_new (reset does not clear it). */
 uint64_t vcpu_insns(const Vcpu *v);
 bool vcpu_halted(const Vcpu *v);

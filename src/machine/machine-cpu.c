@@ -1,6 +1,7 @@
 /*
  * The pc machine's vCPU (MachineOpts.bios): port I/O to the machine's
- * bus, INTR from the master PIC, INTA through the PIC pair.
+ * bus, INTR from the master PIC, INTA through the PIC pair; its sections
+ * `cpu_common` and `cpu` in the device state (cpu/vcpu-state.c).
  */
 #include "machine/machine-internal.h"
 
@@ -82,6 +83,9 @@ bool machine_cpu_init(Machine *m, const MachineOpts *opts, GError **errp)
     if (!m->vcpu ||
         !vcpu_load_bios(m->vcpu, opts->bios, opts->bios_len, errp)) {
         g_prefix_error(errp, "could not load PC BIOS: ");
+        return false;
+    }
+    if (!vcpu_register(m->vcpu, m->reg, errp)) {
         return false;
     }
     if (!m->ram) {

@@ -16,8 +16,9 @@ void machine_pc_reset(Machine *m);
 void machine_pc_free(Machine *m);
 /* The PIC pair's INTA cycle (pic_read_irq), for the vCPU. */
 int machine_pc_read_irq(Machine *m);
-/* machine-cpu.c: the vCPU when opts->bios is set (pc only), after
-   machine_pc_init. */
+/* machine-cpu.c: the vCPU when opts->bios is set (pc only), with its
+   sections registered at the registry's next section id; called by
+   machine_pc_init before the PIC. */
 bool machine_cpu_init(Machine *m, const MachineOpts *opts, GError **errp);
 
 /* Called by machine.c for each ISA line change (routes to the PICs). */

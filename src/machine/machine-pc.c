@@ -4,16 +4,17 @@
  * sections come out with QEMU's idstrs, instance ids, order and section
  * ids (measured on QEMU 7.2 pc, -accel qtest/TCG, -nodefaults):
  *
- *   timer 0 (machine.c) | gap 1-14 (cpu, apic, fw_cfg, PCI, dma, PIIX3)
+ *   timer 0 (machine.c) | gap 1-3 | with a vCPU: cpu_common 4, cpu 5
+ *   (machine-cpu.c) | gap to 14 (apic, fw_cfg, PCI, dma, PIIX3)
  *   i8259 15, 16 | gap 17-18 (ioapic, hpet) | mc146818rtc 19 | i8254 20
  *   pcspk 21 | serial 22.. (one per UART) | gap (fdc) | ps2kbd, ps2mouse,
  *   pckbd | gap (vmmouse) | port92 | gap (ide, i2c_bus, piix4_pm, the
  *   handlers without sections, acpi_build) | globalstate (machine.c)
  *
  * With N UARTs every id from fdc on moves up by N, as in QEMU. ISA lines
- * 0-15 (m->isa_irq) go to the PIC pair; the PIC's INT output goes nowhere
- * (there is no CPU). Port 92 and the i8042 reset line call
- * m->reset_request. -rtc and -boot go to the RTC; each UART transmits
+ * 0-15 (m->isa_irq) go to the PIC pair; the PIC's INT output drives the
+ * vCPU's INTR when there is one (machine-cpu.c). Port 92 and the i8042 reset
+ * line call m->reset_request. -rtc and -boot go to the RTC; each UART transmits
  * into the sink the caller gave (the daemon's chardev for -serial).
  *
  * Leaves out every device QEMU has that lockstep does not model (their
@@ -33,6 +34,7 @@
 
 /* QEMU 7.2 pc section ids (with no UART; ids after pcspk shift by one per
    UART). */
+#define MACHINE_PC_SID_CPU    4 /* cpu_common; cpu is 5 */
 #define MACHINE_PC_SID_I8259  15
 #define MACHINE_PC_SID_RTC    19
 #define MACHINE_PC_SID_PIT    20
@@ -167,6 +169,13 @@ bool machine_pc_init(Machine *m, const MachineOpts *opts, GError **errp)
 
     m->pc = pc;
     pc->next_sid = 1; /* machine.c registered `timer` as 0 */
+    if (opts->bios) {
+        machine_pc_skip_to(m, MACHINE_PC_SID_CPU);
+        pc->next_sid += 2; /* cpu_common, cpu */
+    }
+    if (!machine_cpu_init(m, opts, errp)) {
+        return false;
+    }
     pc->pic = pic_pair_new(m->clock, &m->cpu_intr);
     machine_pc_skip_to(m, MACHINE_PC_SID_I8259);
     pc->next_sid += 2;

@@ -92,8 +92,7 @@ static bool machine_register(Machine *m, const MachineOpts *opts, GError **errp)
         return false;
     }
     if (m->kind == MACHINE_PC) {
-        if (!machine_pc_init(m, opts, errp) ||
-            !machine_cpu_init(m, opts, errp)) {
+        if (!machine_pc_init(m, opts, errp)) {
             return false;
         }
     } else {

@@ -52,19 +52,6 @@ static bool check_layout(const ToolsSetup *ts, unsigned *decoded)
     return ok;
 }
 
-/* lockstep-dm -machine pc (default clocks and load policy) with every
-   UART; the sinks are null. */
-static Machine *check_machine(GError **errp)
-{
-    MachineOpts mo = {
-        .kind = MACHINE_PC,
-        .load.unknown = VMS_UNKNOWN_REJECT,
-        .nserial = MACHINE_MAX_SERIAL,
-    };
-
-    return machine_new(&mo, errp);
-}
-
 /* Names (up to a few) of the sections the machine does not have. */
 static char *check_unknown(const Machine *m, const VmsDecoded *d)
 {
@@ -96,7 +83,7 @@ static char *check_unknown(const Machine *m, const VmsDecoded *d)
 static bool check_load(const ToolsInput *in, bool *ran, char **unknown,
                        GError **errp)
 {
-    Machine *m = check_machine(errp);
+    Machine *m = tools_machine_new(errp);
     bool ok;
 
     *ran = false;

@@ -61,14 +61,23 @@ static bool tools_read_input(const char *path, GByteArray **buf, GError **errp)
     return ok;
 }
 
-json_t *tools_own_vmdesc(GError **errp)
+Machine *tools_machine_new(GError **errp)
 {
+    static const uint8_t blank_bios[VCPU_BIOS_ALIGN];
     MachineOpts mo = {
         .kind = MACHINE_PC,
         .load.unknown = VMS_UNKNOWN_REJECT,
         .nserial = MACHINE_MAX_SERIAL,
+        .bios = blank_bios,
+        .bios_len = sizeof(blank_bios),
     };
-    Machine *m = machine_new(&mo, errp);
+
+    return machine_new(&mo, errp);
+}
+
+json_t *tools_own_vmdesc(GError **errp)
+{
+    Machine *m = tools_machine_new(errp);
     g_autofree char *text = m ? vms_vmdesc_export(m->reg, errp) : NULL;
     json_t *v = text ? json_loads(text, 0, NULL) : NULL;
 

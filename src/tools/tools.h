@@ -6,6 +6,7 @@
 #ifndef LS_TOOLS_TOOLS_H
 #define LS_TOOLS_TOOLS_H
 
+#include "machine/machine.h"
 #include "vms/decode.h"
 
 int tools_cmd_dump(int argc, char **argv);
@@ -59,8 +60,12 @@ void tools_setup_clear(ToolsSetup *s);
 void tools_setup_print_error(const ToolsSetup *s, const char *cmd,
                              const GError *err);
 
-/* lockstep's own device descriptions as a vmdesc JSON (lockstep-dm's pc
-   machine with four UARTs), or NULL with *errp. */
+/* The machine the tools describe and check with: lockstep-dm's pc machine
+   with four UARTs and a vCPU (-accel tcg), whose BIOS is a blank image
+   (the tools never run it), without RAM. NULL with *errp. */
+Machine *tools_machine_new(GError **errp);
+/* lockstep's own device descriptions as a vmdesc JSON (that machine's),
+   or NULL with *errp. */
 json_t *tools_own_vmdesc(GError **errp);
 
 #endif
