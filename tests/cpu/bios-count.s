@@ -1,13 +1,16 @@
 # A 64 KiB test BIOS whose output depends on timing: it counts iterations
 # of a busy loop between PIT ticks (channel 0, mode 2, divisor 1193) and
-# prints each count as four hex digits, for ten ticks, then halts with
-# interrupts off. On host time the counts vary from run to run; under
-# -icount they must not.
+# prints each count as four hex digits, for NTICKS ticks (ten unless
+# assembled with --defsym NTICKS=N), then halts with interrupts off. On
+# host time the counts vary from run to run; under -icount they must not.
         .code16
         .include "bios-pic.inc"
         .text
         .set    COM1, 0x3f8
         .set    TICKS, 0x502
+        .ifndef NTICKS
+        .set    NTICKS, 10
+        .endif
 
 start:
         cli
@@ -34,7 +37,7 @@ start:
         inc     %bx
         call    puthex
         xor     %cx, %cx
-        cmp     $10, %bx
+        cmp     $NTICKS, %bx
         jb      1b
         cli
         mov     $COM1, %dx

@@ -12,11 +12,11 @@
 #include "machine/machine.h"
 #include "vms/decode.h"
 
-#define FIXTURES     "/tests/fixtures/qemu-7.2/"
-#define T_RAM        (1u << 20)
-#define T_SLICE      1000
-#define T_BEFORE     20000 /* instructions before the save */
-#define T_AFTER      30000 /* and after it, on both machines */
+#define FIXTURES "/tests/fixtures/qemu-7.2/"
+#define T_RAM    (1u << 20)
+#define T_SLICE  1000
+#define T_BEFORE 20000 /* instructions before the save */
+#define T_AFTER  30000 /* and after it, on both machines */
 
 static GByteArray *t_fixture(const char *name)
 {
@@ -150,8 +150,7 @@ static void t_same_section(const VmsDecoded *a, const VmsDecoded *b,
         g_autofree char *vx = vms_dec_node_value(x);
         g_autofree char *vy = vms_dec_node_value(y);
 
-        g_assert_cmpstr(g_ptr_array_index(na, i), ==,
-                        g_ptr_array_index(nb, i));
+        g_assert_cmpstr(g_ptr_array_index(na, i), ==, g_ptr_array_index(nb, i));
         if (x->size != y->size || memcmp(x->data, y->data, x->size)) {
             g_error("section '%s' field '%s': first %s, second %s", id,
                     (char *)g_ptr_array_index(na, i), vx, vy);
@@ -295,8 +294,7 @@ static const TBad t_bad[] = {
     {"cpu", "env.eflags", 5, 0x02, "virtual-8086 mode"},
     {"cpu", "env.hflags", 3, 0x48, "interrupt shadow"},
     {"cpu", "env.regs/env.regs[9]", 7, 1, "field 'env.regs[9]': 0x1: 64-bit"},
-    {"cpu", "env.regs/env.regs[0]", 3, 1,
-     "field 'env.regs[0]': 0x1000"},
+    {"cpu", "env.regs/env.regs[0]", 3, 1, "field 'env.regs[0]': 0x1000"},
     {"cpu", "env.segs/env.segs[3]/base", 7, 0x10,
      "field 'env.segs[3]': selector"},
     {"cpu", "env.segs/env.segs[1]/flags", 1, 0x40, "32-bit code or stack"},
@@ -317,8 +315,8 @@ static void t_bad_case(Machine *src, Machine *dst, const TBad *c)
     g_autoptr(VmsDecoded) d = t_decode(src, s);
     size_t off = t_field_offset(d, c->section, c->field) + c->byte;
     g_autoptr(GError) err = NULL;
-    g_autofree char *where = g_strdup_printf("section '%s' instance 0",
-                                             c->section);
+    g_autofree char *where =
+        g_strdup_printf("section '%s' instance 0", c->section);
 
     g_assert_cmpuint(s->data[off], !=, c->value);
     s->data[off] = c->value;
