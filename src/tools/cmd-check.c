@@ -11,8 +11,8 @@
  *   exactly its footer-delimited length (sections the schema cannot
  *   describe are reported, not failures);
  * - a full load, when every section is one of lockstep-dm's own pc
- *   machine (built here with all four UARTs, as machine/ builds it for
- *   the daemon): the same checks as xen-load-devices-state, with the same
+ *   machine (tools_machine_new: all four UARTs and a vCPU, as machine/ builds
+ * it for the daemon): the same checks as xen-load-devices-state, with the same
  *   messages (versions, subsections, every device's own rules). A file
  *   with sections of devices lockstep does not model (most QEMU files)
  *   gets framing (and layout) only, and the output names them.
