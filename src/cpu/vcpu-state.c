@@ -25,23 +25,23 @@
 #define VCPU_INT_POLL     0x10u /* the APIC's reset poll */
 #define VCPU_INT_KNOWN    (VCPU_INT_EXIT_OLD | VCPU_INT_HARD | VCPU_INT_POLL)
 
-#define VCPU_CR0_PE       0x1u
-#define VCPU_EFLAGS_VM    (1u << 17)
-#define VCPU_EFER_LMA     (1u << 10)
-#define VCPU_HF_ADDSEG    (1u << 6)
-#define VCPU_HF_MP_SHIFT  9 /* MP, EM, TS: CR0 bits 1-3 */
-#define VCPU_HF_OSFXSR    (1u << 22)
-#define VCPU_CR4_OSFXSR   (1u << 9)
+#define VCPU_CR0_PE      0x1u
+#define VCPU_EFLAGS_VM   (1u << 17)
+#define VCPU_EFER_LMA    (1u << 10)
+#define VCPU_HF_ADDSEG   (1u << 6)
+#define VCPU_HF_MP_SHIFT 9 /* MP, EM, TS: CR0 bits 1-3 */
+#define VCPU_HF_OSFXSR   (1u << 22)
+#define VCPU_CR4_OSFXSR  (1u << 9)
 /* hflags bits a real-mode vCPU never has: INHIBIT_IRQ, CS32, SS32, PE,
    LMA, CS64, SMM, SVME, GUEST; CPL. */
-#define VCPU_HF_FOREIGN   0x3b80bbu
-#define VCPU_HF2_RESET    0x101u /* GIF | VGIF */
-#define VCPU_DESC_B       (1u << 22)
-#define VCPU_DESC_DPL     (3u << 13)
-#define VCPU_DESC_DATA    0x9300u /* present, data, writable, accessed */
-#define VCPU_DESC_CODE    0x9b00u /* present, code, readable, accessed */
-#define VCPU_SEG_CS       1
-#define VCPU_SEG_SS       2
+#define VCPU_HF_FOREIGN    0x3b80bbu
+#define VCPU_HF2_RESET     0x101u /* GIF | VGIF */
+#define VCPU_DESC_B        (1u << 22)
+#define VCPU_DESC_DPL      (3u << 13)
+#define VCPU_DESC_DATA     0x9300u /* present, data, writable, accessed */
+#define VCPU_DESC_CODE     0x9b00u /* present, code, readable, accessed */
+#define VCPU_SEG_CS        1
+#define VCPU_SEG_SS        2
 #define VCPU_RESET_CS_SEL  0xf000u
 #define VCPU_RESET_CS_BASE 0xffff0000u
 #define VCPU_XCR0_RESET    0x1u /* x87 only */
@@ -50,7 +50,7 @@
 
 /* The vCPU around a section's state (pre_save, post_commit: live). */
 #define VCPU_OF(_state, _member)                                               \
-    ((Vcpu *)((char *)(_state) - offsetof(Vcpu, _member)))
+    ((Vcpu *)((char *)(_state)-offsetof(Vcpu, _member)))
 
 /* ---- cpu_common ---- */
 
@@ -118,7 +118,7 @@ static const VmsDesc vcpu_common_vmsd = {
         .name = (_name), .type = (_type), .offset = offsetof(_st, _m),         \
         .size = sizeof(((_st *)0)->_m), .num = (_n), .version_id = (_v)        \
     }
-#define VCPU_F(_name, _type, _m)     VCPU_F_(VcpuArch, _name, _type, _m, 0, 0)
+#define VCPU_F(_name, _type, _m)      VCPU_F_(VcpuArch, _name, _type, _m, 0, 0)
 #define VCPU_FV(_name, _type, _m, _v) VCPU_F_(VcpuArch, _name, _type, _m, 0, _v)
 #define VCPU_FA(_name, _type, _m, _n)                                          \
     VCPU_F_(VcpuArch, _name, _type, _m[0], _n, 0)
@@ -308,8 +308,7 @@ static const VmsField vcpu_arch_fields[] = {
     VCPU_F("env.wall_clock_msr", VMS_UINT64, wall_clock_msr),
     VCPU_FV("env.xcr0", VMS_UINT64, xcr0, 12),
     VCPU_FV("env.xstate_bv", VMS_UINT64, xstate_bv, 12),
-    VCPU_FS("env.xmm_regs[1]", ymmh, VCPU_NB_REGS, vcpu_ymmh_vmsd, VcpuQ2,
-            12),
+    VCPU_FS("env.xmm_regs[1]", ymmh, VCPU_NB_REGS, vcpu_ymmh_vmsd, VcpuQ2, 12),
     VMS_END_OF_LIST,
 };
 
@@ -394,8 +393,10 @@ static bool vcpu_check_mode(const VcpuArch *a, GError **errp)
         return false;
     }
     if (a->efer & VCPU_EFER_LMA) {
-        ls_error_set(errp, "field 'env.efer': 0x%" PRIx64 ": long mode "
-                     "is not supported", a->efer);
+        ls_error_set(errp,
+                     "field 'env.efer': 0x%" PRIx64 ": long mode "
+                     "is not supported",
+                     a->efer);
         return false;
     }
     if (a->hflags & VCPU_HF_FOREIGN) {
@@ -423,8 +424,10 @@ static bool vcpu_check_regs(const VcpuArch *a, GError **errp)
     for (int i = 8; i < VCPU_NB_REGS; i++) {
         if (a->xmm[i].q[0] || a->xmm[i].q[1] || a->ymmh[i].q[0] ||
             a->ymmh[i].q[1]) {
-            ls_error_set(errp, "field 'env.xmm_regs[%d]': xmm8-15 exist "
-                         "only in 64-bit mode, not supported", i);
+            ls_error_set(errp,
+                         "field 'env.xmm_regs[%d]': xmm8-15 exist "
+                         "only in 64-bit mode, not supported",
+                         i);
             return false;
         }
     }
@@ -453,7 +456,8 @@ static bool vcpu_check_segs(const VcpuArch *a, GError **errp)
             return false;
         }
         if ((i == VCPU_SEG_CS || i == VCPU_SEG_SS) && s->flags & VCPU_DESC_B) {
-            ls_error_set(errp, "field 'env.segs[%d]': flags 0x%" PRIx32
+            ls_error_set(errp,
+                         "field 'env.segs[%d]': flags 0x%" PRIx32
                          ": 32-bit code or stack (B) is not supported",
                          i, s->flags);
             return false;
@@ -528,8 +532,8 @@ static const VmsDesc vcpu_arch_vmsd = {
 
 bool vcpu_register(Vcpu *v, VmsRegistry *reg, GError **errp)
 {
-    return vms_register(reg, "cpu_common", 0, -1, &vcpu_common_vmsd,
-                        &v->common, sizeof(v->common), errp) &&
+    return vms_register(reg, "cpu_common", 0, -1, &vcpu_common_vmsd, &v->common,
+                        sizeof(v->common), errp) &&
            vms_register(reg, "cpu", 0, -1, &vcpu_arch_vmsd, &v->arch,
                         sizeof(v->arch), errp);
 }

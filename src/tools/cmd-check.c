@@ -11,11 +11,12 @@
  *   exactly its footer-delimited length (sections the schema cannot
  *   describe are reported, not failures);
  * - a full load, when every section is one of lockstep-dm's own pc
- *   machine (tools_machine_new: all four UARTs and a vCPU, as machine/ builds
- * it for the daemon): the same checks as xen-load-devices-state, with the same
- *   messages (versions, subsections, every device's own rules). A file
- *   with sections of devices lockstep does not model (most QEMU files)
- *   gets framing (and layout) only, and the output names them.
+ *   machine (tools_machine_new: all four UARTs and a vCPU, as machine/
+ *   builds it for the daemon): the same checks as xen-load-devices-state,
+ *   with the same messages (versions, subsections, every device's own
+ *   rules). A file with sections of devices lockstep does not model (most
+ *   QEMU files) gets framing (and layout) only, and the output names
+ *   them.
  */
 #include "tools.h"
 
