@@ -14,6 +14,10 @@
  * A hang (the fuzzer's -timeout), a crash or a sanitizer report is the
  * failure: the class of issue 7 item 2 (a loaded time that hangs the
  * clock or overflows in it).
+ *
+ * Last, the pc machine with a vCPU (-accel tcg, a blank BIOS it never
+ * runs) loads the input, so that the cpu_common and cpu sections reach
+ * their checks; whatever loads must save and load again.
  */
 #include "vms/decode.h"
 #include "../vms/vms-testdev.h"
@@ -130,6 +134,41 @@ static void fuzz_machines(const uint8_t *data, size_t size)
     }
 }
 
+static void fuzz_vcpu_machine(const uint8_t *data, size_t size)
+{
+    static const uint8_t blank_bios[VCPU_BIOS_ALIGN];
+    MachineOpts mo = {.kind = MACHINE_PC,
+                      .stepped_clock = true,
+                      .save.footers = true,
+                      .bios = blank_bios,
+                      .bios_len = sizeof(blank_bios)};
+
+    for (int pol = 0; pol < 2; pol++) {
+        Machine *m, *again;
+        GByteArray *out;
+        GError *err = NULL;
+
+        mo.load.unknown = pol;
+        m = machine_new(&mo, NULL);
+        g_assert_nonnull(m);
+        if (!machine_load(m, data, size, &err)) {
+            g_error_free(err);
+            machine_free(m);
+            continue;
+        }
+        out = g_byte_array_new();
+        g_assert_true(machine_save(m, "paused", out, NULL));
+        again = machine_new(&mo, NULL);
+        if (!machine_load(again, out->data, out->len, &err)) {
+            g_error("a state the vCPU machine loaded does not load again: %s",
+                    err->message);
+        }
+        g_byte_array_unref(out);
+        machine_free(again);
+        machine_free(m);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     FuzzWorld w, before;
@@ -166,5 +205,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(vmdesc);
     vms_registry_free(reg);
     fuzz_machines(data, size);
+    fuzz_vcpu_machine(data, size);
     return 0;
 }
