@@ -153,7 +153,8 @@ struct Vcpu {
    `vec` with the return address the registers hold now (`int n`). */
 const VcpuIo *vcpu_io(const Vcpu *v);
 bool vcpu_enter_rm(Vcpu *v, uint8_t vec);
-/* vcpu-state.c: the sections' reset values (vcpu_reset). */
+/* vcpu-state.c, after the accelerator's reset: the registers QEMU's
+   reset clears that it leaves, and the sections' reset values. */
 void vcpu_state_reset(Vcpu *v);
 /* A write to guest-physical memory, for the dirty log. */
 void vcpu_note_write(Vcpu *v, uint64_t gpa, uint64_t len);

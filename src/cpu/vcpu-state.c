@@ -15,6 +15,7 @@
 #include "cpu/vcpu-internal.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include "base/error.h"
 #include "vms/vms.h"
@@ -45,6 +46,11 @@
 #define VCPU_RESET_CS_SEL  0xf000u
 #define VCPU_RESET_CS_BASE 0xffff0000u
 #define VCPU_XCR0_RESET    0x1u /* x87 only */
+#define VCPU_FPUC_RESET    0x37fu
+#define VCPU_MXCSR_RESET   0x1f80u
+#define VCPU_DR6_RESET     0xffff0ff0u
+#define VCPU_DR7_RESET     0x400u
+#define VCPU_PAT_RESET     0x0007040600070406ull
 /* qemu64's MCG_CAP: MCG_CTL_P | MCG_SER_P | 10 banks (Unicorn's too). */
 #define VCPU_MCG_CAP_QEMU64 0x100010aull
 
@@ -330,8 +336,36 @@ static const VcpuArch vcpu_arch_reset = {
     .xcr0 = VCPU_XCR0_RESET,
 };
 
+/* What x86_cpu_reset clears or sets and Unicorn's reset leaves as the
+   guest left it: FPU/SSE registers, cr2-cr4, debug registers, the
+   syscall/sysenter MSRs, PAT. The rest is the accelerator's reset. */
+static void vcpu_arch_reset_regs(VcpuArch *a)
+{
+    memset(a->fpregs, 0, sizeof(a->fpregs));
+    memset(a->xmm, 0, sizeof(a->xmm));
+    memset(a->ymmh, 0, sizeof(a->ymmh));
+    a->fpus = a->fptag = a->fpop = 0;
+    a->fpip = a->fpdp = 0;
+    a->fpuc = VCPU_FPUC_RESET;
+    a->mxcsr = VCPU_MXCSR_RESET;
+    a->cr2 = a->cr3 = a->cr4 = 0;
+    memset(a->dr, 0, sizeof(a->dr));
+    a->dr[6] = VCPU_DR6_RESET;
+    a->dr[7] = VCPU_DR7_RESET;
+    a->efer = a->star = a->lstar = a->cstar = a->fmask = 0;
+    a->kernelgsbase = a->tsc_aux = 0;
+    a->sysenter_cs = 0;
+    a->sysenter_esp = a->sysenter_eip = 0;
+    a->pat = VCPU_PAT_RESET;
+}
+
 void vcpu_state_reset(Vcpu *v)
 {
+    VcpuArch a;
+
+    v->ops->get_arch(v->accel, &a);
+    vcpu_arch_reset_regs(&a);
+    v->ops->set_arch(v->accel, &a);
     v->arch = vcpu_arch_reset;
     v->poll = true;
     v->at_reset = true;

@@ -95,8 +95,8 @@ void vcpu_note_write(Vcpu *v, uint64_t gpa, uint64_t len)
 
 void vcpu_reset(Vcpu *v)
 {
-    vcpu_state_reset(v);
     v->ops->reset(v->accel);
+    vcpu_state_reset(v);
     v->halted = false;
     g_clear_error(&v->error);
 }

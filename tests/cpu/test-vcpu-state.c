@@ -372,11 +372,47 @@ static void test_truncated(void)
     machine_free(dst);
 }
 
+/* A loaded state with FPU, SSE, control, debug and PAT values that no
+   test BIOS sets; system_reset brings all of it back to QEMU's reset. */
+static void test_reset_clears(void)
+{
+    static const char *const fields[] = {
+        "env.xmm_regs[0]/env.xmm_regs[0][0]/_q_ZMMReg[0]",
+        "env.xmm_regs[1]/env.xmm_regs[1][3]/_q_ZMMReg[2]",
+        "env.fpregs/env.fpregs[0]/tmp_mant",
+        "env.pat",
+        "env.dr/env.dr[0]",
+        "env.cr[2]",
+        "env.sysenter_eip",
+    };
+    Machine *m = t_machine("spin", VMS_UNKNOWN_REJECT);
+    g_autoptr(GByteArray) ref = t_fixture("pc-tcg-prelaunch.devstate");
+    g_autoptr(GByteArray) s = t_save(m);
+    g_autoptr(VmsDecoded) d = t_decode(m, s);
+    g_autoptr(GError) err = NULL;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
+        s->data[t_field_offset(d, "cpu", fields[i]) + 6] = 0x5a;
+    }
+    g_assert_true(machine_load(m, s->data, s->len, &err));
+    g_assert_no_error(err);
+    g_autoptr(GByteArray) loaded = t_save(m);
+    g_assert_cmpmem(loaded->data, loaded->len, s->data, s->len);
+    machine_reset(m);
+    g_autoptr(GByteArray) again = t_save(m);
+    g_autoptr(VmsDecoded) dr = t_decode(m, ref);
+    g_autoptr(VmsDecoded) da = t_decode(m, again);
+    t_same_section(dr, da, "cpu");
+    t_same_section(dr, da, "cpu_common");
+    machine_free(m);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/cpu/state/reset-is-qemu", test_reset_is_qemu);
     g_test_add_func("/cpu/state/load-qemu-reset", test_load_qemu_reset);
+    g_test_add_func("/cpu/state/reset-clears", test_reset_clears);
     g_test_add_func("/cpu/state/roundtrip", test_roundtrip);
     g_test_add_func("/cpu/state/reject", test_reject);
     g_test_add_func("/cpu/state/truncated", test_truncated);
