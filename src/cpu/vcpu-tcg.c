@@ -505,6 +505,7 @@ static void vcpu_tcg_get_arch(void *accel, VcpuArch *a)
 static void vcpu_tcg_set_arch(void *accel, const VcpuArch *a)
 {
     VcpuTcg *t = accel;
+    VcpuArch msrs;
 
     for (size_t i = 0; i < G_N_ELEMENTS(vcpu_tcg_ctl); i++) {
         uint64_t cr[] = {a->cr0, a->cr2, a->cr3, a->cr4};
@@ -525,7 +526,8 @@ static void vcpu_tcg_set_arch(void *accel, const VcpuArch *a)
     vcpu_tcg_mmr_set(t, UC_X86_REG_GDTR, &a->gdt);
     vcpu_tcg_mmr_set(t, UC_X86_REG_IDTR, &a->idt);
     vcpu_tcg_fpu_set(t, a);
-    vcpu_tcg_msrs_xfer(t, (VcpuArch *)a, false);
+    msrs = *a; /* xfer reads it only, when setting */
+    vcpu_tcg_msrs_xfer(t, &msrs, false);
 }
 
 static bool vcpu_tcg_mem_read(void *accel, uint64_t gpa, void *buf, size_t len)
