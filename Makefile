@@ -2,7 +2,7 @@
 BUILD ?= build
 MESON_FLAGS ?=
 
-.PHONY: all deps check demo bench fuzz fuzz-merge asan asan-fuzz-corpus clean fixtures format
+.PHONY: all deps check demo demo-devices bench fuzz fuzz-merge asan asan-fuzz-corpus clean fixtures format
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -31,8 +31,11 @@ asan-fuzz-corpus: build-asan/build.ninja
 	$(SAN_ENV) meson test -C build-asan --no-rebuild --print-errorlogs \
 	    --num-processes 2 --suite fuzz
 
-demo: all
-	@scripts/demo
+demo: demo-devices
+
+# The qtest-driven COLO demo (no vCPU): a workload drives the devices.
+demo-devices: all
+	@scripts/demo-devices
 
 bench: all
 	@scripts/install-deps --qemu
