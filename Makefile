@@ -31,7 +31,8 @@ asan-fuzz-corpus: build-asan/build.ninja
 	$(SAN_ENV) meson test -C build-asan --no-rebuild --print-errorlogs \
 	    --num-processes 2 --suite fuzz
 
-demo: demo-devices
+demo: all
+	@scripts/demo
 
 # The qtest-driven COLO demo (no vCPU): a workload drives the devices.
 demo-devices: all
