@@ -27,17 +27,20 @@ class GuestDm(R.Proc):
     """lockstep-dm -S with a vCPU running the guest program, RAM of
     `mem`, COM1 served on a unix socket (for --dm-serial), QMP on another,
     and with qtest=True a qtest socket (to read guest RAM). icount: None
-    (virtual time follows the host while running) or a shift 0..10."""
+    (virtual time follows the host while running) or a shift 0..10.
+    serial: another -serial backend for COM1 (then no COM1 socket)."""
 
-    def __init__(self, rig, name, mem="16M", icount=None, qtest=False):
+    def __init__(self, rig, name, mem="16M", icount=None, qtest=False,
+                 serial=None):
         self.name = name
         self.qmp_path = rig.path(name + "-qmp.sock")
-        self.serial_path = rig.path(name + "-com1.sock")
+        self.serial_path = None if serial else rig.path(name + "-com1.sock")
         self.qtest_path = rig.path(name + "-qtest.sock") if qtest else None
         argv = [R.DM, "-S", "-machine", "pc", "-accel", "tcg", "-bios", GUEST,
                 "-m", mem, "-nodefaults",
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
-                "-serial", "unix:%s,server=on,wait=off" % self.serial_path]
+                "-serial", serial or
+                "unix:%s,server=on,wait=off" % self.serial_path]
         if icount is not None:
             argv += ["-icount", "shift=%d" % icount]
         if qtest:
