@@ -18,7 +18,9 @@
  * (dirty: true) into a second memfd, the bytes go through the same link
  * after the device state, and the secondary loads both with one
  * x-lockstep-load-checkpoint. Save then covers both saves, transfer both
- * transfers, load the one command.
+ * transfers, load the one command. The secondary is neither stopped nor
+ * resumed: as the coordinator's secondary while it carries RAM
+ * (docs/colo.md, "RAM"), it stays paused (start it with -S).
  *
  * Runs N cycles, one every INTERVAL_US (absolute schedule; a late cycle
  * starts at once), and prints one JSON line per cycle in the shape of the
@@ -396,7 +398,9 @@ static int64_t floor_cycle(FloorRun *r, int64_t us[F_NPHASES], FloorSizes *sz)
     static const char cont[] = "{\"execute\": \"cont\"}\n";
     int64_t t0 = floor_now_us(), t;
 
-    floor_send(r->s, stop, -1);
+    if (!r->ram) {
+        floor_send(r->s, stop, -1);
+    }
     floor_send(r->p, stop, -1);
     floor_reply(r->p, r->line);
     t = floor_now_us();
@@ -408,18 +412,24 @@ static int64_t floor_cycle(FloorRun *r, int64_t us[F_NPHASES], FloorSizes *sz)
     if (r->ram) {
         floor_transfer(r->link, r->ram, sz->ram, r->ram_rx);
     }
-    floor_reply(r->s, r->line); /* the secondary's stop */
+    if (!r->ram) {
+        floor_reply(r->s, r->line); /* the secondary's stop */
+    }
     us[F_TRANSFER] = floor_now_us() - t;
     t = floor_now_us();
     floor_load(r, sz);
     us[F_LOAD] = floor_now_us() - t;
     t = floor_now_us();
-    floor_send(r->s, cont, -1);
+    if (!r->ram) {
+        floor_send(r->s, cont, -1);
+    }
     floor_send(r->p, cont, -1);
     floor_reply(r->p, r->line);
     us[F_RESUME] = floor_now_us() - t;
     int64_t pause = floor_now_us() - t0;
-    floor_reply(r->s, r->line);
+    if (!r->ram) {
+        floor_reply(r->s, r->line);
+    }
     r->cycles++;
     return pause;
 }
