@@ -109,6 +109,11 @@ def ticks(data):
     return [int(m.group(1)) for m in TICK_RE.finditer(data)]
 
 
+def lines(data):
+    """The number of complete lines in a COM1 stream."""
+    return data.count(b"\r\n")
+
+
 def last_tick(data):
     t = ticks(data)
     return t[-1] if t else 0
