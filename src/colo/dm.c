@@ -13,13 +13,20 @@
 #include "base/error.h"
 #include "qmp/client.h"
 
-struct ColoDm {
-    QmpClient *qmp;
+/* One memfd passed to the dm as an fd set of two descriptions. */
+typedef struct ColoDmFile {
     int memfd;     /* the bytes */
     int wr_fd;     /* write-only description: the dm saves through it */
     int rd_fd;     /* read-only description: the dm loads through it */
     int64_t fdset; /* -1 until add-fd succeeded */
     char *path;    /* "/dev/fdset/N" */
+} ColoDmFile;
+
+struct ColoDm {
+    QmpClient *qmp;
+    ColoDmFile dev;    /* device state */
+    ColoDmFile ram;    /* the RAM stream (set up only when ram_size > 0) */
+    uint64_t ram_size; /* 0: the dm has no guest RAM we can carry */
 };
 
 static json_t *colo_dm_exec(ColoDm *dm, const char *cmd, json_t *args, int fd,
@@ -54,44 +61,72 @@ static int colo_dm_reopen(int memfd, int flags, GError **errp)
     return fd;
 }
 
-static bool colo_dm_add_fd(ColoDm *dm, int fd, GError **errp)
+static bool colo_dm_add_fd(ColoDm *dm, ColoDmFile *f, int fd, GError **errp)
 {
     json_t *args = json_object();
     json_t *r;
 
-    if (dm->fdset >= 0) {
-        json_object_set_new(args, "fdset-id", json_integer(dm->fdset));
+    if (f->fdset >= 0) {
+        json_object_set_new(args, "fdset-id", json_integer(f->fdset));
     }
     json_object_set_new(args, "opaque", json_string("lockstep-colo"));
     r = colo_dm_exec(dm, "add-fd", args, fd, errp);
     if (!r) {
         return false;
     }
-    dm->fdset = json_integer_value(json_object_get(r, "fdset-id"));
+    f->fdset = json_integer_value(json_object_get(r, "fdset-id"));
     json_decref(r);
     return true;
 }
 
-static bool colo_dm_setup_fdset(ColoDm *dm, GError **errp)
+static void colo_dm_file_init(ColoDmFile *f)
 {
-    dm->memfd = memfd_create("lockstep-colo", MFD_CLOEXEC);
-    if (dm->memfd < 0) {
+    f->memfd = f->wr_fd = f->rd_fd = -1;
+    f->fdset = -1;
+    f->path = NULL;
+}
+
+static bool colo_dm_setup_fdset(ColoDm *dm, ColoDmFile *f, const char *name,
+                                GError **errp)
+{
+    f->memfd = memfd_create(name, MFD_CLOEXEC);
+    if (f->memfd < 0) {
         ls_error_set(errp, "memfd_create: %s", g_strerror(errno));
         return false;
     }
-    dm->wr_fd = colo_dm_reopen(dm->memfd, O_WRONLY, errp);
-    if (dm->wr_fd < 0) {
+    f->wr_fd = colo_dm_reopen(f->memfd, O_WRONLY, errp);
+    if (f->wr_fd < 0) {
         return false;
     }
-    dm->rd_fd = colo_dm_reopen(dm->memfd, O_RDONLY, errp);
-    if (dm->rd_fd < 0) {
+    f->rd_fd = colo_dm_reopen(f->memfd, O_RDONLY, errp);
+    if (f->rd_fd < 0) {
         return false;
     }
-    if (!colo_dm_add_fd(dm, dm->wr_fd, errp) ||
-        !colo_dm_add_fd(dm, dm->rd_fd, errp)) {
+    if (!colo_dm_add_fd(dm, f, f->wr_fd, errp) ||
+        !colo_dm_add_fd(dm, f, f->rd_fd, errp)) {
         return false;
     }
-    dm->path = g_strdup_printf("/dev/fdset/%" G_GINT64_FORMAT, dm->fdset);
+    f->path = g_strdup_printf("/dev/fdset/%" G_GINT64_FORMAT, f->fdset);
+    return true;
+}
+
+/* The dm's guest RAM size, 0 when it has none (QEMU 7.2, which lacks the
+   command, or lockstep-dm without -m). False only when the dm is lost. */
+static bool colo_dm_query_ram(ColoDm *dm, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    json_t *r = colo_dm_exec(dm, "x-lockstep-query-ram", NULL, -1, &err);
+
+    dm->ram_size = 0;
+    if (!r) {
+        if (!qmp_client_usable(dm->qmp)) {
+            g_propagate_error(errp, g_steal_pointer(&err));
+            return false;
+        }
+        return true;
+    }
+    dm->ram_size = (uint64_t)json_integer_value(json_object_get(r, "size"));
+    json_decref(r);
     return true;
 }
 
@@ -99,10 +134,13 @@ ColoDm *colo_dm_connect(const char *addr, int timeout_ms, GError **errp)
 {
     ColoDm *dm = g_new0(ColoDm, 1);
 
-    dm->memfd = dm->wr_fd = dm->rd_fd = -1;
-    dm->fdset = -1;
+    colo_dm_file_init(&dm->dev);
+    colo_dm_file_init(&dm->ram);
     dm->qmp = qmp_client_connect(addr, 0, timeout_ms, errp);
-    if (!dm->qmp || !colo_dm_setup_fdset(dm, errp)) {
+    if (!dm->qmp || !colo_dm_setup_fdset(dm, &dm->dev, "lockstep-colo", errp) ||
+        !colo_dm_query_ram(dm, errp) ||
+        (dm->ram_size &&
+         !colo_dm_setup_fdset(dm, &dm->ram, "lockstep-colo-ram", errp))) {
         g_prefix_error(errp, "dm at %s: ", addr);
         colo_dm_free(dm);
         return NULL;
@@ -110,26 +148,30 @@ ColoDm *colo_dm_connect(const char *addr, int timeout_ms, GError **errp)
     return dm;
 }
 
+static void colo_dm_file_free(ColoDm *dm, ColoDmFile *f)
+{
+    int *fds[] = {&f->memfd, &f->wr_fd, &f->rd_fd};
+
+    if (dm->qmp && f->fdset >= 0 && qmp_client_usable(dm->qmp)) {
+        json_t *args = json_pack("{sI}", "fdset-id", (json_int_t)f->fdset);
+        json_decref(qmp_client_execute(dm->qmp, "remove-fd", args, -1, NULL));
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(fds); i++) {
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+        }
+    }
+    g_free(f->path);
+}
+
 void colo_dm_free(ColoDm *dm)
 {
     if (!dm) {
         return;
     }
-    if (dm->qmp && dm->fdset >= 0 && qmp_client_usable(dm->qmp)) {
-        json_t *args = json_pack("{sI}", "fdset-id", (json_int_t)dm->fdset);
-        json_decref(qmp_client_execute(dm->qmp, "remove-fd", args, -1, NULL));
-    }
+    colo_dm_file_free(dm, &dm->dev);
+    colo_dm_file_free(dm, &dm->ram);
     qmp_client_free(dm->qmp);
-    if (dm->memfd >= 0) {
-        close(dm->memfd);
-    }
-    if (dm->wr_fd >= 0) {
-        close(dm->wr_fd);
-    }
-    if (dm->rd_fd >= 0) {
-        close(dm->rd_fd);
-    }
-    g_free(dm->path);
     g_free(dm);
 }
 
@@ -162,23 +204,23 @@ char *colo_dm_status(ColoDm *dm, GError **errp)
 }
 
 /* Empties the memfd and puts both descriptions back at offset 0. */
-static bool colo_dm_rewind(ColoDm *dm, GError **errp)
+static bool colo_dm_rewind(ColoDmFile *f, GError **errp)
 {
-    if (ftruncate(dm->memfd, 0) < 0 || lseek(dm->wr_fd, 0, SEEK_SET) < 0 ||
-        lseek(dm->rd_fd, 0, SEEK_SET) < 0) {
+    if (ftruncate(f->memfd, 0) < 0 || lseek(f->wr_fd, 0, SEEK_SET) < 0 ||
+        lseek(f->rd_fd, 0, SEEK_SET) < 0) {
         ls_error_set(errp, "cannot reset the memfd: %s", g_strerror(errno));
         return false;
     }
     return true;
 }
 
-static GBytes *colo_dm_read_memfd(ColoDm *dm, size_t max_len, GError **errp)
+static GBytes *colo_dm_read_memfd(ColoDmFile *f, size_t max_len, GError **errp)
 {
     struct stat st;
     uint8_t *buf;
     size_t got = 0;
 
-    if (fstat(dm->memfd, &st) < 0) {
+    if (fstat(f->memfd, &st) < 0) {
         ls_error_set(errp, "fstat on the memfd: %s", g_strerror(errno));
         return NULL;
     }
@@ -190,7 +232,7 @@ static GBytes *colo_dm_read_memfd(ColoDm *dm, size_t max_len, GError **errp)
     buf = g_malloc((size_t)st.st_size);
     while (got < (size_t)st.st_size) {
         ssize_t n =
-            pread(dm->memfd, buf + got, (size_t)st.st_size - got, (off_t)got);
+            pread(f->memfd, buf + got, (size_t)st.st_size - got, (off_t)got);
         if (n <= 0 && !(n < 0 && errno == EINTR)) {
             ls_error_set(errp, "reading the memfd: %s",
                          n < 0 ? g_strerror(errno) : "short read");
@@ -202,29 +244,16 @@ static GBytes *colo_dm_read_memfd(ColoDm *dm, size_t max_len, GError **errp)
     return g_bytes_new_take(buf, got);
 }
 
-GBytes *colo_dm_save(ColoDm *dm, size_t max_len, GError **errp)
-{
-    json_t *args;
-
-    if (!colo_dm_rewind(dm, errp)) {
-        return NULL;
-    }
-    args = json_pack("{ss}", "filename", dm->path);
-    if (!colo_dm_exec_ok(dm, "xen-save-devices-state", args, errp)) {
-        return NULL;
-    }
-    return colo_dm_read_memfd(dm, max_len, errp);
-}
-
-bool colo_dm_load(ColoDm *dm, const uint8_t *state, size_t len, GError **errp)
+static bool colo_dm_write_memfd(ColoDmFile *f, const uint8_t *data, size_t len,
+                                GError **errp)
 {
     size_t done = 0;
 
-    if (!colo_dm_rewind(dm, errp)) {
+    if (!colo_dm_rewind(f, errp)) {
         return false;
     }
     while (done < len) {
-        ssize_t n = pwrite(dm->memfd, state + done, len - done, (off_t)done);
+        ssize_t n = pwrite(f->memfd, data + done, len - done, (off_t)done);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -234,8 +263,83 @@ bool colo_dm_load(ColoDm *dm, const uint8_t *state, size_t len, GError **errp)
         }
         done += (size_t)n;
     }
+    return true;
+}
+
+GBytes *colo_dm_save(ColoDm *dm, size_t max_len, GError **errp)
+{
+    json_t *args;
+
+    if (!colo_dm_rewind(&dm->dev, errp)) {
+        return NULL;
+    }
+    args = json_pack("{ss}", "filename", dm->dev.path);
+    if (!colo_dm_exec_ok(dm, "xen-save-devices-state", args, errp)) {
+        return NULL;
+    }
+    return colo_dm_read_memfd(&dm->dev, max_len, errp);
+}
+
+bool colo_dm_load(ColoDm *dm, const uint8_t *state, size_t len, GError **errp)
+{
+    if (!colo_dm_write_memfd(&dm->dev, state, len, errp)) {
+        return false;
+    }
     return colo_dm_exec_ok(dm, "xen-load-devices-state",
-                           json_pack("{ss}", "filename", dm->path), errp);
+                           json_pack("{ss}", "filename", dm->dev.path), errp);
+}
+
+uint64_t colo_dm_ram_size(const ColoDm *dm)
+{
+    return dm->ram_size;
+}
+
+bool colo_dm_set_dirty_log(ColoDm *dm, bool enable, GError **errp)
+{
+    return colo_dm_exec_ok(dm, "xen-set-global-dirty-log",
+                           json_pack("{sb}", "enable", enable), errp);
+}
+
+GBytes *colo_dm_save_ram(ColoDm *dm, bool dirty, size_t max_len,
+                         uint64_t *pages, GError **errp)
+{
+    json_t *r;
+
+    if (!dm->ram_size) {
+        ls_error_set(errp, "the dm has no guest RAM");
+        return NULL;
+    }
+    if (!colo_dm_rewind(&dm->ram, errp)) {
+        return NULL;
+    }
+    r = colo_dm_exec(
+        dm, "x-lockstep-save-ram",
+        json_pack("{ss, sb}", "filename", dm->ram.path, "dirty", dirty), -1,
+        errp);
+    if (!r) {
+        return NULL;
+    }
+    *pages = (uint64_t)json_integer_value(json_object_get(r, "pages"));
+    json_decref(r);
+    return colo_dm_read_memfd(&dm->ram, max_len, errp);
+}
+
+bool colo_dm_load_checkpoint(ColoDm *dm, const uint8_t *state, size_t len,
+                             const uint8_t *ram, size_t ram_len, GError **errp)
+{
+    if (!dm->ram_size) {
+        ls_error_set(errp, "the checkpoint carries RAM, and this dm has none "
+                           "(start it with -m)");
+        return false;
+    }
+    if (!colo_dm_write_memfd(&dm->dev, state, len, errp) ||
+        !colo_dm_write_memfd(&dm->ram, ram, ram_len, errp)) {
+        return false;
+    }
+    return colo_dm_exec_ok(
+        dm, "x-lockstep-load-checkpoint",
+        json_pack("{ss, ss}", "devices", dm->dev.path, "ram", dm->ram.path),
+        errp);
 }
 
 void colo_dm_drop_events(ColoDm *dm)

@@ -10,6 +10,11 @@
  * saves and a read-only one for loads (QEMU picks the fd whose access mode
  * matches the open; lockstep-dm does the same), so every checkpoint costs
  * one QMP command for the state, not three.
+ *
+ * Guest RAM (lockstep-dm with -m; docs/ram-format.md) goes the same way
+ * through a second memfd and fd set, set up at connect when
+ * `x-lockstep-query-ram` answers. A dm without it (QEMU 7.2, or
+ * lockstep-dm without -m) has ram size 0 and its RAM is not carried.
  */
 #ifndef LS_COLO_DM_H
 #define LS_COLO_DM_H
@@ -44,6 +49,25 @@ GBytes *colo_dm_save(ColoDm *dm, size_t max_len, GError **errp);
 /* Loads `len` bytes of device state (the dm must be stopped). The dm
    loads all or nothing. */
 bool colo_dm_load(ColoDm *dm, const uint8_t *state, size_t len, GError **errp);
+
+/* The dm's guest RAM in bytes, as found at connect; 0: none. */
+uint64_t colo_dm_ram_size(const ColoDm *dm);
+
+/* xen-set-global-dirty-log {enable}. */
+bool colo_dm_set_dirty_log(ColoDm *dm, bool enable, GError **errp);
+
+/*
+ * x-lockstep-save-ram into the RAM memfd: all of RAM, or (dirty) the pages
+ * in the dirty log, which the dm then clears. Returns the stream (at most
+ * `max_len` bytes) and the number of page records in *pages.
+ */
+GBytes *colo_dm_save_ram(ColoDm *dm, bool dirty, size_t max_len,
+                         uint64_t *pages, GError **errp);
+
+/* x-lockstep-load-checkpoint: device state and RAM stream, applied by the
+   dm together or not at all (the dm must be stopped). */
+bool colo_dm_load_checkpoint(ColoDm *dm, const uint8_t *state, size_t len,
+                             const uint8_t *ram, size_t ram_len, GError **errp);
 
 /* Discards events the dm sent (STOP, RESUME, ...), so they do not pile up. */
 void colo_dm_drop_events(ColoDm *dm);

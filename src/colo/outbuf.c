@@ -344,8 +344,8 @@ static uint64_t colo_outbuf_tail_end(const ColoOutbuf *ob)
     return ob->tail_start + ob->tail->len;
 }
 
-static bool colo_outbuf_adopt_check(ColoOutbuf *ob, uint64_t epoch,
-                                    uint64_t start_offset, GError **errp)
+bool colo_outbuf_adopt_check(ColoOutbuf *ob, uint64_t epoch,
+                             uint64_t start_offset, GError **errp)
 {
     if (ob->passthrough || ob->marks->len || ob->released != ob->base ||
         ob->released != ob->open_start) {

@@ -245,6 +245,11 @@ size_t colo_outbuf_discard_open(ColoOutbuf *ob);
 bool colo_outbuf_adopt_epoch(ColoOutbuf *ob, uint64_t epoch,
                              uint64_t start_offset, const void *data,
                              size_t len, GError **errp);
+/* The checks of colo_outbuf_adopt_epoch alone, changing nothing: a
+   secondary asks before loading, so that a loaded checkpoint is always
+   adopted. */
+bool colo_outbuf_adopt_check(ColoOutbuf *ob, uint64_t epoch,
+                             uint64_t start_offset, GError **errp);
 
 /*
  * Secondary failover: the open epoch is discarded (the dm is about to

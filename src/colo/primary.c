@@ -5,12 +5,15 @@
  *
  * One checkpoint, epoch N: begin(N) to the secondary, `stop` here (the
  * secondary stops its dm meanwhile), COM1 drained to EAGAIN and epoch N
- * closed, save into the memfd, data(N) with the state and epoch N's
- * output; the loop then runs until ack(N) (or the session's end); resume(N)
- * to the secondary, `cont` here, epoch N released to the sink. Every path
- * out of a checkpoint leaves the dm running: a lost secondary makes this
- * side carry on alone (output released, no more checkpoints); a lost dm
- * tells the secondary to fail over, and this side exits.
+ * closed, save into the memfd (and, when the dm has guest RAM, its RAM
+ * into a second memfd: all of it on the first checkpoint of a pairing and
+ * after any failed one, the dirty pages otherwise), data(N) with the
+ * state, the RAM and epoch N's output; the loop then runs until ack(N) (or the
+ * session's end); resume(N) to the secondary, `cont` here, epoch N released to
+ * the sink. Every path out of a checkpoint leaves the dm running: a lost
+ * secondary makes this side carry on alone (output released, no more
+ * checkpoints); a lost dm tells the secondary to fail over, and this side
+ * exits.
  */
 #include "colo/colo.h"
 
@@ -42,6 +45,7 @@ typedef struct ColoPrimary {
     uint64_t done;     /* confirmed checkpoints */
     uint64_t out_base; /* sink position at start: offsets continue it */
     bool dm_stopped;
+    bool ram_full_next; /* the next RAM save must be full */
     GSource *tick;
     guint pressure_idle; /* a checkpoint asked for by the output trigger */
     ColoCheckpointRecord rec;
@@ -139,6 +143,18 @@ static void colo_pri_record_failure(ColoPrimary *p, ColoPhase phase,
     colo_stats_add(p->side.stats, &p->rec);
 }
 
+/* Unprotected, the dirty log only slows the guest down. Best effort: a
+   dm that cannot do it now is noticed at its next command. */
+static void colo_pri_dirty_log_off(ColoPrimary *p)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (colo_dm_ram_size(p->side.dm) &&
+        !colo_dm_set_dirty_log(p->side.dm, false, &err)) {
+        ls_error_report("cannot stop the dirty log: %s", err->message);
+    }
+}
+
 /* The secondary is gone (or the session failed): resume the dm if a
    checkpoint had stopped it, release everything held, go on alone. */
 static void colo_pri_alone(ColoPrimary *p, const char *why)
@@ -165,6 +181,7 @@ static void colo_pri_alone(ColoPrimary *p, const char *why)
         return;
     }
     p->dm_stopped = false;
+    colo_pri_dirty_log_off(p);
     colo_outbuf_release_all(p->side.ob);
     colo_side_event(&p->side, "COLO_SECONDARY_LOST",
                     json_pack("{ss, sI}", "reason", why, "last-epoch",
@@ -193,31 +210,62 @@ static bool colo_pri_stop(ColoPrimary *p, GError **errp)
     return true;
 }
 
-/* Save and send data(N). */
-static bool colo_pri_save_send(ColoPrimary *p, GError **errp)
+/* The RAM half of the checkpoint (none when the dm has no RAM): all of
+   it when ram_full_next, else the dirty pages. A checkpoint that does not
+   reach its ack leaves ram_full_next set, since the dirty save cleared
+   the dm's log. */
+static bool colo_pri_save_ram(ColoPrimary *p, GBytes **ram, GError **errp)
+{
+    bool dirty = !p->ram_full_next;
+
+    *ram = NULL;
+    if (!colo_dm_ram_size(p->side.dm)) {
+        return true;
+    }
+    p->ram_full_next = true;
+    *ram = colo_dm_save_ram(p->side.dm, dirty, COLO_PROTO_MAX_RAM,
+                            &p->rec.ram_pages, errp);
+    if (!*ram) {
+        return false;
+    }
+    p->rec.ram_full = !dirty;
+    p->rec.ram_bytes = g_bytes_get_size(*ram);
+    return true;
+}
+
+/* Devices, then RAM, into one data(N) frame. */
+static GBytes *colo_pri_build_data(ColoPrimary *p, GError **errp)
 {
     gint64 t = g_get_monotonic_time();
-    g_autoptr(GBytes) state = NULL, frame = NULL;
-    const uint8_t *out;
-    size_t out_len = 0;
+    g_autoptr(GBytes) state = NULL, ram = NULL;
+    ColoDataParts d = {.epoch = p->epoch};
     uint64_t start = 0;
-    gsize slen;
 
-    state = colo_dm_save(p->side.dm, COLO_PROTO_MAX_DATA, errp);
-    if (!state) {
-        return false;
+    state = colo_dm_save(p->side.dm, COLO_PROTO_MAX_STATE, errp);
+    if (!state || !colo_pri_save_ram(p, &ram, errp)) {
+        return NULL;
     }
     p->rec.phase_us[COLO_PHASE_SAVE] = colo_us_since(t);
     colo_pri_fault(p, "save");
-    out = colo_outbuf_epoch_bytes(p->side.ob, p->epoch, &out_len, &start);
-    const uint8_t *sp = g_bytes_get_data(state, &slen);
-    frame = colo_proto_data(p->epoch, p->out_base + start, out, out_len, sp,
-                            slen, errp);
+    d.out = colo_outbuf_epoch_bytes(p->side.ob, p->epoch, &d.out_len, &start);
+    d.out_offset = p->out_base + start;
+    d.state = g_bytes_get_data(state, &d.state_len);
+    if (ram) {
+        d.ram = g_bytes_get_data(ram, &d.ram_len);
+    }
+    p->rec.devstate_bytes = d.state_len;
+    p->rec.output_held = d.out_len;
+    return colo_proto_data(&d, errp);
+}
+
+/* Save and send data(N). */
+static bool colo_pri_save_send(ColoPrimary *p, GError **errp)
+{
+    g_autoptr(GBytes) frame = colo_pri_build_data(p, errp);
+
     if (!frame) {
         return false;
     }
-    p->rec.devstate_bytes = slen;
-    p->rec.output_held = out_len;
     p->t_sent = g_get_monotonic_time();
     if (p->fault_phase && !strcmp(p->fault_phase, "transfer") &&
         p->fault_epoch == p->epoch && p->side.opts->x_fault_pid <= 0) {
@@ -302,6 +350,7 @@ static void colo_pri_on_ack(ColoPrimary *p, const ColoMsg *m)
     colo_outbuf_get_stats(p->side.ob, &after);
     p->rec.output_released = after.released - before.released;
     p->rec.ok = true;
+    p->ram_full_next = false;
     colo_stats_add(p->side.stats, &p->rec);
     colo_dm_drop_events(p->side.dm);
     p->side.last_epoch = p->epoch;
@@ -340,15 +389,32 @@ static gboolean colo_pri_tick_cb(gpointer opaque)
     return G_SOURCE_CONTINUE;
 }
 
+/* A new pairing: the dirty log starts now, and the first checkpoint
+   carries all of RAM. */
+static bool colo_pri_start_ram(ColoPrimary *p, GError **errp)
+{
+    p->ram_full_next = true;
+    if (!colo_dm_ram_size(p->side.dm)) {
+        return true;
+    }
+    return colo_dm_set_dirty_log(p->side.dm, true, errp);
+}
+
 static void colo_pri_on_ready(ColoConn *c, void *opaque)
 {
     ColoPrimary *p = opaque;
+    g_autoptr(GError) err = NULL;
     unsigned ms = p->side.opts->interval_ms;
 
     p->st = COLO_PRI_IDLE;
     p->side.state = "protected";
     colo_side_event(&p->side, "COLO_PAIRED",
-                    json_pack("{ss}", "peer", colo_conn_peer(c)));
+                    json_pack("{ss, sI}", "peer", colo_conn_peer(c), "ram-size",
+                              (json_int_t)colo_dm_ram_size(p->side.dm)));
+    if (!colo_pri_start_ram(p, &err)) {
+        colo_pri_dm_failed(p, err);
+        return;
+    }
     if (ms) {
         p->tick = g_timeout_source_new(ms);
         g_source_set_callback(p->tick, colo_pri_tick_cb, p, NULL);
@@ -475,6 +541,9 @@ static bool colo_pri_start(ColoPrimary *p, const ColoOptions *o, GError **errp)
     if (!colo_pri_parse_fault(p, o->x_fault, errp) ||
         !colo_side_init(&p->side, o, "primary", errp) ||
         !colo_pri_open_output(p, errp)) {
+        return false;
+    }
+    if (!colo_side_check_ram(&p->side, errp)) {
         return false;
     }
     qmp_commands_add(p->side.cmds, "checkpoint", colo_pri_cmd_checkpoint, NULL,

@@ -4,6 +4,7 @@
  */
 #include "colo/proto.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -126,32 +127,49 @@ GBytes *colo_proto_text(ColoMsgType type, uint32_t code, const char *text)
     return colo_frame_seal(f, 4 + n);
 }
 
-GBytes *colo_proto_data(uint64_t epoch, uint64_t out_offset, const uint8_t *out,
-                        size_t out_len, const uint8_t *state, size_t state_len,
-                        GError **errp)
+static bool colo_data_fits(const ColoDataParts *d, GError **errp)
+{
+    if (d->state_len == 0 || d->out_len > COLO_PROTO_MAX_STATE ||
+        d->state_len > COLO_PROTO_MAX_STATE - d->out_len) {
+        ls_error_set(errp,
+                     "checkpoint of %zu state and %zu output bytes does not "
+                     "fit the %u-byte cap (or is empty)",
+                     d->state_len, d->out_len, COLO_PROTO_MAX_STATE);
+        return false;
+    }
+    if (d->ram_len > COLO_PROTO_MAX_RAM) {
+        ls_error_set(errp,
+                     "checkpoint RAM of %zu bytes exceeds the %u-byte cap",
+                     d->ram_len, COLO_PROTO_MAX_RAM);
+        return false;
+    }
+    return true;
+}
+
+GBytes *colo_proto_data(const ColoDataParts *d, GError **errp)
 {
     size_t len;
     uint8_t *f, *p;
 
-    if (state_len == 0 || out_len > COLO_PROTO_MAX_DATA ||
-        state_len > COLO_PROTO_MAX_DATA - COLO_PROTO_DATA_FIXED - out_len) {
-        ls_error_set(errp,
-                     "checkpoint of %zu state and %zu output bytes does not "
-                     "fit the %u-byte message cap (or is empty)",
-                     state_len, out_len, COLO_PROTO_MAX_DATA);
+    if (!colo_data_fits(d, errp)) {
         return NULL;
     }
-    len = COLO_PROTO_DATA_FIXED + out_len + state_len;
+    len = COLO_PROTO_DATA_FIXED + d->out_len + d->state_len + d->ram_len;
     f = colo_frame_new(COLO_MSG_DATA, len);
     p = f + COLO_PROTO_HDR_LEN;
-    colo_put_be64(p, epoch);
-    colo_put_be64(p + 8, out_offset);
-    colo_put_be32(p + 16, (uint32_t)out_len);
-    colo_put_be32(p + 20, (uint32_t)state_len);
-    if (out_len) {
-        memcpy(p + COLO_PROTO_DATA_FIXED, out, out_len);
+    colo_put_be64(p, d->epoch);
+    colo_put_be64(p + 8, d->out_offset);
+    colo_put_be32(p + 16, (uint32_t)d->out_len);
+    colo_put_be32(p + 20, (uint32_t)d->state_len);
+    colo_put_be32(p + 24, (uint32_t)d->ram_len);
+    p += COLO_PROTO_DATA_FIXED;
+    if (d->out_len) {
+        memcpy(p, d->out, d->out_len);
     }
-    memcpy(p + COLO_PROTO_DATA_FIXED + out_len, state, state_len);
+    memcpy(p + d->out_len, d->state, d->state_len);
+    if (d->ram_len) {
+        memcpy(p + d->out_len + d->state_len, d->ram, d->ram_len);
+    }
     return colo_frame_seal(f, len);
 }
 
@@ -191,16 +209,28 @@ static bool colo_parse_data(ColoMsg *m, GError **errp)
     m->out_offset = colo_get_be64(p + 8);
     m->out_len = colo_get_be32(p + 16);
     m->state_len = colo_get_be32(p + 20);
-    want = (uint64_t)COLO_PROTO_DATA_FIXED + m->out_len + m->state_len;
+    m->ram_len = colo_get_be32(p + 24);
+    want = (uint64_t)COLO_PROTO_DATA_FIXED + m->out_len + m->state_len +
+           m->ram_len;
     if (want != m->payload_len || m->state_len == 0) {
         ls_error_set(errp,
-                     "checkpoint-data lengths (output %u, state %u) do not "
-                     "match its payload of %zu bytes",
-                     m->out_len, m->state_len, m->payload_len);
+                     "checkpoint-data lengths (output %u, state %u, RAM %u) "
+                     "do not match its payload of %zu bytes",
+                     m->out_len, m->state_len, m->ram_len, m->payload_len);
+        return false;
+    }
+    if ((uint64_t)m->out_len + m->state_len > COLO_PROTO_MAX_STATE ||
+        m->ram_len > COLO_PROTO_MAX_RAM) {
+        ls_error_set(errp,
+                     "checkpoint-data: state and output of %" PRIu64
+                     " bytes (cap %u) or RAM of %u bytes (cap %u) too large",
+                     (uint64_t)m->out_len + m->state_len, COLO_PROTO_MAX_STATE,
+                     m->ram_len, COLO_PROTO_MAX_RAM);
         return false;
     }
     m->out = p + COLO_PROTO_DATA_FIXED;
     m->state = m->out + m->out_len;
+    m->ram = m->ram_len ? m->state + m->state_len : NULL;
     return true;
 }
 

@@ -19,22 +19,34 @@
 #include <stdint.h>
 
 #define COLO_PROTO_MAGIC   0x4C53434Fu /* "LSCO" */
-#define COLO_PROTO_VERSION 1
+#define COLO_PROTO_VERSION 2
 #define COLO_PROTO_HDR_LEN 12
 
-/* Cap on a checkpoint-data payload: device state today, RAM pages later. */
-#define COLO_PROTO_MAX_DATA (64u * 1024 * 1024)
+/* Cap on the device state plus the console output of one checkpoint. */
+#define COLO_PROTO_MAX_STATE (64u * 1024 * 1024)
+/* Largest guest RAM the coordinator carries: a pairing whose dm has more
+   is refused at start (docs/colo.md). The dm itself accepts up to 2 GiB,
+   but reads a RAM file of at most 256 MiB, and a full checkpoint of more
+   than this would be held whole in memory on both sides. */
+#define COLO_PROTO_MAX_RAM_SIZE (128u * 1024 * 1024)
+/* Cap on the RAM stream of one checkpoint: a full save of
+   COLO_PROTO_MAX_RAM_SIZE with no zero page (8 + 4096 bytes a page) plus
+   the stream's header, block name and end marker (docs/ram-format.md). */
+#define COLO_PROTO_MAX_RAM (COLO_PROTO_MAX_RAM_SIZE / 4096u * 4104u + 64u)
+/* Fixed part of a checkpoint-data payload (epoch, out offset, 3 lengths). */
+#define COLO_PROTO_DATA_FIXED 28u
+/* Cap on a checkpoint-data payload. */
+#define COLO_PROTO_MAX_DATA                                                    \
+    (COLO_PROTO_DATA_FIXED + COLO_PROTO_MAX_STATE + COLO_PROTO_MAX_RAM)
 /* Cap on every other payload. */
 #define COLO_PROTO_MAX_CONTROL 4096u
 /* Cap on the text of an error or bye message. */
 #define COLO_PROTO_MAX_TEXT 1024u
-/* Fixed part of a checkpoint-data payload (epoch, out offset, 2 lengths). */
-#define COLO_PROTO_DATA_FIXED 24u
 
 typedef enum ColoMsgType {
     COLO_MSG_HELLO = 1,     /* magic, version, role, heartbeat interval */
     COLO_MSG_BEGIN = 2,     /* checkpoint-begin: stop your dm (epoch) */
-    COLO_MSG_DATA = 3,      /* checkpoint-data: epoch, output, device state */
+    COLO_MSG_DATA = 3,      /* checkpoint-data: epoch, output, devices, RAM */
     COLO_MSG_ACK = 4,       /* checkpoint loaded (epoch, load time) */
     COLO_MSG_RESUME = 5,    /* resume your dm (epoch) */
     COLO_MSG_HEARTBEAT = 6, /* I am alive (sequence number) */
@@ -74,6 +86,8 @@ typedef struct ColoMsg {
     uint32_t out_len;
     const uint8_t *state; /* DATA: the device state (savevm stream) */
     uint32_t state_len;
+    const uint8_t *ram; /* DATA: the RAM stream, or NULL (ram_len 0) */
+    uint32_t ram_len;
     uint32_t code;         /* ERROR, BYE */
     char *text;            /* ERROR, BYE: NUL-terminated copy, owned */
     uint16_t version;      /* HELLO */
@@ -92,10 +106,16 @@ GBytes *colo_proto_u64(ColoMsgType type, uint64_t v);
 GBytes *colo_proto_ack(uint64_t epoch, uint64_t load_us);
 /* ERROR or BYE; text is cut at COLO_PROTO_MAX_TEXT bytes. */
 GBytes *colo_proto_text(ColoMsgType type, uint32_t code, const char *text);
-/* NULL with *errp when the payload would exceed COLO_PROTO_MAX_DATA. */
-GBytes *colo_proto_data(uint64_t epoch, uint64_t out_offset, const uint8_t *out,
-                        size_t out_len, const uint8_t *state, size_t state_len,
-                        GError **errp);
+/* The parts of a checkpoint-data message (borrowed). */
+typedef struct ColoDataParts {
+    uint64_t epoch, out_offset;
+    const uint8_t *out, *state, *ram;
+    size_t out_len, state_len, ram_len; /* state_len >= 1; ram_len may be 0 */
+} ColoDataParts;
+
+/* NULL with *errp when the state is empty, the state and output exceed
+   COLO_PROTO_MAX_STATE, or the RAM stream COLO_PROTO_MAX_RAM. */
+GBytes *colo_proto_data(const ColoDataParts *d, GError **errp);
 
 /* ---- decoding ---- */
 

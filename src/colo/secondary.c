@@ -102,15 +102,15 @@ static void colo_sec_on_begin(ColoSecondary *s, const ColoMsg *m)
     }
 }
 
-/* The checkpoint is in; keep it as the last complete one. */
-static bool colo_sec_keep(ColoSecondary *s, ColoMsg *m, GError **errp)
+/* The checkpoint is in; keep it as the last complete one. Its output
+   was checked by colo_sec_load before the load, so adopting it cannot
+   fail: the dm and s->good never hold different checkpoints. */
+static void colo_sec_keep(ColoSecondary *s, ColoMsg *m)
 {
     GBytes *whole;
 
-    if (!colo_outbuf_adopt_epoch(s->side.ob, m->epoch, m->out_offset, m->out,
-                                 m->out_len, errp)) {
-        return false;
-    }
+    colo_outbuf_adopt_epoch(s->side.ob, m->epoch, m->out_offset, m->out,
+                            m->out_len, NULL);
     whole = g_bytes_new_take(m->payload, m->payload_len);
     m->payload = NULL;
     g_clear_pointer(&s->good, g_bytes_unref);
@@ -118,7 +118,31 @@ static bool colo_sec_keep(ColoSecondary *s, ColoMsg *m, GError **errp)
         whole, COLO_PROTO_DATA_FIXED + (gsize)m->out_len, m->state_len);
     g_bytes_unref(whole);
     s->side.last_epoch = m->epoch;
-    return true;
+}
+
+/* Loads data(N) into the dm: devices alone, or devices and RAM with one
+   command (the dm applies both or neither). */
+static bool colo_sec_load(ColoSecondary *s, const ColoMsg *m, int *code,
+                          GError **errp)
+{
+    *code = COLO_CODE_PROTOCOL;
+    if (!colo_outbuf_adopt_check(s->side.ob, m->epoch, m->out_offset, errp)) {
+        return false;
+    }
+    if (s->epoch > 1 && !s->ram != !m->ram_len) {
+        ls_error_set(errp, "checkpoint %" PRIu64 " %s", m->epoch,
+                     m->ram_len ? "carries RAM, the earlier ones "
+                                  "of this session did not"
+                                : "lacks RAM, the earlier ones of "
+                                  "this session carried it");
+        return false;
+    }
+    *code = COLO_CODE_LOAD_FAILED;
+    if (m->ram_len) {
+        return colo_dm_load_checkpoint(s->side.dm, m->state, m->state_len,
+                                       m->ram, m->ram_len, errp);
+    }
+    return colo_dm_load(s->side.dm, m->state, m->state_len, errp);
 }
 
 static void colo_sec_on_data(ColoSecondary *s, ColoMsg *m)
@@ -127,29 +151,36 @@ static void colo_sec_on_data(ColoSecondary *s, ColoMsg *m)
     gint64 t = g_get_monotonic_time();
     uint64_t load_us;
     GBytes *ack;
+    int code;
 
     if (s->st != COLO_SEC_STOPPED || m->epoch != s->epoch) {
         colo_sec_reject(s, m);
         return;
     }
-    if (!colo_dm_load(s->side.dm, m->state, m->state_len, &err)) {
-        colo_sec_dm_failed(s, COLO_CODE_LOAD_FAILED, err);
+    if (!colo_sec_load(s, m, &code, &err)) {
+        if (code == COLO_CODE_PROTOCOL) {
+            colo_conn_reject(s->conn, err->message);
+        } else {
+            colo_sec_dm_failed(s, code, err);
+        }
         return;
     }
     load_us = colo_us_since(t);
-    if (!colo_sec_keep(s, m, &err)) {
-        colo_conn_reject(s->conn, err->message);
-        return;
-    }
+    s->ram = m->ram_len > 0;
     s->rec.phase_us[COLO_PHASE_LOAD] = load_us;
     s->rec.devstate_bytes = m->state_len;
+    s->rec.ram_bytes = m->ram_len;
     s->rec.output_held = m->out_len;
+    colo_sec_keep(s, m);
     ack = colo_proto_ack(m->epoch, load_us);
     colo_conn_send(s->conn, ack);
     g_bytes_unref(ack);
     colo_sec_set_state(s, COLO_SEC_LOADED);
 }
 
+/* resume(N). With RAM the dm stays paused: a running secondary would
+   write pages that the next checkpoint's dirty pages (the primary's) do
+   not overwrite. */
 static void colo_sec_on_resume(ColoSecondary *s, const ColoMsg *m)
 {
     g_autoptr(GError) err = NULL;
@@ -159,11 +190,11 @@ static void colo_sec_on_resume(ColoSecondary *s, const ColoMsg *m)
         colo_sec_reject(s, m);
         return;
     }
-    if (!colo_dm_cont(s->side.dm, &err)) {
+    if (!s->ram && !colo_dm_cont(s->side.dm, &err)) {
         colo_sec_dm_failed(s, COLO_CODE_DM, err);
         return;
     }
-    s->dm_stopped = false;
+    s->dm_stopped = s->ram;
     s->rec.phase_us[COLO_PHASE_RESUME] = colo_us_since(t);
     s->rec.pause_us = colo_us_since(s->t_begin);
     s->rec.ok = true;
@@ -274,6 +305,7 @@ static void colo_sec_new_session(ColoSecondary *s, int fd)
     g_clear_pointer(&s->good, g_bytes_unref);
     s->side.last_epoch = 0;
     s->epoch = 0;
+    s->ram = false;
     colo_outbuf_free(s->side.ob);
     s->side.ob = colo_side_outbuf_new(&s->side, NULL);
     colo_side_watch_serial(&s->side, true); /* had it filled up */
@@ -383,7 +415,8 @@ static const QmpArg colo_sec_ckpt_save_args[] = {
 static bool colo_sec_start(ColoSecondary *s, const ColoOptions *o,
                            GError **errp)
 {
-    if (!colo_side_init(&s->side, o, "secondary", errp)) {
+    if (!colo_side_init(&s->side, o, "secondary", errp) ||
+        !colo_side_check_ram(&s->side, errp)) {
         return false;
     }
     qmp_commands_add(s->side.cmds, "x-colo-checkpoint-save",

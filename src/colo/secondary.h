@@ -26,6 +26,7 @@ typedef struct ColoSecondary {
     uint64_t epoch; /* last begun in this session */
     GBytes *good;   /* last complete checkpoint's device state */
     bool dm_stopped;
+    bool ram; /* this session carries RAM: the dm stays paused */
     gint64 t_begin;
     ColoCheckpointRecord rec;
 } ColoSecondary;
@@ -35,8 +36,10 @@ void colo_sec_stop_listening(ColoSecondary *s);
 
 /*
  * The primary is lost and s->good holds the last complete checkpoint:
- * stop the dm, load that checkpoint again, drop the dm's pending COM1
- * output, take over the sink, resume. Ends in COLO_SEC_ACTIVE (or quits
+ * stop the dm, load that checkpoint's device state again, drop the dm's
+ * pending COM1 output, take over the sink, resume. With RAM (s->ram) the
+ * dm has not run since it loaded that checkpoint, so its RAM is the
+ * checkpoint's (docs/colo.md, "RAM"). Ends in COLO_SEC_ACTIVE (or quits
  * with COLO_EXIT_FAILED when the dm cannot be brought back).
  */
 void colo_sec_failover(ColoSecondary *s, const char *why);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "colo/proto.h"
 
 void colo_options_defaults(ColoOptions *o)
 {
@@ -356,6 +358,21 @@ bool colo_side_init(ColoSide *s, const ColoOptions *o, const char *role,
         if (s->serial_fd < 0) {
             return false;
         }
+    }
+    return true;
+}
+
+bool colo_side_check_ram(ColoSide *s, GError **errp)
+{
+    uint64_t size = colo_dm_ram_size(s->dm);
+
+    if (size > COLO_PROTO_MAX_RAM_SIZE) {
+        ls_error_set(errp,
+                     "the dm has %" PRIu64 " MiB of guest RAM; the "
+                     "coordinator carries at most %u MiB "
+                     "(COLO_PROTO_MAX_RAM_SIZE)",
+                     size >> 20, COLO_PROTO_MAX_RAM_SIZE >> 20);
+        return false;
     }
     return true;
 }

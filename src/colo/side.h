@@ -55,6 +55,9 @@ bool colo_side_init(ColoSide *s, const ColoOptions *o, const char *role,
                     GError **errp);
 void colo_side_cleanup(ColoSide *s);
 
+/* Refuses a dm whose guest RAM exceeds COLO_PROTO_MAX_RAM_SIZE. */
+bool colo_side_check_ram(ColoSide *s, GError **errp);
+
 /* Runs the loop until colo_side_quit; returns the exit status. */
 int colo_side_run(ColoSide *s);
 void colo_side_quit(ColoSide *s, int status);

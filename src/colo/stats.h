@@ -52,10 +52,11 @@ typedef struct ColoCheckpointRecord {
     uint64_t epoch;
     int64_t wall_us; /* start, g_get_real_time(); 0: not printed */
     uint64_t phase_us[COLO_PHASE_COUNT];
-    uint64_t pause_us;       /* guest stopped, stop request to resumed */
-    uint64_t devstate_bytes; /* device-state stream size */
-    uint64_t ram_pages;      /* dirty pages sent (0 without RAM) */
-    uint64_t ram_bytes;
+    uint64_t pause_us;        /* guest stopped, stop request to resumed */
+    uint64_t devstate_bytes;  /* device-state stream size */
+    uint64_t ram_pages;       /* RAM page records sent (0 without RAM) */
+    uint64_t ram_bytes;       /* RAM stream size (0 without RAM) */
+    bool ram_full;            /* the RAM stream holds all of RAM */
     uint64_t output_held;     /* bytes of this epoch held at its close */
     uint64_t output_released; /* bytes released on this confirmation */
     bool ok;

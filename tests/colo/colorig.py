@@ -3,8 +3,9 @@
 Starts real processes in a temporary directory: lockstep-dm instances
 (-accel qtest, so the virtual clock moves only when the workload steps
 it; COM1 served on a unix socket; qtest served on a unix socket for the
-workload), and `lockstep colo primary|secondary` sides with control
-sockets. Talks QMP to the dms and to the control sockets, drives the
+workload; or, with guest=True, a vCPU running the tree's guest program
+from build/guest/guest.bin with guest RAM), and `lockstep colo
+primary|secondary` sides with control sockets. Talks QMP to the dms and to the control sockets, drives the
 workload through qtest as a guest driver would, and compares device state
 with `lockstep diff`.
 """
@@ -25,6 +26,9 @@ import dmlib  # noqa: E402
 BUILD = dmlib.BUILD
 DM = dmlib.DM
 LOCKSTEP = os.path.join(BUILD, "lockstep")
+GUEST = os.path.join(BUILD, "guest", "guest.bin")
+GUEST_RAM = "16M"
+CHECK_GUEST = os.path.join(HERE, "..", "..", "scripts", "check-guest-output")
 TIMEOUT = 10.0
 RTC = ["-rtc", "base=2024-02-29T23:59:50,clock=vm"]
 # The two "hosts" sit on different loopback addresses: the secondary
@@ -145,19 +149,27 @@ class Proc:
 
 
 class DmProc(Proc):
-    def __init__(self, rig, name, extra=()):
+    def __init__(self, rig, name, extra=(), guest=False):
+        """guest: run the guest program on a vCPU (-accel tcg, -m
+        GUEST_RAM) instead of -accel qtest; no qtest socket then. Both
+        start paused (-S)."""
         self.name = name
         self.qmp_path = rig.path(name + "-qmp.sock")
         self.serial_path = rig.path(name + "-com1.sock")
-        self.qtest_path = rig.path(name + "-qtest.sock")
-        argv = [DM, "-S", "-machine", "pc", "-accel", "qtest", "-nodefaults",
+        self.qtest_path = None if guest else rig.path(name + "-qtest.sock")
+        argv = [DM, "-S", "-machine", "pc", "-nodefaults",
                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
-                "-qtest", "unix:%s,server=on,wait=off" % self.qtest_path,
-                "-serial", "unix:%s,server=on,wait=off" % self.serial_path
-                ] + RTC + list(extra)
+                "-serial", "unix:%s,server=on,wait=off" % self.serial_path]
+        if guest:
+            argv += ["-accel", "tcg", "-bios", GUEST, "-m", GUEST_RAM]
+        else:
+            argv += ["-accel", "qtest", "-qtest",
+                     "unix:%s,server=on,wait=off" % self.qtest_path]
+        argv += RTC + list(extra)
         super().__init__(argv, rig.path(name + "-dm.log"))
         for p in (self.qmp_path, self.qtest_path, self.serial_path):
-            dmlib.wait_for_path(p, self.proc)
+            if p:
+                dmlib.wait_for_path(p, self.proc)
         self.qmp = dmlib.Qmp(self.qmp_path)
         self.qt = None
 
@@ -236,10 +248,43 @@ class Rig:
     def path(self, name):
         return os.path.join(self.dir, name)
 
-    def dm(self, name, extra=()):
-        d = DmProc(self, name, extra)
+    def dm(self, name, extra=(), guest=False):
+        d = DmProc(self, name, extra, guest)
         self.procs.append(d)
         return d
+
+    def guest_pair(self, interval_ms=20, pri_extra=(), sec_extra=(),
+                   dm_extra=()):
+        """The guest under COLO: two guest dms, both sides with output
+        commit into com1-out.txt, checkpoints every `interval_ms`; the
+        primary dm is resumed once paired. Returns (pdm, sdm, pri, sec)."""
+        pdm = self.dm("p", dm_extra, guest=True)
+        sdm = self.dm("s", dm_extra, guest=True)
+        sec = self.secondary(sdm, list(sec_extra))
+        pri = self.primary(pdm, ["--interval", str(interval_ms)] +
+                           list(pri_extra))
+        r = pdm.qmp.cmd("cont")
+        check("return" in r, "cont on the primary dm: %r" % r)
+        return pdm, sdm, pri, sec
+
+    def check_guest_output(self, min_ticks=1, name="com1-out.txt"):
+        """scripts/check-guest-output on the sink: (ok, its message)."""
+        r = subprocess.run([sys.executable, CHECK_GUEST, "--min-ticks",
+                            str(min_ticks), self.path(name)],
+                           capture_output=True, text=True, timeout=60)
+        return r.returncode == 0, (r.stdout + r.stderr).strip()
+
+    def guest_ticks(self, name="com1-out.txt"):
+        """The number of the last complete tick line in the sink (0: none)."""
+        try:
+            data = self.read(name)
+        except FileNotFoundError:
+            return 0
+        lines = data.split(b"\n")[:-1]
+        for line in reversed(lines):
+            if line.startswith(b"tick "):
+                return int(line.split()[1])
+        return 0
 
     def secondary(self, dm, extra=(), sink=None, port=None):
         s = Side(self, "secondary", dm, ["--listen", "%s:%d" % (SECONDARY_ADDR,

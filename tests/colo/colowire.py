@@ -4,10 +4,13 @@ docs/colo-protocol.md is the specification."""
 import struct
 
 MAGIC = 0x4C53434F
-VERSION = 1
+VERSION = 2
 HELLO, BEGIN, DATA, ACK, RESUME, HEARTBEAT, ERROR, BYE = range(1, 9)
 PRIMARY, SECONDARY = 1, 2
-MAX_DATA = 64 * 1024 * 1024
+MAX_STATE = 64 * 1024 * 1024
+MAX_RAM_SIZE = 128 * 1024 * 1024
+MAX_RAM = MAX_RAM_SIZE // 4096 * 4104 + 64
+MAX_DATA = 28 + MAX_STATE + MAX_RAM
 MAX_CONTROL = 4096
 
 
@@ -52,9 +55,9 @@ def ack(epoch, load_us=0):
     return frame(ACK, struct.pack(">QQ", epoch, load_us))
 
 
-def data(epoch, state, out=b"", out_offset=0):
-    return frame(DATA, struct.pack(">QQII", epoch, out_offset, len(out),
-                                   len(state)) + out + state)
+def data(epoch, state, out=b"", out_offset=0, ram=b""):
+    return frame(DATA, struct.pack(">QQIII", epoch, out_offset, len(out),
+                                   len(state), len(ram)) + out + state + ram)
 
 
 def text(mtype, code, msg):

@@ -28,7 +28,7 @@ def handshake(rig):
     mtype, payload = W.recv(sock)
     R.check(mtype == W.HELLO, "hello expected, got %d" % mtype)
     magic, version, role, _, _ = struct.unpack(">IHBBI", payload)
-    R.check((magic, version, role) == (W.MAGIC, 1, W.SECONDARY),
+    R.check((magic, version, role) == (W.MAGIC, W.VERSION, W.SECONDARY),
             "secondary hello %r" % ((magic, version, role),))
     return sock
 

@@ -61,12 +61,21 @@ static void feed_one(GBytes *frame, ColoMsg *m)
 static GBytes *sample_data(void)
 {
     static const uint8_t out[] = "hello\r\n";
+    static const uint8_t ram[] = "RAM stream";
     uint8_t state[300];
+    ColoDataParts d = {.epoch = 42,
+                       .out_offset = 1000,
+                       .out = out,
+                       .out_len = 7,
+                       .state = state,
+                       .state_len = sizeof(state),
+                       .ram = ram,
+                       .ram_len = 10};
 
     for (size_t i = 0; i < sizeof(state); i++) {
         state[i] = (uint8_t)(i * 7);
     }
-    return colo_proto_data(42, 1000, out, 7, state, sizeof(state), NULL);
+    return colo_proto_data(&d, NULL);
 }
 
 static void test_roundtrip(void)
@@ -115,8 +124,55 @@ static void test_roundtrip(void)
     g_assert_true(memcmp(m.out, "hello\r\n", 7) == 0);
     g_assert_cmpuint(m.state_len, ==, 300);
     g_assert_cmpuint(m.state[299], ==, (uint8_t)(299 * 7));
+    g_assert_cmpuint(m.ram_len, ==, 10);
+    g_assert_true(memcmp(m.ram, "RAM stream", 10) == 0);
     colo_msg_clear(&m);
     g_bytes_unref(f);
+}
+
+/* Without RAM the message has no RAM part, and none is decoded. */
+static void test_data_without_ram(void)
+{
+    ColoDataParts d = {
+        .epoch = 3, .state = (const uint8_t *)"S", .state_len = 1};
+    GBytes *f = colo_proto_data(&d, NULL);
+    ColoMsg m;
+
+    g_assert_cmpuint(g_bytes_get_size(f), ==,
+                     COLO_PROTO_HDR_LEN + COLO_PROTO_DATA_FIXED + 1);
+    feed_one(f, &m);
+    g_assert_cmpuint(m.ram_len, ==, 0);
+    g_assert_null(m.ram);
+    g_assert_cmpuint(m.state_len, ==, 1);
+    colo_msg_clear(&m);
+    g_bytes_unref(f);
+}
+
+/* The data cap holds a full checkpoint of the largest RAM carried: its
+   RAM stream with no zero page, plus the state cap. */
+static void test_data_caps(void)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t pages = COLO_PROTO_MAX_RAM_SIZE / 4096;
+    /* mem_size record 23, first page's block name 7, end marker 8 */
+    uint64_t full = 23 + pages * (8 + 4096) + 7 + 8;
+    ColoDataParts d = {.state = (const uint8_t *)"S", .state_len = 1};
+
+    g_assert_cmpuint(full, <=, COLO_PROTO_MAX_RAM);
+    g_assert_cmpuint(COLO_PROTO_MAX_DATA, ==,
+                     COLO_PROTO_DATA_FIXED + COLO_PROTO_MAX_STATE +
+                         COLO_PROTO_MAX_RAM);
+    d.ram_len = COLO_PROTO_MAX_RAM + 1;
+    g_assert_null(colo_proto_data(&d, &err));
+    g_assert_nonnull(strstr(err->message, "RAM"));
+    g_clear_error(&err);
+    d.ram_len = 0;
+    d.state_len = COLO_PROTO_MAX_STATE + 1;
+    g_assert_null(colo_proto_data(&d, &err));
+    g_assert_nonnull(strstr(err->message, "cap"));
+    g_clear_error(&err);
+    d.state_len = 0;
+    g_assert_null(colo_proto_data(&d, NULL));
 }
 
 /* Two frames back to back, fed one byte at a time. */
@@ -238,8 +294,6 @@ static void test_oversized(void)
     g_assert_cmpint(feed_header(8, 0, &err), ==, -1);
     g_assert_nonnull(strstr(err->message, "unknown message type"));
     g_assert_cmpint(feed_header(8, COLO_MSG_TYPE_MAX + 1, NULL), ==, -1);
-    g_assert_null(colo_proto_data(1, 0, NULL, 0, (const uint8_t *)"x",
-                                  COLO_PROTO_MAX_DATA, NULL));
 }
 
 /* A frame with a correct CRC but a payload that breaks its type's layout. */
@@ -283,18 +337,30 @@ static void test_bad_layout(void)
     g_assert_cmpint(feed_raw(COLO_MSG_HEARTBEAT, p, 8, NULL), ==, 1);
     g_assert_cmpint(feed_raw(COLO_MSG_HEARTBEAT, p, 9, &err), ==, -1);
     g_assert_nonnull(strstr(err->message, "expected 8"));
+    g_clear_error(&err);
     g_assert_cmpint(feed_raw(COLO_MSG_ACK, p, 8, NULL), ==, -1);
     g_assert_cmpint(feed_raw(COLO_MSG_BYE, p, 3, NULL), ==, -1);
     /* data: state length 0; then lengths that overrun the payload */
-    g_assert_cmpint(feed_raw(COLO_MSG_DATA, p, 24, NULL), ==, -1);
-    p[23] = 41; /* state 41, payload 24 + 40 */
-    g_assert_cmpint(feed_raw(COLO_MSG_DATA, p, 64, NULL), ==, -1);
-    p[23] = 40;
+    g_assert_cmpint(feed_raw(COLO_MSG_DATA, p, 28, NULL), ==, -1);
+    p[23] = 37; /* state 37, payload 28 + 36 */
+    g_assert_cmpint(feed_raw(COLO_MSG_DATA, p, 64, &err), ==, -1);
+    g_assert_nonnull(strstr(err->message, "RAM 0"));
+    g_clear_error(&err);
+    p[23] = 36;
     g_assert_cmpint(feed_raw(COLO_MSG_DATA, p, 64, NULL), ==, 1);
+    p[23] = 30; /* state 30 + RAM 6 */
+    p[27] = 6;
+    g_assert_cmpint(feed_raw(COLO_MSG_DATA, p, 64, NULL), ==, 1);
+    p[27] = 7;
+    g_assert_cmpint(feed_raw(COLO_MSG_DATA, p, 64, NULL), ==, -1);
+    p[27] = 6;
     p[19] = 0xff; /* out length huge: sum overflows 32 bits, not 64 */
     p[18] = 0xff;
     p[17] = 0xff;
     p[16] = 0xff;
+    g_assert_cmpint(feed_raw(COLO_MSG_DATA, p, 64, NULL), ==, -1);
+    memset(p + 16, 0, 4);
+    p[24] = 0xff; /* RAM length huge */
     g_assert_cmpint(feed_raw(COLO_MSG_DATA, p, 64, NULL), ==, -1);
     /* text with a NUL, and invalid UTF-8 */
     memcpy(p, "\0\0\0\1ab\0c", 8);
@@ -314,9 +380,10 @@ static void test_hello_checks(void)
     ColoMsg m;
 
     feed_one(f, &m);
-    m.version = 2;
+    g_assert_cmpuint(m.version, ==, 2);
+    m.version = 1; /* version 1 carried no RAM: refused */
     g_assert_false(colo_proto_check_hello(&m, COLO_ROLE_SECONDARY, &err));
-    g_assert_nonnull(strstr(err->message, "version 2"));
+    g_assert_nonnull(strstr(err->message, "version 1"));
     g_clear_error(&err);
     m.version = COLO_PROTO_VERSION;
     m.value = 0x12345678;
@@ -353,6 +420,8 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/colo/crc32c/vectors", test_crc32c_vectors);
     g_test_add_func("/colo/proto/roundtrip", test_roundtrip);
+    g_test_add_func("/colo/proto/data-without-ram", test_data_without_ram);
+    g_test_add_func("/colo/proto/data-caps", test_data_caps);
     g_test_add_func("/colo/proto/byte-at-a-time", test_byte_at_a_time);
     g_test_add_func("/colo/proto/truncated", test_truncated);
     g_test_add_func("/colo/proto/flipped", test_flipped);

@@ -16,8 +16,15 @@ static void fuzz_colo_check(const ColoMsg *m)
     GBytes *again = NULL;
 
     if (m->type == COLO_MSG_DATA) {
-        again = colo_proto_data(m->epoch, m->out_offset, m->out, m->out_len,
-                                m->state, m->state_len, NULL);
+        ColoDataParts d = {.epoch = m->epoch,
+                           .out_offset = m->out_offset,
+                           .out = m->out,
+                           .out_len = m->out_len,
+                           .state = m->state,
+                           .state_len = m->state_len,
+                           .ram = m->ram,
+                           .ram_len = m->ram_len};
+        again = colo_proto_data(&d, NULL);
     } else if (m->type == COLO_MSG_ERROR || m->type == COLO_MSG_BYE) {
         again = colo_proto_text(m->type, m->code, m->text);
     } else if (m->type == COLO_MSG_HELLO) {
