@@ -211,6 +211,9 @@ def run_ram_size(mem):
         s = D.guest_dm(rig, "secondary", mem=mem, icount=ICOUNT)
         rig.secondary(s, SLOW)
         rig.primary(p, ["--interval", "10", "--stats", stats_path] + SLOW)
+        # The first (full) checkpoint can take seconds: count from it.
+        R.wait_until(lambda: D.stats(stats_path), "the first checkpoint",
+                     timeout=60)
         time.sleep(RAM_RUN)
         return [r for r in D.stats(stats_path) if r.get("ok")]
 
@@ -219,15 +222,26 @@ def pct2(vals):
     return "%d / %d" % (D.pct(vals, 50), D.pct(vals, 99))
 
 
+def estimate(r, base_cpu):
+    """Speed against alone for a dm that has a core whenever it is not
+    stopped: its steps per CPU-second against alone's, times the part of
+    the time it is not stopped for checkpoints. A model built from two
+    measured figures, for a machine too loaded to measure it directly."""
+    recs = r.get("recs")
+    share = paused_share(recs, WINDOW) if recs else 0.0
+    return r["steps_cpu"] / base_cpu * (1 - share)
+
+
 def speed_table(best):
     base = best["alone"]["steps"]
     ips = insns_per_step(best)
     base_cpu = best["alone"]["steps_cpu"]
     out = ["| configuration | steps/s | vs alone | guest instructions/s | "
            "steps per dm CPU-second (vs alone) | checkpoints/s | paused "
-           "share | pause p50 / p99 (us) | dirty pages / checkpoint p50 "
-           "(max) | RAM bytes / checkpoint p50 |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "share | estimate for a dm with a core of its own | pause p50 / "
+           "p99 (us) | dirty pages / checkpoint p50 (max) | RAM bytes / "
+           "checkpoint p50 |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, _ in CONFIGS:
         r = best[name]
         recs = r.get("recs")
@@ -235,12 +249,14 @@ def speed_table(best):
             "%.1f" % r["rate"] if r["rate"] is not None else "(100)")
         pause = pct2([x["pause_us"] for x in recs]) if recs else "-"
         pages = [x["ram_pages"] for x in recs] if recs else []
+        share = paused_share(recs, WINDOW) if recs else 0.0
         out.append("| %s | %.1f | %.1f%% | %.2f M | %.0f (%.1f%%) | %s | %s "
-                   "| %s | %s | %s |" % (
+                   "| %.1f%% | %s | %s | %s |" % (
             name, r["steps"], 100 * r["steps"] / base,
             r["steps"] * ips / 1e6, r["steps_cpu"],
             100 * r["steps_cpu"] / base_cpu, rate,
-            "%.1f%%" % (100 * paused_share(recs, WINDOW)) if recs else "-",
+            "%.1f%%" % (100 * share) if recs else "-",
+            100 * estimate(r, base_cpu),
             pause, "%d (%d)" % (D.pct(pages, 50), max(pages)) if pages
             else "-", "%d" % D.pct([x["ram_bytes"] for x in recs], 50)
             if recs else "-"))
@@ -296,9 +312,13 @@ def ram_table(sizes):
 def targets(best):
     c = best["COLO 100/s"]
     ratio = c["steps"] / best["alone"]["steps"]
+    est = estimate(c, best["alone"]["steps_cpu"])
     p50 = D.pct([x["pause_us"] for x in c["recs"]], 50)
     rows = [("guest speed at 100 checkpoints/s, 16 MiB, at least 80% of "
-             "alone", "%.1f%%" % (100 * ratio), ratio >= 0.8),
+             "alone (steps per host second)", "%.1f%%" % (100 * ratio),
+             ratio >= 0.8),
+            ("the same, estimated for a dm with a core of its own",
+             "%.1f%%" % (100 * est), est >= 0.8),
             ("pause p50 under 1 ms (100/s, 16 MiB)", "%d us" % p50,
              p50 < 1000)]
     out = ["| target | measured | met? |", "|---|---|---|"]
