@@ -28,7 +28,11 @@ scale: N pairs (default 1, 8, 32, 64) at 10 checkpoints/s each; over a
 Percentiles are nearest-rank, as the coordinator's (docs/colo-metrics.md).
 Every process started here is killed on every exit path.
 
-Usage: bench/colo-bench.py [--quick] [--readme] [--only pause|scale]
+tls: the coordinator at 100 checkpoints/s with --insecure, --tls-psk and
+  --tls-creds (certificates and key made at run time with certtool and
+  psktool), in alternating rounds: transfer and pause p50/p99, CPU.
+
+Usage: bench/colo-bench.py [--quick] [--readme] [--only pause|scale|tls]
                            [--pairs 1,8,32,64]
 """
 import json
@@ -183,9 +187,9 @@ class Qmp:
 class Pair:
     """Two dms, and later the two coordinator sides."""
 
-    def __init__(self, procs, tag, qemu_primary=False, com1=False):
+    def __init__(self, procs, tag, qemu_primary=False, com1=False, tls=None):
         self.procs, self.tag, self.t = procs, tag, procs.tmp
-        self.com1 = com1
+        self.com1, self.tls = com1, tls
         self.out = os.path.join(self.t, tag + "-com1-out.txt")
         self.pq = os.path.join(self.t, tag + "-p.qmp")
         self.sq = os.path.join(self.t, tag + "-s.qmp")
@@ -220,6 +224,11 @@ class Pair:
         return ["--dm-serial", "unix:%s.com1" % qmp_sock,
                 "--serial-out", self.out]
 
+    def link_args(self, role):
+        """The link's mode: plain TCP unless the pair was given TLS
+        credentials ({role: [options]})."""
+        return self.tls[role] if self.tls else ["--insecure"]
+
     def wait_dms(self):
         for sock, p in ((self.pq, self.pdm), (self.sq, self.sdm)):
             Qmp(sock, p, self.procs).close()
@@ -228,7 +237,8 @@ class Pair:
         self.sec = self.procs.start(
             [LOCKSTEP, "colo", "secondary", "--qmp", "unix:" + self.sq,
              "--listen", "127.0.0.1:%d" % self.port,
-             "--control", "unix:" + self.sctl] + self.com1_args(self.sq),
+             "--control", "unix:" + self.sctl] + self.com1_args(self.sq) +
+            self.link_args("secondary"),
             self.tag + "-sec")
         self.sides.append(self.sec)
 
@@ -246,6 +256,7 @@ class Pair:
                 "--peer", "127.0.0.1:%d" % self.port,
                 "--interval", str(interval_ms), "--stats", self.stats,
                 "--control", "unix:" + self.pctl] + self.com1_args(self.pq)
+        argv += self.link_args("primary")
         if checkpoints:
             argv += ["--checkpoints", str(checkpoints)]
         self.pri = self.procs.start(argv, self.tag + "-pri")
@@ -331,6 +342,94 @@ def proc_mem_kib(pid):
     return rss, pss
 
 
+# ---- the link's mode: --insecure, TLS with PSK, TLS with x509 ----
+
+LINK_MODES = ("insecure", "psk", "x509")
+
+
+def certtool(tmp, name, args, template):
+    """Runs certtool with `template` (text) for a new certificate."""
+    tmpl = os.path.join(tmp, name + ".info")
+    with open(tmpl, "w") as f:
+        f.write(template + "expiration_days = 2\n")
+    subprocess.run(["certtool"] + args + ["--template", tmpl],
+                   check=True, capture_output=True)
+
+
+def make_key(path):
+    with open(path, "w") as f:
+        subprocess.run(["certtool", "--generate-privkey", "--key-type",
+                        "ecdsa"], check=True, stdout=f,
+                       stderr=subprocess.DEVNULL)
+
+
+def link_creds(tmp):
+    """{mode: {role: options}}: a CA and one certificate per side
+    (certtool), one keys.psk (psktool), made in tmp."""
+    d = {r: os.path.join(tmp, "creds-" + r) for r in ("primary", "secondary")}
+    for path in d.values():
+        os.mkdir(path)
+    ca_key, ca = os.path.join(tmp, "ca-key.pem"), os.path.join(tmp, "ca.pem")
+    make_key(ca_key)
+    certtool(tmp, "ca", ["--generate-self-signed", "--load-privkey", ca_key,
+                         "--outfile", ca], "cn = bench CA\nca\n"
+             "cert_signing_key\n")
+    for role, who, extra in (("secondary", "server", "ip_address = "
+                              "127.0.0.1\ntls_www_server\n"),
+                             ("primary", "client", "tls_www_client\n")):
+        key = os.path.join(d[role], who + "-key.pem")
+        make_key(key)
+        certtool(tmp, who, ["--generate-certificate", "--load-privkey", key,
+                            "--load-ca-certificate", ca, "--load-ca-privkey",
+                            ca_key, "--outfile",
+                            os.path.join(d[role], who + "-cert.pem")],
+                 "cn = %s\n%ssigning_key\nencryption_key\n" % (role, extra))
+        shutil.copy(ca, os.path.join(d[role], "ca-cert.pem"))
+    psk = os.path.join(tmp, "keys.psk")
+    subprocess.run(["psktool", "-u", "qemu", "-p", psk], check=True,
+                   capture_output=True)
+    return {"insecure": None,
+            "psk": {r: ["--tls-psk", psk] for r in d},
+            "x509": {r: ["--tls-creds", d[r]] for r in d}}
+
+
+def bench_tls(procs):
+    """The coordinator at 100 checkpoints/s with each link mode, in
+    alternating rounds."""
+    creds = link_creds(procs.tmp)
+    recs = {m: [] for m in LINK_MODES}
+    cpu = {m: [] for m in LINK_MODES}
+    for i in range(ROUNDS):
+        for m in LINK_MODES:
+            r, c, _ = run_coordinator(procs, "link-%s%d" % (m, i),
+                                      tls=creds[m])
+            recs[m] += r
+            cpu[m].append(c)
+    return {m: dict(summarize(recs[m]), cpu=sum(cpu[m]) / len(cpu[m]))
+            for m in LINK_MODES}
+
+
+def tls_table(r):
+    lines = ["| us, p50 / p99 | --insecure | TLS, PSK | TLS, x509 |",
+             "|---|---|---|---|"]
+    for k in ["transfer", "pause"]:
+        label = "**total pause**" if k == "pause" else k
+        lines.append("| %s | %s |" % (
+            label, " | ".join(cell(r[m], k) for m in LINK_MODES)))
+    lines.append("| CPU per checkpoint, all processes | %s |" % " | ".join(
+        "%.0f" % r[m]["cpu"] for m in LINK_MODES))
+    lines.append("")
+    lines.append(
+        "N: %d alternating rounds of %d counted checkpoints per mode (the "
+        "first %d of every run not counted); device state %d B. TLS 1.3 "
+        "(COLO_TLS_PRIORITY*), ECDSA certificates for x509. The "
+        "handshake happens once per pairing, before the first checkpoint: "
+        "what differs per checkpoint is the encryption of each frame "
+        "(transfer) and its CPU." % (ROUNDS, N_PAUSE, WARM,
+                                      r["insecure"]["bytes"]))
+    return "\n".join(lines)
+
+
 # ---- pause at 100 checkpoints/s ----
 
 def run_floor(procs, tag, interval_us=PAUSE_INTERVAL_MS * 1000):
@@ -353,8 +452,8 @@ def run_floor(procs, tag, interval_us=PAUSE_INTERVAL_MS * 1000):
 
 
 def run_coordinator(procs, tag, qemu_primary=False, com1=False,
-                    interval_ms=PAUSE_INTERVAL_MS):
-    pair = Pair(procs, tag, qemu_primary, com1)
+                    interval_ms=PAUSE_INTERVAL_MS, tls=None):
+    pair = Pair(procs, tag, qemu_primary, com1, tls)
     n = N_PAUSE + WARM
     try:
         pair.wait_dms()
@@ -638,6 +737,8 @@ def load():
 
 PAUSE_H = "### Pause at 100 checkpoints/s (loopback, one pair)"
 SCALE_H = "### Scale at 10 checkpoints/s per pair"
+TLS_H = "### The link's mode at 100 checkpoints/s (loopback, one pair)"
+HEADS = (PAUSE_H, SCALE_H, TLS_H)
 
 
 def section(head, info, table, targets):
@@ -645,16 +746,19 @@ def section(head, info, table, targets):
     targets, so that --only reruns one part and leaves the other."""
     out = [head, "", "Measured %s on %s; load average %s at the start, %s "
            "at the end (a shared machine: the load average says how busy "
-           "it was)." % info, "", table, "",
-           "| target | measured | met? |", "|---|---|---|"]
+           "it was)." % info, "", table]
+    if targets:
+        out += ["", "| target | measured | met? |", "|---|---|---|"]
     out += ["| %s | %s | %s |" % (t, m, "yes" if ok else "**no**")
             for t, m, ok in targets]
     return "\n".join(out)
 
 
-def report(pause, rows, info):
+def report(pause, rows, info, tls=None):
     """{heading: text} of the parts measured."""
     parts = {}
+    if tls:
+        parts[TLS_H] = section(TLS_H, info, tls_table(tls), [])
     if pause:
         parts[PAUSE_H] = section(PAUSE_H, info, pause_table(pause),
                                  pause_targets(pause))
@@ -678,9 +782,9 @@ def write_readme(parts):
         inside = old[old.index(BEGIN) + len(BEGIN):old.index(END)]
         for chunk in re.split(r"\n(?=### )", inside.strip("\n")):
             head = chunk.split("\n", 1)[0]
-            if head in (PAUSE_H, SCALE_H) and head not in parts:
+            if head in HEADS and head not in parts:
                 parts[head] = chunk.rstrip("\n")
-    text = "\n\n".join(parts[h] for h in (PAUSE_H, SCALE_H) if h in parts)
+    text = "\n\n".join(parts[h] for h in HEADS if h in parts)
     block = BEGIN + "\n" + text + "\n" + END
     sec = re.search(r"^## colo\n.*?(?=^## |\Z)", old, flags=re.S | re.M)
     if BEGIN in old and END in old:
@@ -706,10 +810,12 @@ def main():
     procs = Procs(tmp)
     start = (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine(),
              load())
-    pause, rows = None, []
+    pause, rows, tls = None, [], None
     try:
         if ONLY in (None, "pause"):
             pause = bench_pause(procs)
+        if ONLY in (None, "tls"):
+            tls = bench_tls(procs)
         if ONLY in (None, "scale"):
             for n in PAIRS:
                 rows.append(scale_one(procs, n))
@@ -719,7 +825,7 @@ def main():
     finally:
         procs.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
-    parts = report(pause, rows, start + (load(),))
+    parts = report(pause, rows, start + (load(),), tls)
     print("\n\n".join(parts.values()))
     if "--readme" in ARGS:
         write_readme(parts)

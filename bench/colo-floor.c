@@ -481,6 +481,7 @@ static void floor_close(FloorFile *f)
 
 static void floor_alloc(FloorRun *r, bool ram)
 {
+    r->line = malloc(FLOOR_MAX_LINE);
     r->state = malloc(FLOOR_MAX_STATE);
     r->rx = malloc(FLOOR_MAX_STATE);
     if (ram) {
@@ -498,7 +499,7 @@ int main(int argc, char **argv)
     bool args_ok = argc == 5 || (argc == 6 && !strcmp(argv[5], "ram"));
     long n = args_ok ? strtol(argv[3], NULL, 10) : 0;
     long interval = args_ok ? strtol(argv[4], NULL, 10) : -1;
-    FloorRun r = {.p = &p, .s = &s, .line = malloc(FLOOR_MAX_LINE)};
+    FloorRun r = {.p = &p, .s = &s};
 
     if (n < 1 || n > FLOOR_MAX_CYCLES || interval < 0 || interval > 10000000) {
         fprintf(stderr, "usage: colo-floor PRIMARY_SOCK SECONDARY_SOCK N "

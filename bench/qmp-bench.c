@@ -117,9 +117,22 @@ static double pct(double *v, int n, double q)
     return v[i < n ? i : n - 1];
 }
 
+/* An array of n >= 1 samples, or exit 2 (pct reads v[n - 1]). */
+static double *samples(const char *what, int n)
+{
+    double *v = n >= 1 ? calloc(n, sizeof(double)) : NULL;
+
+    if (!v) {
+        fprintf(stderr, "qmp-bench: %s: want 1 or more samples, got %d\n", what,
+                n);
+        exit(2);
+    }
+    return v;
+}
+
 static int bench_start(const char *sock, int n, char **argv)
 {
-    double *t = calloc(n, sizeof(double));
+    double *t = samples("N", n);
 
     for (int i = 0; i < n; i++) {
         Conn c = {0};
@@ -131,15 +144,18 @@ static int bench_start(const char *sock, int n, char **argv)
         t0 = now();
         if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0) {
             perror("qmp-bench: spawn");
+            free(t);
             return 2;
         }
         while ((c.fd = try_connect(sock)) < 0) {
             if (waitpid(pid, NULL, WNOHANG) == pid) {
                 fprintf(stderr, "qmp-bench: %s exited early\n", argv[0]);
+                free(t);
                 return 2;
             }
         }
         if (!read_msg(&c, line, sizeof(line))) {
+            free(t);
             return 2;
         }
         t[i] = now() - t0;
@@ -170,13 +186,16 @@ static int bench_ops(char **a)
     char line[4096], save[4096], load[4096];
     int n_rtt = atoi(a[2]), n_save = atoi(a[3]), n_cyc = atoi(a[4]);
     bool can_load = atoi(a[5]) != 0;
-    double *rtt = calloc(n_rtt, sizeof(double));
-    double *sv = calloc(n_save, sizeof(double));
-    double *cy = calloc(n_cyc, sizeof(double));
+    double *rtt = samples("N_RTT", n_rtt);
+    double *sv = samples("N_SAVE", n_save);
+    double *cy = samples("N_CYCLE", n_cyc);
 
     c.fd = try_connect(a[0]);
     if (c.fd < 0 || !read_msg(&c, line, sizeof(line))) {
         fprintf(stderr, "qmp-bench: cannot connect to %s\n", a[0]);
+        free(rtt);
+        free(sv);
+        free(cy);
         return 2;
     }
     snprintf(save, sizeof(save),
@@ -205,12 +224,15 @@ static int bench_ops(char **a)
            "\"cycle50\": %.9f, \"cycle99\": %.9f}\n",
            pct(rtt, n_rtt, 0.5), pct(rtt, n_rtt, 0.99), pct(sv, n_save, 0.5),
            pct(cy, n_cyc, 0.5), pct(cy, n_cyc, 0.99));
+    free(rtt);
+    free(sv);
+    free(cy);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc >= 5 && !strcmp(argv[1], "start") && !strcmp(argv[4], "--")) {
+    if (argc >= 6 && !strcmp(argv[1], "start") && !strcmp(argv[4], "--")) {
         return bench_start(argv[2], atoi(argv[3]), argv + 5);
     }
     if (argc == 8 && !strcmp(argv[1], "ops")) {

@@ -68,6 +68,30 @@ static int ls_unix_clear_stale(const struct sockaddr_un *sa)
     return 0;
 }
 
+/* Binds with the file owner-only before anyone can connect. On Linux the
+   file takes the mode fchmod gave the socket before bind: no window at
+   all. Where it does not, chmod before listen(): nobody can connect to a
+   socket that does not listen yet. 0, else the errno. */
+static int ls_unix_bind_private(int fd, const struct sockaddr_un *sa)
+{
+    struct stat st;
+
+    if (fchmod(fd, LS_UNIX_SOCKET_MODE) < 0 && errno != EINVAL) {
+        return errno;
+    }
+    if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ||
+        lstat(sa->sun_path, &st) < 0) {
+        return errno;
+    }
+    if ((st.st_mode & 0777) != LS_UNIX_SOCKET_MODE &&
+        chmod(sa->sun_path, LS_UNIX_SOCKET_MODE) < 0) {
+        int err = errno;
+        unlink(sa->sun_path);
+        return err;
+    }
+    return 0;
+}
+
 static LsUnixBound *ls_unix_bound_new(const char *path)
 {
     LsUnixBound *b = g_new0(LsUnixBound, 1);
@@ -90,8 +114,8 @@ int ls_unix_listen(const char *path, int backlog, bool nonblock,
 
     if (ls_unix_addr(path, &sa, &err) && !(err = ls_unix_clear_stale(&sa))) {
         fd = ls_unix_socket(nonblock);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-            listen(fd, backlog) < 0) {
+        err = fd < 0 ? errno : ls_unix_bind_private(fd, &sa);
+        if (!err && listen(fd, backlog) < 0) {
             err = errno;
         }
     }

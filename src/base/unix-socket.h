@@ -8,6 +8,11 @@
  * calls any of this (QEMU's order), so a second instance fails before it
  * touches the first one's sockets.
  *
+ * Every listening socket file is owner-only (LS_UNIX_SOCKET_MODE, whatever
+ * the umask), from before anyone can connect: whoever can connect to a
+ * QMP, qtest or serial socket controls the VM or sees its console
+ * (docs/security.md). QEMU leaves them to the umask.
+ *
  * Error texts are QEMU's: "Failed to bind socket to PATH: REASON",
  * "Failed to connect to 'PATH': REASON".
  */
@@ -18,6 +23,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#define LS_UNIX_SOCKET_MODE 0600
+
 /* The file a listener bound: what ls_unix_bound_release may unlink. */
 typedef struct LsUnixBound {
     char *path;
@@ -26,7 +33,8 @@ typedef struct LsUnixBound {
 } LsUnixBound;
 
 /*
- * Binds and listens at `path` (close-on-exec; non-blocking if `nonblock`).
+ * Binds and listens at `path` (close-on-exec; non-blocking if `nonblock`;
+ * the file LS_UNIX_SOCKET_MODE).
  * A stale socket file at `path` is unlinked first; a live one (connect
  * succeeds) or a non-socket fails with EADDRINUSE. On success returns the
  * fd and sets *bound (free with ls_unix_bound_release); -1 + *errp.

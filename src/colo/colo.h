@@ -35,8 +35,11 @@ typedef struct ColoOptions {
     unsigned hb_timeout_ms;
     unsigned qmp_timeout_ms;
     bool exit_on_failover; /* secondary */
-    const char *x_fault;   /* tests: PHASE@N */
-    int x_fault_pid;       /* tests: kill this pid at the fault, not us */
+    /* The link: TLS as these loaded credentials say, or, when NULL, plain
+       TCP (lockstep colo allows that only with --insecure). Borrowed. */
+    const struct ColoTlsCreds *tls;
+    const char *x_fault; /* tests: PHASE@N */
+    int x_fault_pid;     /* tests: kill this pid at the fault, not us */
 } ColoOptions;
 
 void colo_options_defaults(ColoOptions *o);

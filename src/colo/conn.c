@@ -18,12 +18,14 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "colo/tls.h"
 
 /* How long an error or bye frame may take to leave before we close. */
 #define COLO_CONN_GOODBYE_MS 200
 
 struct ColoConn {
     int fd;
+    ColoTransport *tr; /* plain or TLS: every frame byte goes through it */
     ColoRole my_role, peer_role;
     const ColoConnOps *ops;
     void *opaque;
@@ -36,6 +38,12 @@ struct ColoConn {
     uint64_t hb_seq;
     gint64 last_rx;
     bool ready, closed;
+    bool refusing;     /* colo_conn_refuse: say hello + error, hear nothing */
+    bool half_closed;  /* refusing: both said, our side shut for writing */
+    gint64 refuse_end; /* refusing: over at this time (monotonic us), even
+                          if the peer keeps talking */
+    char *refused_why; /* the handshake failed: read to the peer's EOF,
+                          then end the session with this */
     ColoEnd end;
     uint32_t end_code;
     char *why;
@@ -86,22 +94,53 @@ static void colo_conn_end(ColoConn *c, ColoEnd end, const char *why)
 
 /* ---- output ---- */
 
+/* Advances the transport's handshake; true once frames may flow. Bytes
+   of the handshake count as signs of life, so a peer that stalls in it
+   meets the heartbeat timeout like a silent one. */
+static bool colo_conn_handshake(ColoConn *c)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t rx = colo_transport_rx_bytes(c->tr);
+    int rc;
+
+    if (colo_transport_up(c->tr)) {
+        return true;
+    }
+    if (c->refused_why) {
+        return false;
+    }
+    rc = colo_transport_handshake(c->tr, &err);
+    if (colo_transport_rx_bytes(c->tr) != rx) {
+        c->last_rx = g_get_monotonic_time();
+    }
+    if (rc < 0) {
+        /* Our alert is out. Closing now, with the peer's next bytes
+           unread, would send a reset that can drop the alert before the
+           peer reads it: half-close, and end at the peer's EOF. */
+        c->refused_why = g_strdup(err->message);
+        colo_src_drop(&c->out_src);
+        shutdown(c->fd, SHUT_WR);
+    }
+    return rc > 0;
+}
+
 static bool colo_conn_write_some(ColoConn *c)
 {
+    if (!colo_conn_handshake(c)) {
+        return !c->closed;
+    }
     while (!g_queue_is_empty(&c->out)) {
         GBytes *b = g_queue_peek_head(&c->out);
         gsize len;
         const uint8_t *p = g_bytes_get_data(b, &len);
-        ssize_t n = send(c->fd, p + c->out_off, len - c->out_off,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        g_autoptr(GError) err = NULL;
+        ssize_t n =
+            colo_transport_write(c->tr, p + c->out_off, len - c->out_off, &err);
+        if (n == COLO_IO_AGAIN) {
             return true;
         }
         if (n < 0) {
-            colo_conn_end(c, COLO_END_LOST, g_strerror(errno));
+            colo_conn_end(c, COLO_END_LOST, err->message);
             return false;
         }
         c->out_off += (size_t)n;
@@ -111,6 +150,11 @@ static bool colo_conn_write_some(ColoConn *c)
             c->out_off = 0;
         }
     }
+    if (c->refusing && !c->half_closed) {
+        c->half_closed = true;
+        colo_transport_bye(c->tr);
+        shutdown(c->fd, SHUT_WR); /* then read until the peer's EOF */
+    }
     return true;
 }
 
@@ -118,10 +162,14 @@ static gboolean colo_conn_out_cb(gint fd, GIOCondition cond, gpointer opaque);
 
 static void colo_conn_kick(ColoConn *c)
 {
-    if (c->closed || !colo_conn_write_some(c)) {
+    bool want_out;
+
+    if (c->closed || !colo_conn_write_some(c) || c->refused_why) {
         return;
     }
-    if (!g_queue_is_empty(&c->out) && !c->out_src) {
+    want_out = colo_transport_up(c->tr) ? !g_queue_is_empty(&c->out)
+                                        : colo_transport_wants_write(c->tr);
+    if (want_out && !c->out_src) {
         c->out_src = g_unix_fd_source_new(c->fd, G_IO_OUT);
         g_source_set_callback(c->out_src, G_SOURCE_FUNC(colo_conn_out_cb), c,
                               NULL);
@@ -172,8 +220,10 @@ bool colo_conn_flush(ColoConn *c, int timeout_ms)
 {
     gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 
-    while (!c->closed && !g_queue_is_empty(&c->out)) {
-        struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+    while (!c->closed && !c->refused_why && !g_queue_is_empty(&c->out)) {
+        bool in =
+            !colo_transport_up(c->tr) && !colo_transport_wants_write(c->tr);
+        struct pollfd p = {.fd = c->fd, .events = in ? POLLIN : POLLOUT};
         gint64 left = (end - g_get_monotonic_time()) / 1000;
         if (left <= 0) {
             return false;
@@ -198,6 +248,7 @@ static void colo_conn_linger(ColoConn *c, int timeout_ms)
     gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     uint8_t scratch[4096];
 
+    colo_transport_bye(c->tr);
     if (shutdown(c->fd, SHUT_WR) < 0) {
         return;
     }
@@ -217,6 +268,27 @@ static void colo_conn_linger(ColoConn *c, int timeout_ms)
     }
 }
 
+/* Reads and drops what the socket holds now, without waiting: a close()
+   with unread bytes sends a reset, which makes the peer's kernel drop
+   what it had not read yet (our last error, a TLS alert). True when the
+   peer is done (EOF, or the link is gone). */
+static bool colo_conn_drain(int fd)
+{
+    uint8_t scratch[4096];
+
+    for (int i = 0; i < 64; i++) {
+        ssize_t n = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN &&
+                       errno != EWOULDBLOCK)) {
+            return true;
+        }
+        if (n < 0 && errno != EINTR) {
+            return false;
+        }
+    }
+    return false;
+}
+
 /* Sends error/bye when code >= 0, then ends the session as `end`. */
 static void colo_conn_close_as(ColoConn *c, ColoEnd end, bool bye, int code,
                                const char *why)
@@ -224,7 +296,9 @@ static void colo_conn_close_as(ColoConn *c, ColoEnd end, bool bye, int code,
     if (c->closed) {
         return;
     }
-    if (code >= 0) {
+    /* Before the handshake is through nothing can be said in band; a
+       refused peer has been told already. */
+    if (code >= 0 && colo_transport_up(c->tr) && !c->refusing) {
         GBytes *f = colo_proto_text(bye ? COLO_MSG_BYE : COLO_MSG_ERROR,
                                     (uint32_t)code, why);
         colo_conn_queue(c, f);
@@ -263,7 +337,7 @@ static void colo_conn_deliver(ColoConn *c, ColoMsg *m)
 {
     g_autoptr(GError) err = NULL;
 
-    if (m->type == COLO_MSG_HEARTBEAT) {
+    if (m->type == COLO_MSG_HEARTBEAT || c->refusing) {
         return;
     }
     if (!c->ready) {
@@ -292,6 +366,15 @@ static void colo_conn_deliver(ColoConn *c, ColoMsg *m)
     }
 }
 
+/* `what` went wrong; before the peer's hello, a peer in the other mode
+   (TLS against plain) is the likely cause: say so. */
+static char *colo_conn_why_lost(ColoConn *c, const char *what)
+{
+    const char *mismatch = c->ready ? "" : colo_transport_mismatch(c->tr);
+
+    return g_strdup_printf("%s%s%s", what, mismatch[0] ? ": " : "", mismatch);
+}
+
 /* One read into the reader's space. False when reading should stop (would
    block, or the session ended). */
 static bool colo_conn_read_once(ColoConn *c)
@@ -304,21 +387,21 @@ static bool colo_conn_read_once(ColoConn *c)
     int rc;
 
     colo_proto_reader_space(&c->reader, &dst, &room);
-    do {
-        n = recv(c->fd, dst, room, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    n = colo_transport_read(c->tr, dst, room, &err);
+    if (n == COLO_IO_AGAIN) {
         return false;
     }
     if (n <= 0) {
-        colo_conn_end(c, COLO_END_LOST,
-                      n == 0 ? "connection closed by peer" : g_strerror(errno));
+        g_autofree char *why = colo_conn_why_lost(
+            c, n == 0 ? "connection closed by peer" : err->message);
+        colo_conn_end(c, COLO_END_LOST, why);
         return false;
     }
     c->last_rx = g_get_monotonic_time();
     rc = colo_proto_reader_advance(&c->reader, (size_t)n, &m, &err);
     if (rc < 0) {
-        colo_conn_fail(c, COLO_CODE_PROTOCOL, "bad message: %s", err->message);
+        g_autofree char *why = colo_conn_why_lost(c, err->message);
+        colo_conn_fail(c, COLO_CODE_PROTOCOL, "bad message: %s", why);
         return false;
     }
     if (rc == 1) {
@@ -330,6 +413,18 @@ static bool colo_conn_read_once(ColoConn *c)
 
 void colo_conn_poll_input(ColoConn *c)
 {
+    if (!c->closed && c->refused_why) {
+        if (colo_conn_drain(c->fd)) {
+            colo_conn_end(c, COLO_END_LOST, c->refused_why);
+        }
+        return;
+    }
+    if (!c->closed && !colo_transport_up(c->tr)) {
+        colo_conn_kick(c); /* the handshake, then our queued hello */
+        if (c->closed || !colo_transport_up(c->tr)) {
+            return;
+        }
+    }
     while (!c->closed && colo_conn_read_once(c)) {
     }
 }
@@ -351,12 +446,27 @@ static gboolean colo_conn_hb_cb(gpointer opaque)
         return G_SOURCE_CONTINUE; /* colo_conn_end destroyed this source */
     }
     silent_ms = (g_get_monotonic_time() - c->last_rx) / 1000;
+    if (c->refusing && g_get_monotonic_time() > c->refuse_end) {
+        colo_conn_end(c, COLO_END_LOST,
+                      "still connected after the "
+                      "heartbeat timeout");
+        return G_SOURCE_CONTINUE;
+    }
+    if (c->refused_why) {
+        if (silent_ms > c->hb_timeout_ms) {
+            colo_conn_end(c, COLO_END_LOST, c->refused_why);
+        }
+        return G_SOURCE_CONTINUE;
+    }
     if (silent_ms > c->hb_timeout_ms) {
         g_autofree char *why = g_strdup_printf(
             "no message from the peer for %" G_GINT64_FORMAT " ms "
             "(heartbeat timeout %u ms)",
             silent_ms, c->hb_timeout_ms);
         colo_conn_close_as(c, COLO_END_LOST, false, COLO_CODE_PROTOCOL, why);
+        return G_SOURCE_CONTINUE;
+    }
+    if (c->refusing) {
         return G_SOURCE_CONTINUE;
     }
     f = colo_proto_u64(COLO_MSG_HEARTBEAT, ++c->hb_seq);
@@ -367,7 +477,7 @@ static gboolean colo_conn_hb_cb(gpointer opaque)
 
 static char *colo_conn_peer_name(int fd)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t len = sizeof(ss);
     char host[64] = "?";
     int port = 0;
@@ -386,15 +496,18 @@ static char *colo_conn_peer_name(int fd)
     return g_strdup_printf("%s:%d", host, port);
 }
 
-ColoConn *colo_conn_new(int fd, ColoRole my_role, ColoRole peer_role,
-                        unsigned hb_ms, unsigned hb_timeout_ms,
-                        const ColoConnOps *ops, void *opaque)
+ColoConn *colo_conn_new(int fd, const ColoTlsCreds *tls, ColoRole my_role,
+                        ColoRole peer_role, unsigned hb_ms,
+                        unsigned hb_timeout_ms, const ColoConnOps *ops,
+                        void *opaque)
 {
     ColoConn *c = g_new0(ColoConn, 1);
+    g_autoptr(GError) err = NULL;
     int one = 1;
     GBytes *hello;
 
     c->fd = fd;
+    c->tr = colo_transport_new(fd, tls, &err);
     c->my_role = my_role;
     c->peer_role = peer_role;
     c->ops = ops;
@@ -413,6 +526,10 @@ ColoConn *colo_conn_new(int fd, ColoRole my_role, ColoRole peer_role,
     c->hb_src = g_timeout_source_new(c->hb_ms);
     g_source_set_callback(c->hb_src, colo_conn_hb_cb, c, NULL);
     g_source_attach(c->hb_src, NULL);
+    if (!c->tr) {
+        colo_conn_end(c, COLO_END_LOST, err->message);
+        return c;
+    }
     hello = colo_proto_hello(my_role, hb_ms);
     colo_conn_queue(c, hello);
     g_bytes_unref(hello);
@@ -430,10 +547,13 @@ void colo_conn_free(ColoConn *c)
     colo_src_drop(&c->closed_src);
     g_queue_clear_full(&c->out, (GDestroyNotify)g_bytes_unref);
     colo_proto_reader_clear(&c->reader);
+    colo_transport_free(c->tr);
     if (c->fd >= 0) {
+        colo_conn_drain(c->fd);
         close(c->fd);
     }
     g_free(c->why);
+    g_free(c->refused_why);
     g_free(c->peer);
     g_free(c);
 }
@@ -456,4 +576,34 @@ const char *colo_conn_peer(const ColoConn *c)
 gint64 colo_conn_last_rx(const ColoConn *c)
 {
     return c->last_rx;
+}
+
+/* ---- turning a peer away ---- */
+
+static void colo_conn_refused_closed(ColoConn *c, ColoEnd end, uint32_t code,
+                                     const char *why, void *opaque)
+{
+    g_autofree char *told = opaque;
+
+    ls_log_ratelimited("refused the connection from %s: %s", c->peer,
+                       c->half_closed ? told : why);
+    colo_conn_free(c);
+}
+
+static const ColoConnOps colo_conn_refuse_ops = {
+    .on_closed = colo_conn_refused_closed,
+};
+
+void colo_conn_refuse(int fd, const ColoTlsCreds *tls, ColoRole my_role,
+                      unsigned hb_ms, unsigned hb_timeout_ms, uint32_t code,
+                      const char *why)
+{
+    ColoConn *c = colo_conn_new(fd, tls, my_role, 0, hb_ms, hb_timeout_ms,
+                                &colo_conn_refuse_ops, g_strdup(why));
+    GBytes *e = colo_proto_text(COLO_MSG_ERROR, code, why);
+
+    c->refusing = true;
+    c->refuse_end = g_get_monotonic_time() + (gint64)hb_timeout_ms * 1000;
+    colo_conn_queue(c, e);
+    g_bytes_unref(e);
 }

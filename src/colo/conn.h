@@ -1,7 +1,8 @@
 /*
  * One COLO peer connection on the GLib main loop: a non-blocking TCP
- * socket, the incremental frame reader, a send queue, the hello exchange
- * and heartbeats both ways. Knows the frames, not what a checkpoint is.
+ * socket (plain, or TLS through tls.h), the incremental frame reader, a send
+ * queue, the hello exchange and heartbeats both ways. Knows the frames, not
+ * what a checkpoint is.
  *
  * Life: colo_conn_new sends our hello at once. The first message from the
  * peer must be its hello (checked: magic, version, role); after that each
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 
 #include "colo/proto.h"
+#include "colo/tls.h"
 
 /* Bytes queued for the peer and not yet written; a peer that does not
    read while more piles up is dropped. One checkpoint message plus room. */
@@ -47,13 +49,29 @@ typedef struct ColoConnOps {
 
 /*
  * Takes `fd` (a connected stream socket; made non-blocking here).
- * `peer_role` is the role the peer's hello must announce. Heartbeats go
- * out every `hb_ms` ms; a peer silent for `hb_timeout_ms` is lost.
+ * `tls` (borrowed; NULL: plain TCP) makes the session TLS: the handshake
+ * comes first, and no frame goes out or is read before it succeeds; a
+ * refused handshake ends the session as COLO_END_LOST with the reason
+ * (tls.h). `peer_role` is the role the peer's hello must announce.
+ * Heartbeats go out every `hb_ms` ms; a peer silent for `hb_timeout_ms`
+ * (during the handshake too) is lost.
  */
-ColoConn *colo_conn_new(int fd, ColoRole my_role, ColoRole peer_role,
-                        unsigned hb_ms, unsigned hb_timeout_ms,
-                        const ColoConnOps *ops, void *opaque);
+ColoConn *colo_conn_new(int fd, const ColoTlsCreds *tls, ColoRole my_role,
+                        ColoRole peer_role, unsigned hb_ms,
+                        unsigned hb_timeout_ms, const ColoConnOps *ops,
+                        void *opaque);
 void colo_conn_free(ColoConn *c);
+
+/*
+ * Turns a peer away without blocking: over `fd` (taken) and the same
+ * transport as a session (the TLS handshake first, when `tls`), our hello
+ * and an error frame (`code`, `why`), then a half-close and reading until
+ * the peer's EOF, for at most the heartbeat timeout in all; the peer's
+ * frames are dropped unread. Frees itself, logging the outcome (rate-limited).
+ */
+void colo_conn_refuse(int fd, const ColoTlsCreds *tls, ColoRole my_role,
+                      unsigned hb_ms, unsigned hb_timeout_ms, uint32_t code,
+                      const char *why);
 
 bool colo_conn_ready(const ColoConn *c);
 bool colo_conn_closed(const ColoConn *c);

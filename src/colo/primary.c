@@ -92,7 +92,10 @@ static bool colo_pri_parse_fault(ColoPrimary *p, const char *spec,
     for (size_t i = 0; p->fault_phase && i < G_N_ELEMENTS(phases); i++) {
         if (!strcmp(p->fault_phase, phases[i])) {
             p->fault_epoch = g_ascii_strtoull(at + 1, NULL, 10);
-            return p->fault_epoch > 0;
+            if (p->fault_epoch > 0) {
+                return true;
+            }
+            break;
         }
     }
     ls_error_set(errp,
@@ -555,7 +558,7 @@ static bool colo_pri_start(ColoPrimary *p, const ColoOptions *o, GError **errp)
     }
     p->side.state = "connecting";
     p->conn =
-        colo_conn_new(fd, COLO_ROLE_PRIMARY, COLO_ROLE_SECONDARY,
+        colo_conn_new(fd, o->tls, COLO_ROLE_PRIMARY, COLO_ROLE_SECONDARY,
                       o->heartbeat_ms, o->hb_timeout_ms, &colo_pri_conn_ops, p);
     return true;
 }

@@ -413,6 +413,10 @@ int colo_proto_reader_feed(ColoProtoReader *r, const uint8_t *buf, size_t len,
                            size_t *used, ColoMsg *out, GError **errp)
 {
     *used = 0;
+    if (r->failed) {
+        /* takes no byte; says why */
+        return colo_proto_reader_advance(r, 0, out, errp);
+    }
     for (;;) {
         uint8_t *dst;
         size_t room;

@@ -170,6 +170,7 @@ static void colo_sec_on_data(ColoSecondary *s, ColoMsg *m)
     s->rec.phase_us[COLO_PHASE_LOAD] = load_us;
     s->rec.devstate_bytes = m->state_len;
     s->rec.ram_bytes = m->ram_len;
+    s->rec.ram_full = m->ram_len && m->epoch == 1; /* colo-protocol.md */
     s->rec.output_held = m->out_len;
     colo_sec_keep(s, m);
     ack = colo_proto_ack(m->epoch, load_us);
@@ -281,19 +282,12 @@ static const ColoConnOps colo_sec_conn_ops = {
 
 /* A primary while paired: hello + error busy, close. (After a failover
    this side does not listen at all.) */
-static void colo_sec_refuse(int fd, const char *why)
+static void colo_sec_refuse(ColoSecondary *s, int fd, const char *why)
 {
-    GBytes *h = colo_proto_hello(COLO_ROLE_SECONDARY, 0);
-    GBytes *e = colo_proto_text(COLO_MSG_ERROR, COLO_CODE_BUSY, why);
+    const ColoOptions *o = s->side.opts;
 
-    if (send(fd, g_bytes_get_data(h, NULL), g_bytes_get_size(h),
-             MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
-        send(fd, g_bytes_get_data(e, NULL), g_bytes_get_size(e),
-             MSG_DONTWAIT | MSG_NOSIGNAL);
-    }
-    g_bytes_unref(h);
-    g_bytes_unref(e);
-    close(fd);
+    colo_conn_refuse(fd, o->tls, COLO_ROLE_SECONDARY, o->heartbeat_ms,
+                     o->hb_timeout_ms, COLO_CODE_BUSY, why);
 }
 
 /* A new session starts from nothing: no checkpoint, a fresh output
@@ -310,7 +304,7 @@ static void colo_sec_new_session(ColoSecondary *s, int fd)
     s->side.ob = colo_side_outbuf_new(&s->side, NULL);
     colo_side_watch_serial(&s->side, true); /* had it filled up */
     s->conn =
-        colo_conn_new(fd, COLO_ROLE_SECONDARY, COLO_ROLE_PRIMARY,
+        colo_conn_new(fd, o->tls, COLO_ROLE_SECONDARY, COLO_ROLE_PRIMARY,
                       o->heartbeat_ms, o->hb_timeout_ms, &colo_sec_conn_ops, s);
     s->side.state = "handshake";
 }
@@ -324,7 +318,7 @@ static gboolean colo_sec_accept_cb(gint lfd, GIOCondition c, gpointer opaque)
         return G_SOURCE_CONTINUE;
     }
     if (s->conn) {
-        colo_sec_refuse(fd, "paired with another primary");
+        colo_sec_refuse(s, fd, "paired with another primary");
     } else {
         colo_sec_new_session(s, fd);
     }

@@ -69,6 +69,50 @@ static void colo_prom_summary(GString *t, const char *name, const char *label,
                            braces, count);
 }
 
+/* A summary of plain counts (pages, bytes) per checkpoint. */
+static void colo_prom_count_summary(GString *t, const char *name,
+                                    const char *help, const ColoStatsDist *d,
+                                    uint64_t count)
+{
+    colo_prom_family(t, name, "summary", help);
+    if (d->count == 0) {
+        g_string_append_printf(t,
+                               "%s{quantile=\"0.5\"} NaN\n"
+                               "%s{quantile=\"0.99\"} NaN\n",
+                               name, name);
+    } else {
+        g_string_append_printf(t,
+                               "%s{quantile=\"0.5\"} %" G_GUINT64_FORMAT
+                               "\n%s{quantile=\"0.99\"} %" G_GUINT64_FORMAT
+                               "\n",
+                               name, d->p50, name, d->p99);
+    }
+    g_string_append_printf(t,
+                           "%s_sum %" G_GUINT64_FORMAT "\n%s_count "
+                           "%" G_GUINT64_FORMAT "\n",
+                           name, d->sum, name, count);
+}
+
+static void colo_prom_ram(GString *t, const ColoStatsSummary *s)
+{
+    colo_prom_uint(t, "lockstep_colo_ram_pages_total", "counter",
+                   "RAM pages sent by successful checkpoints.", s->ram_pages);
+    colo_prom_uint(t, "lockstep_colo_ram_bytes_total", "counter",
+                   "RAM stream bytes sent by successful checkpoints.",
+                   s->ram_bytes);
+    colo_prom_uint(t, "lockstep_colo_ram_full_checkpoints_total", "counter",
+                   "Successful checkpoints that carried all of RAM.",
+                   s->ram_full);
+    colo_prom_count_summary(t, "lockstep_colo_ram_pages_per_checkpoint",
+                            "RAM pages sent per successful checkpoint "
+                            "(quantiles over the recent window).",
+                            &s->ram_pages_per, s->ok_checkpoints);
+    colo_prom_count_summary(t, "lockstep_colo_ram_bytes_per_checkpoint",
+                            "RAM stream bytes sent per successful checkpoint "
+                            "(quantiles over the recent window).",
+                            &s->ram_bytes_per, s->ok_checkpoints);
+}
+
 static void colo_prom_times(GString *t, const ColoStatsSummary *s)
 {
     colo_prom_family(t, "lockstep_colo_pause_seconds", "summary",
@@ -108,12 +152,7 @@ char *colo_stats_prometheus(ColoStats *st)
     colo_prom_uint(t, "lockstep_colo_devstate_bytes_total", "counter",
                    "Device-state bytes sent by successful checkpoints.",
                    s.devstate_bytes);
-    colo_prom_uint(t, "lockstep_colo_ram_pages_total", "counter",
-                   "Dirty RAM pages sent by successful checkpoints.",
-                   s.ram_pages);
-    colo_prom_uint(t, "lockstep_colo_ram_bytes_total", "counter",
-                   "Dirty RAM bytes sent by successful checkpoints.",
-                   s.ram_bytes);
+    colo_prom_ram(t, &s);
     colo_prom_uint(t, "lockstep_colo_output_held_bytes", "gauge",
                    "Console output bytes held now, waiting for a checkpoint.",
                    s.output_held_now);
@@ -452,7 +491,7 @@ static int colo_metrics_listen(const char *spec, GError **errp)
 
 static int colo_metrics_port(int fd)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     socklen_t len = sizeof(ss);
 
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
@@ -461,7 +500,10 @@ static int colo_metrics_port(int fd)
     if (ss.ss_family == AF_INET) {
         return ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
-    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    if (ss.ss_family == AF_INET6) {
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    return -1;
 }
 
 ColoMetricsServer *colo_metrics_server_new(const char *spec, GMainContext *ctx,

@@ -12,8 +12,14 @@
 
 #include "base/log.h"
 
-/* The distributions kept: the pause, then one per phase. */
-enum { COLO_STATS_DIST_PAUSE = 0, COLO_STATS_NDIST = 1 + COLO_PHASE_COUNT };
+/* The distributions kept: the pause, one per phase, RAM pages and bytes
+   per checkpoint. */
+enum {
+    COLO_STATS_DIST_PAUSE = 0,
+    COLO_STATS_DIST_RAM_PAGES = 1 + COLO_PHASE_COUNT,
+    COLO_STATS_DIST_RAM_BYTES,
+    COLO_STATS_NDIST,
+};
 
 struct ColoStats {
     size_t window;                    /* ring size */
@@ -23,6 +29,7 @@ struct ColoStats {
     uint64_t max[COLO_STATS_NDIST];   /* whole run */
     uint64_t checkpoints, ok_count, failures;
     uint64_t last_epoch, last_ok_epoch, last_pause_us;
+    uint64_t last_ram_pages, last_ram_bytes, ram_full_count;
     uint64_t devstate_bytes, ram_pages, ram_bytes;
     uint64_t output_held, output_released, output_held_now;
     char *last_reason; /* of the last failure */
@@ -106,6 +113,7 @@ json_t *colo_stats_record_json(const ColoCheckpointRecord *rec)
     json_object_set_new(o, "devstate_bytes", json_integer(rec->devstate_bytes));
     json_object_set_new(o, "ram_pages", json_integer(rec->ram_pages));
     json_object_set_new(o, "ram_bytes", json_integer(rec->ram_bytes));
+    json_object_set_new(o, "ram_full", json_boolean(rec->ram_full));
     json_object_set_new(o, "output_held", json_integer(rec->output_held));
     json_object_set_new(o, "output_released",
                         json_integer(rec->output_released));
@@ -177,6 +185,8 @@ void colo_stats_add(ColoStats *st, const ColoCheckpointRecord *rec)
         for (int p = 0; p < COLO_PHASE_COUNT; p++) {
             colo_stats_observe(st, p + 1, rec->phase_us[p]);
         }
+        colo_stats_observe(st, COLO_STATS_DIST_RAM_PAGES, rec->ram_pages);
+        colo_stats_observe(st, COLO_STATS_DIST_RAM_BYTES, rec->ram_bytes);
         st->pos = (st->pos + 1) % st->window;
         st->filled = MIN(st->filled + 1, st->window);
         st->ok_count++;
@@ -185,6 +195,9 @@ void colo_stats_add(ColoStats *st, const ColoCheckpointRecord *rec)
         st->devstate_bytes += rec->devstate_bytes;
         st->ram_pages += rec->ram_pages;
         st->ram_bytes += rec->ram_bytes;
+        st->last_ram_pages = rec->ram_pages;
+        st->last_ram_bytes = rec->ram_bytes;
+        st->ram_full_count += rec->ram_full;
     } else {
         st->failures++;
         g_free(st->last_reason);
@@ -249,6 +262,11 @@ void colo_stats_summary(ColoStats *st, ColoStatsSummary *sum)
     sum->devstate_bytes = st->devstate_bytes;
     sum->ram_pages = st->ram_pages;
     sum->ram_bytes = st->ram_bytes;
+    colo_stats_dist(st, COLO_STATS_DIST_RAM_PAGES, &sum->ram_pages_per);
+    colo_stats_dist(st, COLO_STATS_DIST_RAM_BYTES, &sum->ram_bytes_per);
+    sum->ram_full = st->ram_full_count;
+    sum->last_ram_pages = st->last_ram_pages;
+    sum->last_ram_bytes = st->last_ram_bytes;
     sum->output_held = st->output_held;
     sum->output_released = st->output_released;
     sum->output_held_now = st->output_held_now;
@@ -279,6 +297,11 @@ json_t *colo_stats_summary_json(ColoStats *st)
     json_object_set_new(o, "devstate_bytes", json_integer(s.devstate_bytes));
     json_object_set_new(o, "ram_pages", json_integer(s.ram_pages));
     json_object_set_new(o, "ram_bytes", json_integer(s.ram_bytes));
+    json_object_set_new(o, "ram_full", json_integer(s.ram_full));
+    json_object_set_new(o, "ram_pages_per_checkpoint",
+                        colo_stats_dist_json(&s.ram_pages_per));
+    json_object_set_new(o, "ram_bytes_per_checkpoint",
+                        colo_stats_dist_json(&s.ram_bytes_per));
     json_object_set_new(o, "output_held", json_integer(s.output_held));
     json_object_set_new(o, "output_released", json_integer(s.output_released));
     return o;
@@ -310,16 +333,36 @@ char *colo_stats_summary_table(ColoStats *st)
     for (int p = 0; p < COLO_PHASE_COUNT; p++) {
         colo_stats_table_row(t, colo_phase_names[p], &s.phase[p]);
     }
-    g_string_append_printf(t,
-                           "device state %" G_GUINT64_FORMAT " bytes, "
-                           "RAM %" G_GUINT64_FORMAT
-                           " pages / %" G_GUINT64_FORMAT " bytes\n",
-                           s.devstate_bytes, s.ram_pages, s.ram_bytes);
+    g_string_append_printf(
+        t,
+        "device state %" G_GUINT64_FORMAT " bytes, "
+        "RAM %" G_GUINT64_FORMAT " pages / %" G_GUINT64_FORMAT
+        " bytes (%" G_GUINT64_FORMAT " full)\n",
+        s.devstate_bytes, s.ram_pages, s.ram_bytes, s.ram_full);
+    if (s.ram_pages_per.max) {
+        colo_stats_table_row(t, "ram pages", &s.ram_pages_per);
+        colo_stats_table_row(t, "ram bytes", &s.ram_bytes_per);
+    }
     g_string_append_printf(t,
                            "output held %" G_GUINT64_FORMAT
                            " bytes, released %" G_GUINT64_FORMAT " bytes\n",
                            s.output_held, s.output_released);
     return g_string_free(t, FALSE);
+}
+
+static void colo_stats_status_ram(json_t *o, const ColoStatsSummary *s)
+{
+    json_t *r =
+        json_pack("{sIsIsIsIsIsIsI}", "ram-pages", (json_int_t)s->ram_pages,
+                  "ram-bytes", (json_int_t)s->ram_bytes, "ram-full-checkpoints",
+                  (json_int_t)s->ram_full, "last-ram-pages",
+                  (json_int_t)s->last_ram_pages, "last-ram-bytes",
+                  (json_int_t)s->last_ram_bytes, "ram-pages-p50",
+                  (json_int_t)s->ram_pages_per.p50, "ram-pages-p99",
+                  (json_int_t)s->ram_pages_per.p99);
+
+    json_object_update(o, r);
+    json_decref(r);
 }
 
 json_t *colo_stats_status_json(ColoStats *st, const ColoStatusInfo *info)
@@ -338,6 +381,7 @@ json_t *colo_stats_status_json(ColoStats *st, const ColoStatusInfo *info)
         "pause-p99-us", (json_int_t)s.pause.p99, "output-held-bytes",
         (json_int_t)s.output_held_now, "output-released-bytes",
         (json_int_t)s.output_released);
+    colo_stats_status_ram(o, &s);
     if (info->peer) {
         json_object_set_new(o, "peer", json_string(info->peer));
     }

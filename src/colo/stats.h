@@ -105,7 +105,11 @@ typedef struct ColoStatsSummary {
     ColoStatsDist phase[COLO_PHASE_COUNT];
     uint64_t devstate_bytes; /* sums over successful checkpoints */
     uint64_t ram_pages, ram_bytes;
-    uint64_t output_held, output_released; /* sums over all records */
+    uint64_t ram_full;                       /* checkpoints with all of RAM */
+    ColoStatsDist ram_pages_per;             /* RAM pages per checkpoint */
+    ColoStatsDist ram_bytes_per;             /* RAM bytes per checkpoint */
+    uint64_t last_ram_pages, last_ram_bytes; /* of the last successful one */
+    uint64_t output_held, output_released;   /* sums over all records */
     uint64_t output_held_now;
 } ColoStatsSummary;
 

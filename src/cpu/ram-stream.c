@@ -144,9 +144,11 @@ static bool ram_fail(const RamReader *r, size_t at, GError **errp,
 static bool ram_take(RamReader *r, size_t n, const uint8_t **p, GError **errp)
 {
     if (r->len - r->off < n) {
-        return ram_fail(r, r->off, errp,
-                        "truncated (%zu bytes needed, %zu left)", n,
-                        r->len - r->off);
+        /* not `return ram_fail(...)`: clang's analyzer does not follow
+           variadic calls, so it could not see that *p is set on true */
+        ram_fail(r, r->off, errp, "truncated (%zu bytes needed, %zu left)", n,
+                 r->len - r->off);
+        return false;
     }
     *p = r->buf + r->off;
     r->off += n;

@@ -7,10 +7,13 @@
  */
 #include "dm/options.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "dm/options-kv.h"
 
 void dm_sock_spec_free(DmSockSpec *s)
@@ -82,10 +85,37 @@ static bool dm_sock_parse_hostport(const char *opt, const char *str,
     return true;
 }
 
+static bool dm_sock_is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    return !strcmp(host, "localhost") ||
+           (inet_pton(AF_INET, host, &a4) == 1 &&
+            (ntohl(a4.s_addr) >> 24) == 127) ||
+           (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
+}
+
+/* QMP has no authentication: whoever reaches a tcp listener controls the
+   dm. Said at start, as the user may not mean it. */
+static void dm_sock_warn_exposed(const char *opt, const DmSockSpec *s)
+{
+    if (s->kind == DM_SOCK_TCP && s->server && !dm_sock_is_loopback(s->host)) {
+        ls_warn("%s: QMP listens on %s beyond loopback; anyone who "
+                "can reach it controls this process (QMP has no "
+                "authentication; see docs/security.md)",
+                opt, s->host);
+    }
+}
+
 static bool dm_sock_parse_flags(const char *opt, GPtrArray *kv, DmSockSpec *out,
                                 GError **errp)
 {
-    return ls_opts_server_wait(kv, opt, &out->server, &out->wait, errp);
+    if (!ls_opts_server_wait(kv, opt, &out->server, &out->wait, errp)) {
+        return false;
+    }
+    dm_sock_warn_exposed(opt, out);
+    return true;
 }
 
 bool dm_sock_spec_parse(const char *opt, const char *spec, DmSockSpec *out,

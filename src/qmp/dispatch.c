@@ -267,13 +267,15 @@ static bool qmp_check_args(const QmpArg *schema, json_t *args, GError **errp)
    Returns the command name or NULL with *errp set. */
 static const char *qmp_check_envelope(json_t *req, GError **errp)
 {
+    const char *name = NULL;
     const char *key;
     json_t *v;
 
     json_object_foreach(req, key, v)
     {
         if (!strcmp(key, "execute")) {
-            if (!json_is_string(v)) {
+            name = json_string_value(v);
+            if (!name) {
                 ls_error_set(errp,
                              "QMP input member 'execute' must be a string");
                 return NULL;
@@ -289,12 +291,10 @@ static const char *qmp_check_envelope(json_t *req, GError **errp)
             return NULL;
         }
     }
-    v = json_object_get(req, "execute");
-    if (!v) {
+    if (!name) {
         ls_error_set(errp, "QMP input lacks member 'execute'");
-        return NULL;
     }
-    return json_string_value(v);
+    return name;
 }
 
 /* ---- Dispatch ----------------------------------------------------------- */

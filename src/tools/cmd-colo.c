@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "colo/colo.h"
+#include "colo/tls.h"
 
 #define TOOLS_COLO_MAX_MS (24u * 3600 * 1000)
 
@@ -15,6 +16,9 @@ typedef struct ToolsColoArgs {
     ColoOptions o;
     gint interval, hb, hb_timeout, qmp_timeout;
     gint64 checkpoints;
+    char *tls_creds, *tls_psk, *tls_username; /* the link's mode */
+    gboolean insecure;
+    ColoTlsCreds *tls;
 } ToolsColoArgs;
 
 static GOptionEntry *tools_colo_entries(ToolsColoArgs *a, bool primary)
@@ -41,6 +45,12 @@ static GOptionEntry *tools_colo_entries(ToolsColoArgs *a, bool primary)
          "peer lost after this much silence (default 1000)", "MS"},
         {"qmp-timeout", 0, 0, G_OPTION_ARG_INT, &a->qmp_timeout,
          "bound on each QMP exchange with the dm (default 2000)", "MS"},
+        {"tls-creds", 0, 0, G_OPTION_ARG_FILENAME, &a->tls_creds,
+         "TLS with x509 certificates (QEMU's tls-creds-x509 layout)", "DIR"},
+        {"tls-psk", 0, 0, G_OPTION_ARG_FILENAME, &a->tls_psk,
+         "TLS with a pre-shared key (username:hexkey lines)", "FILE"},
+        {"insecure", 0, 0, G_OPTION_ARG_NONE, &a->insecure,
+         "plain TCP: no authentication, no encryption", NULL},
     };
     GOptionEntry pri[] = {
         {"peer", 0, 0, G_OPTION_ARG_STRING, &o->peer, "the secondary side",
@@ -49,6 +59,8 @@ static GOptionEntry *tools_colo_entries(ToolsColoArgs *a, bool primary)
          "checkpoint period (default 100; 0: on request only)", "MS"},
         {"checkpoints", 0, 0, G_OPTION_ARG_INT64, &a->checkpoints,
          "stop after N confirmed checkpoints", "N"},
+        {"tls-username", 0, 0, G_OPTION_ARG_STRING, &a->tls_username,
+         "with --tls-psk: whose key to use (default qemu)", "NAME"},
         {"x-fault", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &o->x_fault,
          "tests only: die at PHASE of checkpoint N", "PHASE@N"},
         {"x-fault-kill", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT,
@@ -117,6 +129,49 @@ static bool tools_colo_check(ToolsColoArgs *a, bool primary, GError **errp)
                          false, errp);
 }
 
+/* HOST of HOST:PORT or [HOST]:PORT: the name the secondary's certificate
+   must carry. */
+static char *tools_colo_peer_host(const char *hostport)
+{
+    const char *colon = strrchr(hostport, ':');
+
+    if (hostport[0] == '[' && colon && colon > hostport && colon[-1] == ']') {
+        return g_strndup(hostport + 1, (size_t)(colon - hostport - 2));
+    }
+    return colon ? g_strndup(hostport, (size_t)(colon - hostport))
+                 : g_strdup(hostport);
+}
+
+/* Exactly one of the link's modes; loads the credentials. */
+static bool tools_colo_tls(ToolsColoArgs *a, bool primary, GError **errp)
+{
+    g_autofree char *host = NULL;
+    int modes = !!a->tls_creds + !!a->tls_psk + !!a->insecure;
+
+    if (modes != 1) {
+        g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                    "%s: --tls-creds DIR, --tls-psk FILE or --insecure "
+                    "(plain TCP, anyone who reaches the link can feed the "
+                    "secondary any state)",
+                    modes ? "only one of" : "the link needs one of");
+        return false;
+    }
+    if (a->tls_username && !a->tls_psk) {
+        g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                    "--tls-username goes with --tls-psk");
+        return false;
+    }
+    if (a->tls_creds) {
+        host = primary ? tools_colo_peer_host(a->o.peer) : NULL;
+        a->tls = colo_tls_creds_x509_new(a->tls_creds, !primary, host, errp);
+    } else if (a->tls_psk) {
+        a->tls =
+            colo_tls_creds_psk_new(a->tls_psk, !primary, a->tls_username, errp);
+    }
+    a->o.tls = a->tls;
+    return a->tls || a->insecure;
+}
+
 /* The strings GOptionContext allocated for the options. */
 static void tools_colo_free(ColoOptions *o)
 {
@@ -136,7 +191,8 @@ static int tools_colo_run(ToolsColoArgs *a, bool primary, int argc, char **argv,
     g_autoptr(GError) err = NULL;
 
     if (!g_option_context_parse(ctx, &argc, &argv, &err) ||
-        !tools_colo_check(a, primary, &err)) {
+        !tools_colo_check(a, primary, &err) ||
+        !tools_colo_tls(a, primary, &err)) {
         fprintf(stderr, "lockstep colo %s: %s\n",
                 primary ? "primary" : "secondary", err->message);
         return TOOLS_EXIT_ERROR;
@@ -145,6 +201,13 @@ static int tools_colo_run(ToolsColoArgs *a, bool primary, int argc, char **argv,
         fprintf(stderr, "lockstep colo: unexpected argument '%s'\n", argv[1]);
         return TOOLS_EXIT_ERROR;
     }
+    if (a->insecure) {
+        fprintf(stderr,
+                "lockstep colo %s: warning: --insecure: the link to "
+                "the %s is plain TCP, neither authenticated nor encrypted\n",
+                primary ? "primary" : "secondary",
+                primary ? "secondary" : "primary");
+    }
     return primary ? colo_primary_run(&a->o) : colo_secondary_run(&a->o);
 }
 
@@ -152,7 +215,7 @@ int tools_cmd_colo(int argc, char **argv)
 {
     g_autoptr(GOptionContext) ctx = NULL;
     g_autofree GOptionEntry *entries = NULL;
-    ToolsColoArgs a;
+    ToolsColoArgs a = {0};
     bool primary;
     int rc;
 
@@ -177,5 +240,9 @@ int tools_cmd_colo(int argc, char **argv)
     g_option_context_add_main_entries(ctx, entries, NULL);
     rc = tools_colo_run(&a, primary, argc - 1, argv + 1, ctx);
     tools_colo_free(&a.o);
+    colo_tls_creds_free(a.tls);
+    g_free(a.tls_creds);
+    g_free(a.tls_psk);
+    g_free(a.tls_username);
     return rc;
 }

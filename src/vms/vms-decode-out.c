@@ -31,7 +31,7 @@ char *vms_dec_node_value(const VmsDecNode *n)
         for (size_t i = 0; i < n->size; i++) {
             v = v << 8 | n->data[i];
         }
-        if (sgn && n->size < 8 && (v >> (n->size * 8 - 1)) & 1) {
+        if (sgn && n->size < 8 && (n->data[0] & 0x80)) {
             v |= ~(uint64_t)0 << (n->size * 8);
         }
         return sgn ? g_strdup_printf("%" G_GINT64_FORMAT, (gint64)v)

@@ -46,6 +46,27 @@ static void test_listen_connect_release(void)
     g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
 }
 
+/* Owner-only whatever the umask, and also where the umask is strict. */
+static void test_owner_only(void)
+{
+    mode_t masks[] = {0, 022, 0777};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(masks); i++) {
+        g_autofree char *path = tmp_path("mode.sock");
+        mode_t old = umask(masks[i]);
+        LsUnixBound *b = NULL;
+        int l = ls_unix_listen(path, 1, false, &b, NULL);
+        struct stat st;
+
+        umask(old);
+        g_assert_cmpint(l, >=, 0);
+        g_assert_cmpint(lstat(path, &st), ==, 0);
+        g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+        close(l);
+        ls_unix_bound_release(b);
+    }
+}
+
 static void test_live_socket_kept(void)
 {
     g_autofree char *path = tmp_path("live.sock");
@@ -141,6 +162,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/unix-socket/listen-connect-release",
                     test_listen_connect_release);
+    g_test_add_func("/unix-socket/owner-only", test_owner_only);
     g_test_add_func("/unix-socket/live-kept", test_live_socket_kept);
     g_test_add_func("/unix-socket/stale-replaced", test_stale_socket_replaced);
     g_test_add_func("/unix-socket/non-socket-kept", test_non_socket_kept);

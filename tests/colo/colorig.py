@@ -199,6 +199,7 @@ class Side(Proc):
             argv += ["--dm-serial", "unix:" + dm.serial_path,
                      "--serial-out", sink or rig.path("com1-out.txt")]
         argv += list(extra)
+        argv += [] if any("--tls-" in a for a in extra) else ["--insecure"]
         super().__init__(argv, rig.path("%s-%s.log" % (role, dm.name)))
         self.ctl = None
 
@@ -257,11 +258,18 @@ class Rig:
                    dm_extra=()):
         """The guest under COLO: two guest dms, both sides with output
         commit into com1-out.txt, checkpoints every `interval_ms`; the
-        primary dm is resumed once paired. Returns (pdm, sdm, pri, sec)."""
+        primary dm is resumed once paired. `pri_extra` may be a function
+        of the primary's DmProc (to name its pid). Returns (pdm, sdm, pri,
+        sec)."""
         pdm = self.dm("p", dm_extra, guest=True)
         sdm = self.dm("s", dm_extra, guest=True)
-        sec = self.secondary(sdm, list(sec_extra))
-        pri = self.primary(pdm, ["--interval", str(interval_ms)] +
+        if callable(pri_extra):
+            pri_extra = pri_extra(pdm)
+        # Generous bounds: the first (full) checkpoint saves and loads all
+        # 16 MiB, on a machine that may be busy.
+        slack = ["--heartbeat-timeout", "3000", "--qmp-timeout", "5000"]
+        sec = self.secondary(sdm, slack + list(sec_extra))
+        pri = self.primary(pdm, ["--interval", str(interval_ms)] + slack +
                            list(pri_extra))
         r = pdm.qmp.cmd("cont")
         check("return" in r, "cont on the primary dm: %r" % r)

@@ -412,7 +412,7 @@ def test_cli_errors():
     import subprocess
 
     def run(*args):
-        r = subprocess.run([R.LOCKSTEP, "colo"] + list(args),
+        r = subprocess.run([R.LOCKSTEP, "colo"] + list(args) + ["--insecure"],
                            capture_output=True, text=True, timeout=30)
         return r.returncode, r.stderr
 
@@ -428,6 +428,8 @@ def test_cli_errors():
               "--serial-out", rig.path("o")], "go together"),
             (["primary", "--qmp", qmp, "--peer", "127.0.0.2:1",
               "--x-fault", "sideways@1"], "--x-fault wants PHASE@N"),
+            (["primary", "--qmp", qmp, "--peer", "127.0.0.2:1",
+              "--x-fault", "save@0"], "--x-fault wants PHASE@N"),
             (["primary", "--qmp", "unix:" + rig.path("none"), "--peer",
               "127.0.0.2:1"], "Failed to connect"),
             (["primary", "--qmp", qmp, "--peer", "127.0.0.2:%d" %

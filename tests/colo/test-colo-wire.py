@@ -94,7 +94,7 @@ def still_listening(rig, sec, s):
 def test_bad_hellos():
     with R.Rig() as rig:
         _, s, sec, _ = setup(rig)
-        for bad in (W.hello(W.PRIMARY, version=2), W.hello(W.SECONDARY),
+        for bad in (W.hello(W.PRIMARY, version=W.VERSION + 1), W.hello(W.SECONDARY),
                     W.hello(W.PRIMARY, magic=0x12345678),
                     W.u64(W.BEGIN, 1)):
             sock = connect(rig)

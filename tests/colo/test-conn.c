@@ -91,8 +91,8 @@ static void setup_raw(Peer *p, int *raw, unsigned hb_timeout_ms)
     memset(p, 0, sizeof(*p));
     p->msgs = g_ptr_array_new();
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), ==, 0);
-    p->c = colo_conn_new(fds[0], COLO_ROLE_PRIMARY, COLO_ROLE_SECONDARY, 20,
-                         hb_timeout_ms, &t_ops, p);
+    p->c = colo_conn_new(fds[0], NULL, COLO_ROLE_PRIMARY, COLO_ROLE_SECONDARY,
+                         20, hb_timeout_ms, &t_ops, p);
     *raw = fds[1];
 }
 
@@ -114,10 +114,10 @@ static void test_pair_and_bye(void)
     a.msgs = g_ptr_array_new();
     b.msgs = g_ptr_array_new();
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), ==, 0);
-    a.c = colo_conn_new(fds[0], COLO_ROLE_PRIMARY, COLO_ROLE_SECONDARY, 20,
-                        1000, &t_ops, &a);
-    b.c = colo_conn_new(fds[1], COLO_ROLE_SECONDARY, COLO_ROLE_PRIMARY, 20,
-                        1000, &t_ops, &b);
+    a.c = colo_conn_new(fds[0], NULL, COLO_ROLE_PRIMARY, COLO_ROLE_SECONDARY,
+                        20, 1000, &t_ops, &a);
+    b.c = colo_conn_new(fds[1], NULL, COLO_ROLE_SECONDARY, COLO_ROLE_PRIMARY,
+                        20, 1000, &t_ops, &b);
     g_assert_true(spin(is_ready, &a));
     g_assert_true(spin(is_ready, &b));
     begin = colo_proto_u64(COLO_MSG_BEGIN, 1);

@@ -491,8 +491,67 @@ static void test_prometheus(void)
     ASSERT_SAMPLE(h, "lockstep_colo_devstate_bytes_total", "100000");
     ASSERT_SAMPLE(h, "lockstep_colo_output_held_bytes", "5");
     ASSERT_SAMPLE(h, "lockstep_colo_output_released_bytes_total", "200");
-    g_assert_cmpuint(g_hash_table_size(h), ==, 13 + 4 * COLO_PHASE_COUNT);
+    ASSERT_SAMPLE(h, "lockstep_colo_ram_pages_per_checkpoint_count", "100");
+    /* 13 plain samples, 4 per phase, RAM: 1 counter + 2 summaries of 4 */
+    g_assert_cmpuint(g_hash_table_size(h), ==,
+                     13 + 4 * COLO_PHASE_COUNT + 1 + 2 * 4);
     g_hash_table_unref(h);
+    colo_stats_free(st);
+}
+
+/* RAM figures: per-checkpoint pages and bytes (a full first checkpoint of
+   4096 pages, then 1..99 dirty pages), in the summary, the status, the
+   record line and the Prometheus text. */
+static void test_ram(void)
+{
+    ColoStats *st = colo_stats_new(0);
+    ColoStatsSummary s;
+    g_autofree char *text = NULL, *line = NULL;
+    ColoStatusInfo info = {.role = "primary", .state = "protected"};
+    json_t *o;
+    GHashTable *h;
+
+    for (uint64_t i = 0; i < 100; i++) {
+        ColoCheckpointRecord r = ok_record(i + 1, 10);
+        r.ram_full = i == 0;
+        r.ram_pages = i == 0 ? 4096 : (i * 37) % 99 + 1;
+        r.ram_bytes = r.ram_pages * 4104;
+        colo_stats_add(st, &r);
+    }
+    colo_stats_summary(st, &s);
+    g_assert_cmpuint(s.ram_full, ==, 1);
+    g_assert_cmpuint(s.ram_pages_per.count, ==, 100);
+    g_assert_cmpuint(s.ram_pages_per.p50, ==, 50);
+    g_assert_cmpuint(s.ram_pages_per.p99, ==, 99);
+    g_assert_cmpuint(s.ram_pages_per.max, ==, 4096);
+    g_assert_cmpuint(s.ram_pages, ==, 4096 + 99 * 50);
+    g_assert_cmpuint(s.ram_bytes_per.p50, ==, 50 * 4104);
+    g_assert_cmpuint(s.ram_pages_per.sum, ==, s.ram_pages);
+    o = colo_stats_status_json(st, &info);
+    g_assert_cmpint(json_integer_value(json_object_get(o, "ram-pages-p50")), ==,
+                    50);
+    g_assert_cmpint(
+        json_integer_value(json_object_get(o, "ram-full-checkpoints")), ==, 1);
+    g_assert_cmpint(json_integer_value(json_object_get(o, "ram-pages")), ==,
+                    4096 + 99 * 50);
+    json_decref(o);
+    o = colo_stats_summary_json(st);
+    g_assert_cmpint(json_integer_value(json_object_get(
+                        json_object_get(o, "ram_pages_per_checkpoint"), "p99")),
+                    ==, 99);
+    json_decref(o);
+    text = colo_stats_prometheus(st);
+    h = prom_parse(text);
+    ASSERT_SAMPLE(h, "lockstep_colo_ram_pages_per_checkpoint{quantile=\"0.5\"}",
+                  "50");
+    ASSERT_SAMPLE(h, "lockstep_colo_ram_full_checkpoints_total", "1");
+    g_hash_table_unref(h);
+    ColoCheckpointRecord r = ok_record(1, 1);
+    r.ram_full = true;
+    o = colo_stats_record_json(&r);
+    line = json_dumps(o, JSON_COMPACT);
+    g_assert_nonnull(strstr(line, "\"ram_full\":true"));
+    json_decref(o);
     colo_stats_free(st);
 }
 
@@ -521,8 +580,8 @@ static void test_checker_rejects(void)
         "# HELP a x\n# TYPE a gauge\na{b=\"\\x\"} 1\n", /* escape */
         "# HELP a x\n# TYPE a gauge\na 1\n# TYPE a gauge\n",
         "# HELP a x\n# TYPE a summary\na 1\n", /* no quantile */
-        "# HELP a x\n# TYPE a gauge\n# HELP b x\n# TYPE b gauge\n"
-        "a{x=\"1\"} 1\nb 1\na{x=\"2\"} 1\n",      /* split group */
+        ("# HELP a x\n# TYPE a gauge\n# HELP b x\n# TYPE b gauge\n"
+         "a{x=\"1\"} 1\nb 1\na{x=\"2\"} 1\n"),    /* split group */
         "# HELP a x\n# TYPE a gauge\na 1\na 2\n", /* duplicate */
         "# HELP a x\n# TYPE a wrong\na 1\n",      /* type */
     };
@@ -778,6 +837,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/colo/stats/percentiles", test_percentiles);
     g_test_add_func("/colo/stats/window", test_window);
+    g_test_add_func("/colo/stats/ram", test_ram);
     g_test_add_func("/colo/stats/failures", test_failures);
     g_test_add_func("/colo/stats/json-lines", test_json_lines);
     g_test_add_func("/colo/stats/summary-shapes", test_summary_shapes);

@@ -91,14 +91,13 @@ static void test_round_trip(void)
     g_autoptr(GByteArray) snap = NULL;
     g_autoptr(GByteArray) sa = NULL;
     g_autoptr(GByteArray) sb = NULL;
-    g_autofree char *busy = NULL;
     g_autofree char *ta = NULL;
     g_autofree char *tb = NULL;
     GError *err = NULL;
 
     side_init(&a);
     side_init(&b);
-    busy = play(&a, "snapshot-busy.qtest");
+    g_free(play(&a, "snapshot-busy.qtest")); /* transcript not compared */
     snap = save(&a);
     dm_machine_set_running(b.m, false);
     g_assert_true(dm_machine_load(b.m, snap->data, snap->len, &err));
@@ -121,12 +120,11 @@ static void test_bad_stream_leaves_state(void)
     g_autoptr(GByteArray) snap = NULL;
     g_autoptr(GByteArray) before = NULL;
     g_autoptr(GByteArray) after = NULL;
-    g_autofree char *busy = NULL;
     GError *err = NULL;
 
     side_init(&a);
     side_init(&b);
-    busy = play(&a, "snapshot-busy.qtest");
+    g_free(play(&a, "snapshot-busy.qtest")); /* transcript not compared */
     snap = save(&a);
     before = save(&b);
     /* Cut the stream short in its last section: nothing may change. */

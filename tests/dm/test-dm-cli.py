@@ -224,6 +224,52 @@ def test_noop_options():
         check(dm.connect().status() == "prelaunch", "accepted")
 
 
+def test_sockets_owner_only():
+    """Every unix socket the daemon listens on (QMP, -chardev monitor,
+    -qtest, -serial) is mode 0600 even under umask 0: whoever can connect
+    controls the VM or reads its console (docs/security.md)."""
+    paths = ("q.sock", "mon.sock", "qt.sock", "com1.sock")
+    with Dm(qmp=False, start=False) as dm:
+        q, mon, qt, ser = (dm.path(p) for p in paths)
+        dm.qmp_path = q
+        dm.args = ["-machine", "pc", "-S", "-nodefaults",
+                   "-qmp", "unix:%s,server=on,wait=off" % q,
+                   "-chardev", "socket,id=m,path=%s,server=on,wait=off" % mon,
+                   "-mon", "chardev=m,mode=control",
+                   "-qtest", "unix:%s,server=on,wait=off" % qt,
+                   "-serial", "unix:%s,server=on,wait=off" % ser]
+        old = os.umask(0)
+        try:
+            dm.start()
+        finally:
+            os.umask(old)
+        for path in (q, mon, qt, ser):
+            wait_for_path(path, dm.proc)
+            mode = os.lstat(path).st_mode & 0o777
+            check(mode == 0o600, "%s: mode %o" % (path, mode))
+
+
+def test_tcp_qmp_beyond_loopback_warns():
+    """A tcp QMP listener on a non-loopback address warns at start (the
+    address here is TEST-NET-1, never assigned: the bind then fails, so
+    the test listens on no real interface); loopback ones do not."""
+    port = "4444"
+    for spec in ("-qmp tcp:192.0.2.1:%s,server=on,wait=off",
+                 "-qmp tcp::%s,server=on,wait=off",
+                 "-chardev socket,id=m,host=192.0.2.1,port=%s,server=on,"
+                 "wait=off -mon chardev=m,mode=control"):
+        rc, _, errtext = run("-machine", "none", *(spec % port).split(),
+                             "-pidfile", "/nonexistent-dir/x.pid")
+        check(rc == 1 and "beyond loopback" in errtext, "%s: %r" %
+              (spec, errtext))
+    for host in ("127.0.0.1", "[::1]", "localhost", "127.3.4.5"):
+        rc, _, errtext = run("-machine", "none", "-qmp",
+                             "tcp:%s:%s,server=on,wait=off" % (host, port),
+                             "-pidfile", "/nonexistent-dir/x.pid")
+        check(rc == 1 and "beyond loopback" not in errtext and
+              "x.pid" in errtext, "%s: %r" % (host, errtext))
+
+
 if __name__ == "__main__":
     run_tests([test_unknown_option, test_version_help, test_keys_any_order,
                test_footers_default_on, test_pidfile,
@@ -233,4 +279,5 @@ if __name__ == "__main__":
                test_comma_in_socket_paths,
                test_daemonize,
                test_daemonize_failure, test_qtest_failure_exits,
-               test_noop_options])
+               test_noop_options, test_sockets_owner_only,
+               test_tcp_qmp_beyond_loopback_warns])

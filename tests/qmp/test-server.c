@@ -533,6 +533,7 @@ static void send_with_fds(int sock, const char *text, const int *fds, int n)
     msg.msg_control = ctl;
     msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
     c = CMSG_FIRSTHDR(&msg);
+    g_assert_nonnull(c);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int) * n);
