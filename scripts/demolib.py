@@ -21,6 +21,11 @@ GUEST = os.path.join(R.BUILD, "guest", "guest.bin")
 CHECK_OUTPUT = os.path.join(SRC, "scripts", "check-guest-output")
 TICK_RE = re.compile(rb"tick ([0-9]+) sum [0-9a-f]{8}\r\n")
 SINK = "com1-out.txt"       # colorig's default --serial-out, in the rig dir
+# The first checkpoint carries all of RAM and took 0.3-0.5 s at 16 MiB on
+# a busy machine (bench/README.md, guest): bounds with room for that, as
+# colorig's guest pair has. A killed dm is noticed by its COM1 socket
+# closing, not by these timeouts.
+SLACK = ["--heartbeat-timeout", "3000", "--qmp-timeout", "5000"]
 
 
 class GuestDm(R.Proc):
@@ -79,9 +84,9 @@ def guest_pair(rig, interval_ms, stats_path, mem="16M", icount=None,
     paired. The first checkpoint resumes both dms."""
     p = guest_dm(rig, "primary", mem=mem, icount=icount, qtest=qtest)
     s = guest_dm(rig, "secondary", mem=mem, icount=icount)
-    sec = rig.secondary(s)
+    sec = rig.secondary(s, SLACK)
     pri = rig.primary(p, ["--interval", str(interval_ms),
-                          "--stats", stats_path])
+                          "--stats", stats_path] + SLACK)
     return p, s, sec, pri
 
 
