@@ -2,7 +2,7 @@
 BUILD ?= build
 MESON_FLAGS ?=
 
-.PHONY: all deps check demo bench fuzz fuzz-merge asan asan-fuzz-corpus clean fixtures format \
+.PHONY: all deps check demo demo-devices bench fuzz fuzz-merge asan asan-fuzz-corpus clean fixtures format \
 	analyze analyze-deps analyze-gcc analyze-clang
 
 all: $(BUILD)/build.ninja
@@ -34,6 +34,10 @@ asan-fuzz-corpus: build-asan/build.ninja
 
 demo: all
 	@scripts/demo
+
+# The qtest-driven COLO demo (no vCPU): a workload drives the devices.
+demo-devices: all
+	@scripts/demo-devices
 
 bench: all
 	@scripts/install-deps --qemu

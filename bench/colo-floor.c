@@ -9,7 +9,18 @@
  * no framing or CRC, no acknowledgement, no output commit, no event loop:
  * raw QMP over unix sockets, no lockstep code.
  *
- *   colo-floor PRIMARY_SOCK SECONDARY_SOCK N INTERVAL_US
+ *   colo-floor PRIMARY_SOCK SECONDARY_SOCK N INTERVAL_US [ram]
+ *
+ * With `ram` (dms with guest RAM, docs/ram-format.md) each checkpoint also
+ * carries RAM, as the coordinator's do: the primary's dirty log is enabled
+ * at start (xen-set-global-dirty-log), the first cycle saves all of RAM
+ * (x-lockstep-save-ram, dirty: false) and later ones the dirty pages
+ * (dirty: true) into a second memfd, the bytes go through the same link
+ * after the device state, and the secondary loads both with one
+ * x-lockstep-load-checkpoint. Save then covers both saves, transfer both
+ * transfers, load the one command. The secondary is neither stopped nor
+ * resumed: as the coordinator's secondary while it carries RAM
+ * (docs/colo.md, "RAM"), it stays paused (start it with -S).
  *
  * Runs N cycles, one every INTERVAL_US (absolute schedule; a late cycle
  * starts at once), and prints one JSON line per cycle in the shape of the
@@ -42,12 +53,22 @@
 #define FLOOR_MAX_LINE   (64 * 1024)        /* one QMP message */
 #define FLOOR_MAX_STATE  (64 * 1024 * 1024) /* COLO_PROTO_MAX_DATA */
 #define FLOOR_MAX_CYCLES 1000000
+/* A RAM file: the dm reads one whole, at most 256 MiB (docs/ram-format.md). */
+#define FLOOR_MAX_RAM (256 * 1024 * 1024)
+
+/* A memfd passed as one fd set: a write-only and a read-only description. */
+typedef struct FloorFile {
+    int memfd, wr_fd, rd_fd;
+    long set;
+} FloorFile;
 
 typedef struct FloorDm {
     const char *name;
     int fd;
-    int memfd, wr_fd, rd_fd;
+    FloorFile dev, ram;
     char save_req[160], load_req[160]; /* on /dev/fdset/N */
+    char ram_req[2][200];              /* save all (0) or dirty (1) RAM */
+    char ckpt_req[256];                /* x-lockstep-load-checkpoint */
     char buf[FLOOR_MAX_LINE];
     size_t len;
 } FloorDm;
@@ -170,72 +191,100 @@ static int floor_reopen(int memfd, int flags)
 
 /* As the coordinator (src/colo/dm.c): one memfd, a write-only and a
    read-only description of it in one fd set. */
-static void floor_setup_fdset(FloorDm *dm, char *line)
+static void floor_fdset(FloorDm *dm, FloorFile *f, char *line)
 {
     char req[256];
     const char *id;
 
-    dm->memfd = memfd_create("colo-floor", MFD_CLOEXEC);
-    if (dm->memfd < 0) {
+    f->memfd = memfd_create("colo-floor", MFD_CLOEXEC);
+    if (f->memfd < 0) {
         floor_die("memfd_create", strerror(errno));
     }
-    dm->wr_fd = floor_reopen(dm->memfd, O_WRONLY);
-    dm->rd_fd = floor_reopen(dm->memfd, O_RDONLY);
-    floor_send(dm, "{\"execute\": \"add-fd\"}\n", dm->wr_fd);
+    f->wr_fd = floor_reopen(f->memfd, O_WRONLY);
+    f->rd_fd = floor_reopen(f->memfd, O_RDONLY);
+    floor_send(dm, "{\"execute\": \"add-fd\"}\n", f->wr_fd);
     floor_reply(dm, line);
     id = strstr(line, "\"fdset-id\":");
     if (!id) {
         floor_die(dm->name, "add-fd answered no fdset-id");
     }
-    long set = strtol(id + strlen("\"fdset-id\":"), NULL, 10);
+    f->set = strtol(id + strlen("\"fdset-id\":"), NULL, 10);
     snprintf(req, sizeof(req),
              "{\"execute\": \"add-fd\", \"arguments\": {\"fdset-id\": %ld}}\n",
-             set);
-    floor_send(dm, req, dm->rd_fd);
+             f->set);
+    floor_send(dm, req, f->rd_fd);
     floor_reply(dm, line);
+}
+
+static void floor_setup_fdset(FloorDm *dm, char *line)
+{
+    floor_fdset(dm, &dm->dev, line);
     snprintf(dm->save_req, sizeof(dm->save_req),
              "{\"execute\": \"xen-save-devices-state\", "
              "\"arguments\": {\"filename\": \"/dev/fdset/%ld\"}}\n",
-             set);
+             dm->dev.set);
     snprintf(dm->load_req, sizeof(dm->load_req),
              "{\"execute\": \"xen-load-devices-state\", "
              "\"arguments\": {\"filename\": \"/dev/fdset/%ld\"}}\n",
-             set);
+             dm->dev.set);
 }
 
-static void floor_rewind(FloorDm *dm)
+/* The RAM memfd and its commands; on the primary, the dirty log on. */
+static void floor_setup_ram(FloorDm *dm, bool primary, char *line)
 {
-    if (ftruncate(dm->memfd, 0) < 0 || lseek(dm->wr_fd, 0, SEEK_SET) < 0 ||
-        lseek(dm->rd_fd, 0, SEEK_SET) < 0) {
+    floor_fdset(dm, &dm->ram, line);
+    for (int dirty = 0; dirty < 2; dirty++) {
+        snprintf(dm->ram_req[dirty], sizeof(dm->ram_req[dirty]),
+                 "{\"execute\": \"x-lockstep-save-ram\", \"arguments\": "
+                 "{\"filename\": \"/dev/fdset/%ld\", \"dirty\": %s}}\n",
+                 dm->ram.set, dirty ? "true" : "false");
+    }
+    snprintf(
+        dm->ckpt_req, sizeof(dm->ckpt_req),
+        "{\"execute\": \"x-lockstep-load-checkpoint\", \"arguments\": "
+        "{\"devices\": \"/dev/fdset/%ld\", \"ram\": \"/dev/fdset/%ld\"}}\n",
+        dm->dev.set, dm->ram.set);
+    if (primary) {
+        floor_exec(dm,
+                   "{\"execute\": \"xen-set-global-dirty-log\", "
+                   "\"arguments\": {\"enable\": true}}\n",
+                   line);
+    }
+}
+
+static void floor_rewind(FloorFile *f)
+{
+    if (ftruncate(f->memfd, 0) < 0 || lseek(f->wr_fd, 0, SEEK_SET) < 0 ||
+        lseek(f->rd_fd, 0, SEEK_SET) < 0) {
         floor_die("reset the memfd", strerror(errno));
     }
 }
 
-/* Saves into the memfd and reads the bytes back into `state`. */
-static size_t floor_save(FloorDm *dm, uint8_t *state, char *line)
+/* Runs `req`, which writes into f's memfd, and reads the bytes back into
+   `out`. */
+static size_t floor_save_file(FloorDm *dm, FloorFile *f, const char *req,
+                              uint8_t *out, size_t cap, char *line)
 {
     struct stat st;
 
-    floor_rewind(dm);
-    floor_exec(dm, dm->save_req, line);
-    if (fstat(dm->memfd, &st) < 0 || st.st_size <= 0 ||
-        st.st_size > FLOOR_MAX_STATE) {
-        floor_die(dm->name, "saved nothing, or more than FLOOR_MAX_STATE");
+    floor_rewind(f);
+    floor_exec(dm, req, line);
+    if (fstat(f->memfd, &st) < 0 || st.st_size <= 0 ||
+        (size_t)st.st_size > cap) {
+        floor_die(dm->name, "saved nothing, or more than its cap");
     }
-    if (pread(dm->memfd, state, (size_t)st.st_size, 0) != st.st_size) {
+    if (pread(f->memfd, out, (size_t)st.st_size, 0) != st.st_size) {
         floor_die("read the memfd", strerror(errno));
     }
     return (size_t)st.st_size;
 }
 
-static void floor_load(FloorDm *dm, const uint8_t *state, size_t len,
-                       char *line)
+static void floor_fill(FloorFile *f, const uint8_t *in, size_t len)
 {
-    floor_rewind(dm);
-    if (pwrite(dm->memfd, state, len, 0) != (ssize_t)len) {
+    floor_rewind(f);
+    if (pwrite(f->memfd, in, len, 0) != (ssize_t)len) {
         floor_die("write the memfd", strerror(errno));
     }
-    floor_exec(dm, dm->load_req, line);
 }
 
 /* A loopback TCP connection with both ends here: fds[0] sends, fds[1]
@@ -299,37 +348,89 @@ typedef struct FloorRun {
     FloorDm *p, *s;
     int link[2];
     uint8_t *state, *rx;
+    uint8_t *ram, *ram_rx; /* NULL without `ram` */
+    long cycles;           /* done so far: the first RAM save is full */
     char *line;
 } FloorRun;
 
+typedef struct FloorSizes {
+    size_t dev, ram;
+    long ram_pages;
+} FloorSizes;
+
+/* The save phase: device state, then (with RAM) all RAM or its dirty
+   pages. */
+static void floor_save(FloorRun *r, FloorSizes *sz)
+{
+    FloorDm *p = r->p;
+    const char *pages;
+
+    sz->dev = floor_save_file(p, &p->dev, p->save_req, r->state,
+                              FLOOR_MAX_STATE, r->line);
+    sz->ram = 0;
+    sz->ram_pages = 0;
+    if (r->ram) {
+        sz->ram = floor_save_file(p, &p->ram, p->ram_req[r->cycles > 0], r->ram,
+                                  FLOOR_MAX_RAM, r->line);
+        pages = strstr(r->line, "\"pages\":");
+        sz->ram_pages = pages ? strtol(pages + 8, NULL, 10) : -1;
+    }
+}
+
+/* The load phase: devices alone, or devices and RAM in one command. */
+static void floor_load(FloorRun *r, const FloorSizes *sz)
+{
+    FloorDm *s = r->s;
+
+    floor_fill(&s->dev, r->rx, sz->dev);
+    if (!r->ram) {
+        floor_exec(s, s->load_req, r->line);
+        return;
+    }
+    floor_fill(&s->ram, r->ram_rx, sz->ram);
+    floor_exec(s, s->ckpt_req, r->line);
+}
+
 /* One checkpoint; fills `us` (phases) and returns the pause. */
-static int64_t floor_cycle(FloorRun *r, int64_t us[F_NPHASES], size_t *bytes)
+static int64_t floor_cycle(FloorRun *r, int64_t us[F_NPHASES], FloorSizes *sz)
 {
     static const char stop[] = "{\"execute\": \"stop\"}\n";
     static const char cont[] = "{\"execute\": \"cont\"}\n";
     int64_t t0 = floor_now_us(), t;
 
-    floor_send(r->s, stop, -1);
+    if (!r->ram) {
+        floor_send(r->s, stop, -1);
+    }
     floor_send(r->p, stop, -1);
     floor_reply(r->p, r->line);
     t = floor_now_us();
     us[F_STOP] = t - t0;
-    *bytes = floor_save(r->p, r->state, r->line);
+    floor_save(r, sz);
     us[F_SAVE] = floor_now_us() - t;
     t = floor_now_us();
-    floor_transfer(r->link, r->state, *bytes, r->rx);
-    floor_reply(r->s, r->line); /* the secondary's stop */
+    floor_transfer(r->link, r->state, sz->dev, r->rx);
+    if (r->ram) {
+        floor_transfer(r->link, r->ram, sz->ram, r->ram_rx);
+    }
+    if (!r->ram) {
+        floor_reply(r->s, r->line); /* the secondary's stop */
+    }
     us[F_TRANSFER] = floor_now_us() - t;
     t = floor_now_us();
-    floor_load(r->s, r->rx, *bytes, r->line);
+    floor_load(r, sz);
     us[F_LOAD] = floor_now_us() - t;
     t = floor_now_us();
-    floor_send(r->s, cont, -1);
+    if (!r->ram) {
+        floor_send(r->s, cont, -1);
+    }
     floor_send(r->p, cont, -1);
     floor_reply(r->p, r->line);
     us[F_RESUME] = floor_now_us() - t;
     int64_t pause = floor_now_us() - t0;
-    floor_reply(r->s, r->line);
+    if (!r->ram) {
+        floor_reply(r->s, r->line);
+    }
+    r->cycles++;
     return pause;
 }
 
@@ -349,16 +450,18 @@ static void floor_run(FloorRun *r, long n, long interval_us)
 
     for (long i = 1; i <= n; i++) {
         int64_t us[F_NPHASES];
-        size_t bytes;
+        FloorSizes sz;
 
         next += interval_us;
-        int64_t pause = floor_cycle(r, us, &bytes);
+        int64_t pause = floor_cycle(r, us, &sz);
         printf("{\"epoch\":%ld,\"ok\":true,\"pause_us\":%lld,\"phases_us\":{"
                "\"stop\":%lld,\"save\":%lld,\"transfer\":%lld,\"load\":%lld,"
-               "\"resume\":%lld},\"devstate_bytes\":%zu}\n",
+               "\"resume\":%lld},\"devstate_bytes\":%zu,\"ram_pages\":%ld,"
+               "\"ram_bytes\":%zu}\n",
                i, (long long)pause, (long long)us[F_STOP],
                (long long)us[F_SAVE], (long long)us[F_TRANSFER],
-               (long long)us[F_LOAD], (long long)us[F_RESUME], bytes);
+               (long long)us[F_LOAD], (long long)us[F_RESUME], sz.dev,
+               sz.ram_pages, sz.ram);
         if (floor_now_us() > next) {
             next = floor_now_us(); /* late: no burst to catch up */
         }
@@ -367,42 +470,65 @@ static void floor_run(FloorRun *r, long n, long interval_us)
     fflush(stdout);
 }
 
+static void floor_close(FloorFile *f)
+{
+    if (f->memfd > 0) {
+        close(f->memfd);
+        close(f->wr_fd);
+        close(f->rd_fd);
+    }
+}
+
+static void floor_alloc(FloorRun *r, bool ram)
+{
+    r->line = malloc(FLOOR_MAX_LINE);
+    r->state = malloc(FLOOR_MAX_STATE);
+    r->rx = malloc(FLOOR_MAX_STATE);
+    if (ram) {
+        r->ram = malloc(FLOOR_MAX_RAM);
+        r->ram_rx = malloc(FLOOR_MAX_RAM);
+    }
+    if (!r->line || !r->state || !r->rx || (ram && (!r->ram || !r->ram_rx))) {
+        floor_die("out of memory", NULL);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static FloorDm p = {.name = "primary"}, s = {.name = "secondary"};
-    long n = argc == 5 ? strtol(argv[3], NULL, 10) : 0;
-    long interval = argc == 5 ? strtol(argv[4], NULL, 10) : -1;
+    bool args_ok = argc == 5 || (argc == 6 && !strcmp(argv[5], "ram"));
+    long n = args_ok ? strtol(argv[3], NULL, 10) : 0;
+    long interval = args_ok ? strtol(argv[4], NULL, 10) : -1;
     FloorRun r = {.p = &p, .s = &s};
-    char *line;
 
     if (n < 1 || n > FLOOR_MAX_CYCLES || interval < 0 || interval > 10000000) {
         fprintf(stderr, "usage: colo-floor PRIMARY_SOCK SECONDARY_SOCK N "
-                        "INTERVAL_US (1 <= N <= 1000000, "
+                        "INTERVAL_US [ram] (1 <= N <= 1000000, "
                         "INTERVAL_US <= 10 s)\n");
         return 2;
     }
-    line = r.line = malloc(FLOOR_MAX_LINE);
-    r.state = malloc(FLOOR_MAX_STATE);
-    r.rx = malloc(FLOOR_MAX_STATE);
-    if (!line || !r.state || !r.rx) {
-        floor_die("out of memory", NULL);
+    floor_alloc(&r, argc == 6);
+    floor_connect(&p, argv[1], r.line);
+    floor_connect(&s, argv[2], r.line);
+    floor_setup_fdset(&p, r.line);
+    floor_setup_fdset(&s, r.line);
+    if (r.ram) {
+        floor_setup_ram(&p, true, r.line);
+        floor_setup_ram(&s, false, r.line);
     }
-    floor_connect(&p, argv[1], line);
-    floor_connect(&s, argv[2], line);
-    floor_setup_fdset(&p, line);
-    floor_setup_fdset(&s, line);
     floor_link(r.link);
     floor_run(&r, n, interval);
     for (int i = 0; i < 2; i++) {
         FloorDm *dm = i ? &s : &p;
         close(dm->fd);
-        close(dm->memfd);
-        close(dm->wr_fd);
-        close(dm->rd_fd);
+        floor_close(&dm->dev);
+        floor_close(&dm->ram);
         close(r.link[i]);
     }
     free(r.state);
     free(r.rx);
-    free(line);
+    free(r.ram);
+    free(r.ram_rx);
+    free(r.line);
     return 0;
 }
