@@ -354,11 +354,15 @@ static void colo_sec_on_signal(ColoSide *side)
 
     if (s->st == COLO_SEC_ACTIVE) {
         bool eof;
+        /* No sink when the failover could not take it over. */
+        ColoSink *sink = colo_outbuf_sink(side->ob);
         if (!colo_dm_stop(side->dm, &err)) {
             ls_error_report("cannot pause the dm: %s", err->message);
         }
         colo_side_drain_serial(side, &eof, NULL);
-        colo_sink_flush(colo_outbuf_sink(side->ob), NULL);
+        if (sink) {
+            colo_sink_flush(sink, NULL);
+        }
     } else if (s->conn) {
         colo_conn_close(s->conn, true, COLO_CODE_OK, "secondary side stopped");
         colo_sec_unpair(s);

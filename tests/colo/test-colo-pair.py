@@ -170,6 +170,30 @@ def test_exit_on_failover():
         R.check(rc == 0, "secondary not at the checkpoint: " + out)
 
 
+def test_sigterm_after_output_error():
+    """A failover whose sink cannot be taken over (the secondary's sink
+    file lacks what the primary's held: here, another file) reports
+    COLO_OUTPUT_ERROR and runs on; SIGTERM then ends the side with status
+    0, as after any failover (it crashed there, flushing a sink it did
+    not have: found by make soak)."""
+    with R.Rig() as rig:
+        p, s = rig.dm("p"), rig.dm("s")
+        with open(rig.path("p-sink.txt"), "wb") as f:
+            f.write(b"earlier output\r\n")
+        sec = rig.secondary(s, sink=rig.path("s-sink.txt"))
+        pri = rig.primary(p, ["--interval", "0"], sink=rig.path("p-sink.txt"))
+        p.qtest().play(R.DRIVER)
+        p.qtest().serial_write(line(1))
+        R.checkpoint(pri)
+        p.kill()
+        dm_lost(pri)
+        sec.event("COLO_OUTPUT_ERROR")
+        sec.event("COLO_FAILOVER")
+        rc = sec.kill(signal.SIGTERM)
+        R.check(rc == 0, "exit status %d on SIGTERM: %s" %
+                (rc, sec.output()[-2000:]))
+
+
 class UnixSinkServer:
     """A unix-socket sink: accepts any number of connections (the primary
     side's, then after a failover the secondary's) and keeps what each
@@ -450,7 +474,8 @@ if __name__ == "__main__":
         test_figures,
         test_equal_under_workload, test_output_held_until_confirmed,
         test_secondary_killed, test_secondary_dm_killed,
-        test_exit_on_failover, test_unix_sink_failover, test_link_cut,
+        test_exit_on_failover, test_sigterm_after_output_error,
+        test_unix_sink_failover, test_link_cut,
         test_link_silent,
         test_second_primary, test_reprotect,
     ])
