@@ -35,6 +35,14 @@ struct ColoStats {
     char *last_reason; /* of the last failure */
     FILE *out;         /* JSON lines; NULL: none */
     bool out_failed;
+    /* Percentiles change only with a successful record: they are
+       computed once per ok_count value (a client polling status in a
+       loop, or pipelining thousands of queries, then costs one
+       computation per checkpoint instead of one per query, and the
+       coordinator's loop keeps its heartbeats going). */
+    uint64_t *scratch; /* window-sized, on first use */
+    uint64_t p50[COLO_STATS_NDIST], p99[COLO_STATS_NDIST];
+    uint64_t pct_ok_count[COLO_STATS_NDIST]; /* ok_count + 1 when computed */
 };
 
 static const char *const colo_phase_names[COLO_PHASE_COUNT] = {
@@ -66,6 +74,7 @@ void colo_stats_free(ColoStats *st)
     for (int d = 0; d < COLO_STATS_NDIST; d++) {
         g_free(st->ring[d]);
     }
+    g_free(st->scratch);
     if (st->out && st->out != stdout) {
         fclose(st->out);
     }
@@ -212,36 +221,87 @@ void colo_stats_set_output_held_now(ColoStats *st, uint64_t bytes)
     st->output_held_now = bytes;
 }
 
-static int colo_stats_cmp(const void *a, const void *b)
+/* Nearest rank: the 0-based index of rank ceil(p/100 * n), n > 0. */
+static size_t colo_stats_rank(size_t n, unsigned p)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    size_t rank = ((uint64_t)p * n + 99) / 100;
+
+    return MAX(rank, 1) - 1;
 }
 
-/* Nearest rank: the value at rank ceil(p/100 * n), 1-based. */
-static uint64_t colo_stats_percentile(const uint64_t *sorted, size_t n,
-                                      unsigned p)
+static uint64_t colo_stats_median3(uint64_t a, uint64_t b, uint64_t c)
 {
-    size_t rank;
+    return MAX(MIN(a, b), MIN(MAX(a, b), c));
+}
 
-    if (n == 0) {
-        return 0;
+/* Quickselect (Hoare partition, median-of-three pivot): reorders v[0..n)
+   so that v[k] is the value of index k in ascending order and every
+   v[i < k] <= v[k]; returns v[k]. Expected O(n), no allocation. */
+static uint64_t colo_stats_select(uint64_t *v, size_t n, size_t k)
+{
+    gssize lo = 0, hi = (gssize)n - 1, want = (gssize)k;
+
+    while (lo < hi) {
+        uint64_t pivot =
+            colo_stats_median3(v[lo], v[lo + (hi - lo) / 2], v[hi]);
+        gssize i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) {
+                i++;
+            }
+            while (v[j] > pivot) {
+                j--;
+            }
+            if (i <= j) {
+                uint64_t t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        /* v[lo..j] <= pivot, v[j+1..i-1] == pivot, v[i..hi] >= pivot */
+        if (want <= j) {
+            hi = j;
+        } else if (want >= i) {
+            lo = i;
+        } else {
+            break;
+        }
     }
-    rank = ((uint64_t)p * n + 99) / 100;
-    return sorted[MAX(rank, 1) - 1];
+    return v[k];
+}
+
+/* p50 and p99 of distribution d, computed when a successful record came
+   in since the last time. */
+static void colo_stats_percentiles(ColoStats *st, int d)
+{
+    size_t n = st->filled, k50, k99;
+
+    if (st->pct_ok_count[d] == st->ok_count + 1) {
+        return;
+    }
+    st->pct_ok_count[d] = st->ok_count + 1;
+    st->p50[d] = st->p99[d] = 0;
+    if (n == 0) {
+        return;
+    }
+    if (!st->scratch) {
+        st->scratch = g_new(uint64_t, st->window);
+    }
+    memcpy(st->scratch, st->ring[d], n * sizeof(uint64_t));
+    k50 = colo_stats_rank(n, 50);
+    k99 = colo_stats_rank(n, 99);
+    st->p99[d] = colo_stats_select(st->scratch, n, k99);
+    /* Everything before index k99 is <= p99: select p50 among those. */
+    st->p50[d] =
+        k50 < k99 ? colo_stats_select(st->scratch, k99, k50) : st->p99[d];
 }
 
 static void colo_stats_dist(ColoStats *st, int d, ColoStatsDist *out)
 {
-    size_t n = st->filled;
-    g_autofree uint64_t *v = g_memdup2(st->ring[d], n * sizeof(uint64_t));
-
-    if (n > 0) {
-        qsort(v, n, sizeof(uint64_t), colo_stats_cmp);
-    }
-    out->count = n;
-    out->p50 = colo_stats_percentile(v, n, 50);
-    out->p99 = colo_stats_percentile(v, n, 99);
+    colo_stats_percentiles(st, d);
+    out->count = st->filled;
+    out->p50 = st->p50[d];
+    out->p99 = st->p99[d];
     out->max = st->max[d];
     out->sum = st->sum[d];
 }

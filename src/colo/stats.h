@@ -113,7 +113,9 @@ typedef struct ColoStatsSummary {
     uint64_t output_held_now;
 } ColoStatsSummary;
 
-/* Computes the aggregates (sorts copies of the window: O(n log n)). */
+/* Computes the aggregates. The percentiles are selected from a copy of
+   the window (expected O(n)) once per successful record added, and kept
+   until the next one. */
 void colo_stats_summary(ColoStats *st, ColoStatsSummary *sum);
 
 /* The end summary as a JSON object / as a human-readable table (both

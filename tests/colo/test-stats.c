@@ -101,6 +101,88 @@ static void test_window(void)
     colo_stats_free(st);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest rank of p in the n values of v, by sorting a copy. */
+static uint64_t sorted_rank(const uint64_t *v, size_t n, unsigned p)
+{
+    g_autofree uint64_t *c = g_memdup2(v, n * sizeof(uint64_t));
+    size_t rank = ((uint64_t)p * n + 99) / 100;
+
+    qsort(c, n, sizeof(uint64_t), cmp_u64);
+    return c[MAX(rank, 1) - 1];
+}
+
+/* The selected percentiles equal the sorted ones, for sizes around the
+   rank boundaries, few or many distinct values, and a wrapped window. */
+static void test_percentiles_random(void)
+{
+    static const size_t sizes[] = {1, 2, 3, 7, 10, 99, 100, 101, 1000, 4097};
+    static const uint64_t spans[] = {1, 3, 1000, (uint64_t)1 << 40};
+    GRand *rnd = g_rand_new_with_seed(11);
+
+    for (size_t a = 0; a < G_N_ELEMENTS(sizes); a++) {
+        for (size_t b = 0; b < G_N_ELEMENTS(spans); b++) {
+            size_t n = sizes[a], window = n > 50 ? n / 3 : 0;
+            size_t kept = window ? window : n;
+            g_autofree uint64_t *v = g_new(uint64_t, n);
+            ColoStats *st = colo_stats_new(window);
+            ColoStatsSummary s;
+            for (size_t i = 0; i < n; i++) {
+                ColoCheckpointRecord r;
+                v[i] = ((uint64_t)g_rand_int(rnd) << 32 | g_rand_int(rnd)) %
+                       spans[b];
+                r = ok_record(i + 1, v[i]);
+                colo_stats_add(st, &r);
+            }
+            colo_stats_summary(st, &s);
+            /* The window holds the last `kept` values. */
+            g_assert_cmpuint(s.pause.count, ==, kept);
+            g_assert_cmpuint(s.pause.p50, ==,
+                             sorted_rank(v + n - kept, kept, 50));
+            g_assert_cmpuint(s.pause.p99, ==,
+                             sorted_rank(v + n - kept, kept, 99));
+            colo_stats_free(st);
+        }
+    }
+    g_rand_free(rnd);
+}
+
+/* Percentiles are kept between queries, and a new successful record
+   (only that) moves them. */
+static void test_percentiles_kept(void)
+{
+    ColoStats *st = colo_stats_new(0);
+    ColoStatsSummary s;
+    ColoCheckpointRecord r;
+
+    add_scrambled(st, 100);
+    colo_stats_summary(st, &s);
+    colo_stats_summary(st, &s);
+    g_assert_cmpuint(s.pause.p50, ==, 50);
+    g_assert_cmpuint(s.pause.p99, ==, 99);
+    r = ok_record(101, 0);
+    r.ok = false;
+    r.reason = "failed";
+    colo_stats_add(st, &r);
+    colo_stats_summary(st, &s);
+    g_assert_cmpuint(s.pause.p50, ==, 50);
+    for (uint64_t i = 0; i < 100; i++) {
+        r = ok_record(102 + i, 1000 + i);
+        colo_stats_add(st, &r);
+    }
+    colo_stats_summary(st, &s);
+    g_assert_cmpuint(s.pause.count, ==, 200);
+    g_assert_cmpuint(s.pause.p50, ==, 100);
+    g_assert_cmpuint(s.pause.p99, ==, 1097);
+    g_assert_cmpuint(s.phase[COLO_PHASE_STOP].p99, ==, 1097);
+    colo_stats_free(st);
+}
+
 static void test_failures(void)
 {
     ColoStats *st = colo_stats_new(0);
@@ -838,6 +920,8 @@ int main(int argc, char **argv)
     g_test_add_func("/colo/stats/percentiles", test_percentiles);
     g_test_add_func("/colo/stats/window", test_window);
     g_test_add_func("/colo/stats/ram", test_ram);
+    g_test_add_func("/colo/stats/percentiles-random", test_percentiles_random);
+    g_test_add_func("/colo/stats/percentiles-kept", test_percentiles_kept);
     g_test_add_func("/colo/stats/failures", test_failures);
     g_test_add_func("/colo/stats/json-lines", test_json_lines);
     g_test_add_func("/colo/stats/summary-shapes", test_summary_shapes);
