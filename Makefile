@@ -2,8 +2,8 @@
 BUILD ?= build
 MESON_FLAGS ?=
 
-.PHONY: all deps check demo demo-devices bench fuzz fuzz-merge asan asan-fuzz-corpus clean fixtures format \
-	analyze analyze-deps analyze-gcc analyze-clang
+.PHONY: all deps check demo demo-devices bench soak fuzz fuzz-merge asan asan-fuzz-corpus clean fixtures \
+	format analyze analyze-deps analyze-gcc analyze-clang
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -42,6 +42,12 @@ demo-devices: all
 bench: all
 	@scripts/install-deps --qemu
 	@bench/run
+
+# A COLO pair running the guest for SOAK_SECONDS (default 600) under
+# misbehaving QMP clients; results in build/soak/ (docs/soak.md). Not
+# part of check.
+soak: all
+	@scripts/soak
 
 # Every project library is built with coverage instrumentation in this
 # build (-Dfuzz=true); see docs/fuzzing.md.

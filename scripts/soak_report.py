@@ -3,6 +3,7 @@ per-second pause figures, and the plot as hand-written SVG (RSS, open
 descriptors and checkpoint pause over time). Python 3 stdlib only.
 """
 import html
+import math
 
 PROCS = ["primary-dm", "secondary-dm", "primary-side", "secondary-side"]
 COLOURS = {"primary-dm": "#1f77b4", "secondary-dm": "#ff7f0e",
@@ -54,9 +55,16 @@ def nice_max(v):
 
 
 class Panel:
-    def __init__(self, out, top, title, unit, t_max, y_max, span):
+    def __init__(self, out, top, title, unit, t_max, y_max, span,
+                 y_min_log=None):
+        """y_min_log: a logarithmic y axis from that value up to the
+        decade at or above y_max."""
         self.out, self.top, self.t_max = out, top, t_max
-        self.y_max = nice_max(y_max)
+        self.log = y_min_log
+        if y_min_log:
+            self.y_max = 10 ** math.ceil(math.log10(max(y_max, y_min_log * 10)))
+        else:
+            self.y_max = nice_max(y_max)
         self.x0, self.x1 = MARGIN_L, WIDTH - MARGIN_R
         self.legend_y = top + 12
         out.append('<text x="%d" y="%d" font-weight="bold">%s</text>' %
@@ -64,19 +72,36 @@ class Panel:
         shade(self, span)
         self.axes(unit)
 
+    def frac(self, v):
+        """Where v sits on the y axis, 0 (bottom) to 1 (top)."""
+        v = min(v, self.y_max)
+        if self.log:
+            lo = math.log10(self.log)
+            return (math.log10(max(v, self.log)) - lo) / \
+                (math.log10(self.y_max) - lo)
+        return v / self.y_max
+
     def xy(self, t, v):
         x = self.x0 + (self.x1 - self.x0) * t / max(self.t_max, 1)
-        y = self.top + PANEL_H - PANEL_H * min(v, self.y_max) / self.y_max
+        y = self.top + PANEL_H - PANEL_H * self.frac(v)
         return "%.1f,%.1f" % (x, y)
+
+    def y_ticks(self):
+        if not self.log:
+            return [self.y_max * i / 4 for i in range(5)]
+        ticks, v = [], self.log
+        while v <= self.y_max * 1.001:
+            ticks.append(v)
+            v *= 10
+        return ticks
 
     def axes(self, unit):
         o, b = self.out, self.top + PANEL_H
         o.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" '
                  'stroke="#888"/>' % (self.x0, self.top, self.x1 - self.x0,
                                       PANEL_H))
-        for i in range(5):
-            v = self.y_max * i / 4
-            y = b - PANEL_H * i / 4
+        for v in self.y_ticks():
+            y = b - PANEL_H * self.frac(v)
             o.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" '
                      'stroke="#eee"/>' % (self.x0, y, self.x1, y))
             o.append('<text x="%d" y="%.1f" text-anchor="end">%g</text>' %
@@ -125,8 +150,8 @@ def svg(samples, pauses, t_max, clients_span):
         panel.line(p, [(s["t"], s["fds"][p]) for s in samples])
     per_sec = pause_per_second(pauses)
     top = max((m for _, _, _, m in per_sec), default=1000) / 1000
-    panel = Panel(out, tops[2], "checkpoint pause per second of the run",
-                  "ms", t_max, top * 1.05, clients_span)
+    panel = Panel(out, tops[2], "checkpoint pause per second of the run "
+                  "(log scale)", "ms", t_max, top, clients_span, 0.1)
     for i, name in ((3, "max"), (2, "p99"), (1, "p50")):
         panel.line(name, [(r[0] + 0.5, r[i] / 1000) for r in per_sec])
     out.append("</svg>")
