@@ -208,8 +208,12 @@ def b_never_reads(c, t):
 
 def b_idle(c, t):
     conn = Conn(t.path)
-    if random.random() < 0.5:
-        conn.line()
+    try:
+        if random.random() < 0.5:
+            conn.line()
+    except (OSError, EOFError, ValueError):
+        conn.close()
+        raise
     c.hold(conn, time.monotonic() + random.uniform(*IDLE_HOLD))
 
 
