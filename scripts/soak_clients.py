@@ -331,11 +331,12 @@ class Clients:
             conn.close()
 
     def one(self):
-        beh = random.choices(self.behaviours,
-                             [w for _, w, _ in self.behaviours])[0]
-        fn, _, on_ctl = beh
-        t = random.choice([t for t in self.targets
-                           if on_ctl or t.queries is DM_QUERIES])
+        t = random.choice(self.targets)
+        usable = [b for b in self.behaviours
+                  if b[2] or t.queries is DM_QUERIES]
+        if not usable:
+            return
+        fn = random.choices(usable, [w for _, w, _ in usable])[0][0]
         name = fn.__name__[2:]
         start, err = time.monotonic(), ""
         try:
@@ -353,12 +354,19 @@ class Clients:
                                  name, t.name, err))
 
     def run(self):
-        while not self.stopping.is_set():
-            self.reap_idlers()
-            self.one()
-            self.stopping.wait(random.uniform(0, self.pause))
+        try:
+            while not self.stopping.is_set():
+                self.reap_idlers()
+                self.one()
+                self.stopping.wait(random.uniform(0, self.pause))
+        except Exception as e:  # noqa: a harness bug must fail the run
+            self.failure("client worker died: %r" % e)
+            raise
 
     def stop(self):
+        for th in self.threads:
+            if not th.is_alive():
+                self.failure("a client worker ended before the stop")
         self.stopping.set()
         for th in self.threads:
             th.join(CLIENT_TIMEOUT * 4)
