@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +19,9 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "colo/proto.h"
+
+/* Allocations from this size up are mmapped (glibc's default start). */
+#define COLO_SIDE_MMAP_THRESHOLD (128 * 1024)
 
 void colo_options_defaults(ColoOptions *o)
 {
@@ -343,6 +347,13 @@ bool colo_side_init(ColoSide *s, const ColoOptions *o, const char *role,
     s->serial_fd = -1;
     s->exit_status = COLO_EXIT_OK;
     signal(SIGPIPE, SIG_IGN);
+    /* A side runs for months and sees large transient buffers (a control
+       client's input up to QMP_MAX_MESSAGE, unread output up to
+       QMP_MAX_OUTPUT). With glibc's dynamic threshold, the first such
+       buffer freed moves the next ones from mmap into the heap, where
+       they fragment it and its RSS creeps up (make soak). A fixed
+       threshold keeps them mmapped, returned to the system when freed. */
+    mallopt(M_MMAP_THRESHOLD, COLO_SIDE_MMAP_THRESHOLD);
     s->loop = g_main_loop_new(NULL, FALSE);
     s->sig_ids[0] = g_unix_signal_add(SIGTERM, colo_side_signal_cb, s);
     s->sig_ids[1] = g_unix_signal_add(SIGINT, colo_side_signal_cb, s);
