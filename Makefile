@@ -55,16 +55,18 @@ build-fuzz/build.ninja: | deps
 	CC=clang meson setup build-fuzz -Dfuzz=true \
 	    -Db_sanitize=address,undefined -Db_lundef=false
 
+# Each target runs until no new edge for FUZZ_PLATEAU seconds (default
+# 120), at most FUZZ_CAP seconds (default 1800); FUZZ_SECONDS=N: exactly N
+# seconds each. One target at a time; see tests/fuzz/run-fuzzers.
 fuzz: build-fuzz/build.ninja
 	ninja -C build-fuzz
-	@tests/fuzz/run-fuzzers build-fuzz $${FUZZ_SECONDS:-60} $(FUZZ_TARGETS)
+	@tests/fuzz/run-fuzzers build-fuzz $(FUZZ_TARGETS)
 
 # Fuzzes, then merges the inputs that reach new edges into
 # tests/fuzz/corpus/<target>/ (libFuzzer -merge=1 -use_counters=0).
 fuzz-merge: build-fuzz/build.ninja
 	ninja -C build-fuzz
-	@tests/fuzz/run-fuzzers build-fuzz $${FUZZ_SECONDS:-60} --merge \
-	    $(FUZZ_TARGETS)
+	@tests/fuzz/run-fuzzers build-fuzz --merge $(FUZZ_TARGETS)
 
 asan: build-asan/build.ninja
 	ninja -C build-asan
