@@ -353,7 +353,9 @@ static json_t *qmp_cmd_human_monitor_command(json_t *args, QmpSession *s,
     dm_hmp_run(d, out, line);
     lines = g_strsplit(out->str, "\n", -1);
     crlf = g_strjoinv("\r\n", lines);
-    return json_string(crlf);
+    /* The line echoed back may hold what jansson's UTF-8 check refuses
+       (C0 80, QMP's U+0000); the writer escapes it as QEMU does. */
+    return json_stringn_nocheck(crlf, strlen(crlf));
 }
 
 static const QmpArg dm_args_hmp[] = {

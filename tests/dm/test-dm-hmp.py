@@ -151,6 +151,15 @@ def test_qtree_serials_and_none():
               "bus: main-system-bus\r\n  type System\r\n", "none: no devices")
 
 
+def test_unknown_command_with_u0000():
+    # QMP keeps U+0000 as C0 80; HMP echoes the unknown word back, and the
+    # reply writes it as \u0000 (QEMU's modified UTF-8), not an error.
+    with Dm("-machine", "none", "-S") as dm:
+        check(hmp(dm.connect(), "x\u0000y") ==
+              "unknown command: 'x\u0000y'\r\n",
+              "unknown command echoed with U+0000")
+
+
 def test_rtc_time_follows_the_clock():
     with Dm("-nodefaults", "-S", "-accel", "qtest", "-rtc",
             "base=2006-06-17T23:59:58,clock=vm") as dm:
@@ -171,5 +180,6 @@ def test_vga():
 
 if __name__ == "__main__":
     run_tests([test_qemu_texts, test_info_version_and_quit,
-               test_qtree_serials_and_none, test_rtc_time_follows_the_clock,
+               test_qtree_serials_and_none, test_unknown_command_with_u0000,
+               test_rtc_time_follows_the_clock,
                test_vga])
