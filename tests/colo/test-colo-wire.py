@@ -8,6 +8,7 @@ fails over to exactly that checkpoint (lockstep diff), never to a half
 loaded one.
 """
 import os
+import signal
 import socket
 import struct
 import sys
@@ -212,6 +213,25 @@ def test_second_primary_busy():
         still_listening(rig, sec, s)
 
 
+def test_sigterm_after_failover_without_sink():
+    """Without --serial-out (and --dm-serial) a secondary that failed over
+    ends cleanly on SIGTERM: it used to flush the sink it does not have
+    (SIGSEGV; found by the colo-secondary fuzz target)."""
+    with R.Rig() as rig:
+        p, s = rig.dm("p"), rig.dm("s")
+        s.qmp.cmd_ok("cont")
+        p.qmp.cmd_ok("cont")
+        sec = rig.secondary(s, ["--heartbeat-timeout", "60000"], sink=False)
+        with open(p.save(rig.path("p.devstate")), "rb") as f:
+            state = f.read()
+        sock = handshake(rig)
+        checkpoint(sock, s, 1, state)
+        sock.close()
+        sec.event("COLO_FAILOVER")
+        rc = sec.kill(signal.SIGTERM)
+        R.check(rc == 0, "exit %r after SIGTERM:\n%s" % (rc, sec.output()))
+
+
 if __name__ == "__main__":
     R.dmlib.run_tests([
         test_bad_hellos, test_corrupted_before_checkpoint,
@@ -219,4 +239,5 @@ if __name__ == "__main__":
         test_corrupted_after_checkpoint, test_truncated_after_checkpoint,
         test_oversized_after_checkpoint, test_out_of_order_after_checkpoint,
         test_state_refused, test_second_primary_busy,
+        test_sigterm_after_failover_without_sink,
     ])
