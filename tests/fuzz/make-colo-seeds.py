@@ -14,8 +14,8 @@ FIX = b"\x01"    # the peer fixes CRCs of what mutation changed
 KEEP = b"\x00"   # the peer sends the bytes as they are
 
 
-def ckpt(n, state, out=b"", off=0):
-    return (w.u64(w.BEGIN, n) + w.data(n, state, out, off) +
+def ckpt(n, state, out=b"", off=0, ram=b""):
+    return (w.u64(w.BEGIN, n) + w.data(n, state, out, off, ram) +
             w.u64(w.RESUME, n))
 
 
@@ -39,11 +39,14 @@ SECONDARY = {
     "out-of-order": FIX + P + w.data(1, b"a") + w.u64(w.BEGIN, 1),
     "wrong-epoch": FIX + P + ckpt(1, b"a") + w.u64(w.BEGIN, 3),
     "resume-early": FIX + P + w.u64(w.BEGIN, 1) + w.u64(w.RESUME, 1),
+    "with-ram": FIX + P + ckpt(1, b"a", ram=b"full") +
+    ckpt(2, b"b", ram=b"dirty") + w.text(w.BYE, 0, ""),
+    "ram-then-none": FIX + P + ckpt(1, b"a", ram=b"full") + ckpt(2, b"b"),
     "output-offsets": FIX + P + ckpt(1, b"a", b"0123", 10) +
     ckpt(2, b"b", b"45", 12) + ckpt(3, b"c", b"x", 99),
     "wrong-role": FIX + S,
     "bad-magic": FIX + w.hello(w.PRIMARY, magic=0x11223344),
-    "bad-version": FIX + w.hello(w.PRIMARY, version=2),
+    "bad-version": FIX + w.hello(w.PRIMARY, version=1),
     "second-hello": FIX + P + P,
     "ack-to-secondary": FIX + P + w.ack(1, 0),
     "bad-crc": KEEP + P[:8] + b"\0\0\0\0" + P[12:],
