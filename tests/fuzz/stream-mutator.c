@@ -5,8 +5,8 @@
  * Byte-level mutation mostly breaks the framing (section headers, idstr
  * lengths, footers, EOF), so the loader rejects the input before any
  * device's post_load check runs. This mutator decodes the input with the
- * generic decoder (vms_decode) against the vmdesc of the pc machine and
- * the test device, and changes it while keeping it well framed:
+ * generic decoder (vms_decode) against the vmdesc of the pc machine with
+ * a vCPU and the test device, and changes it while keeping it well framed:
  *   - a field's value, biased to boundaries (0, 1, -1, the type's min and
  *     max, the current value +-1 or +-16, a random value; for buffers a
  *     byte set to 0x00, 0xff or random), written in place;
@@ -24,7 +24,8 @@
 #include <string.h>
 
 #include "../vms/vms-testdev.h"
-#include "dm/machine.h"
+#include "cpu/vcpu.h"
+#include "machine/machine.h"
 #include "vms/decode.h"
 
 #define FUZZ_MUT_FOOTER_LEN 5 /* 0x7e, section id */
@@ -61,11 +62,18 @@ static json_t *fuzz_mut_export(VmsRegistry *reg)
     return text ? json_loads(text, 0, NULL) : NULL;
 }
 
+/* The pc machine with a vCPU (so cpu_common and cpu are described too,
+   as fuzz-stream.c's last machine loads them) and the test device. */
 static json_t *fuzz_mut_vmdesc(void)
 {
+    static const uint8_t blank_bios[VCPU_BIOS_ALIGN];
     static json_t *vmdesc;
-    DmOptions opts;
-    DmMachine *pc;
+    MachineOpts mo = {.kind = MACHINE_PC,
+                      .stepped_clock = true,
+                      .save.footers = true,
+                      .bios = blank_bios,
+                      .bios_len = sizeof(blank_bios)};
+    Machine *pc;
     TDev dev;
     VmsRegistry *treg;
     json_t *extra;
@@ -73,14 +81,10 @@ static json_t *fuzz_mut_vmdesc(void)
     if (vmdesc) {
         return vmdesc;
     }
-    memset(&opts, 0, sizeof(opts));
-    opts.machine = DM_MACHINE_PC;
-    opts.section_footers = true;
-    opts.accel_qtest = true;
-    pc = dm_machine_new(&opts, NULL);
+    pc = machine_new(&mo, NULL);
     g_assert_nonnull(pc);
     vmdesc = fuzz_mut_export(pc->reg);
-    dm_machine_free(pc);
+    machine_free(pc);
     memset(&dev, 0, sizeof(dev));
     treg = vms_registry_new();
     g_assert_true(
